@@ -1,0 +1,31 @@
+"""Configuration options of nova-delete-ext, one module per option group.
+
+Every group is registered on the configuration object Nova itself uses
+(``nova.conf.CONF``), so the options live in ``nova.conf``.
+"""
+
+from oslo_config import cfg
+
+from nova_delete_ext.conf import delete_ext
+
+# Nova's own configuration object (``nova.conf.CONF`` is ``cfg.CONF``).
+CONF = cfg.CONF
+
+_MODULES = (delete_ext,)
+
+
+def register_opts(conf):
+    """Register every option group of the extension on ``conf``."""
+    for module in _MODULES:
+        module.register_opts(conf)
+
+
+def list_opts():
+    """Return ``[(group, [opts])]`` for oslo-config-generator and Sphinx."""
+    result = []
+    for module in _MODULES:
+        result.extend(module.list_opts())
+    return result
+
+
+register_opts(CONF)

@@ -1,0 +1,40 @@
+"""Install the extension into the running Nova, or take it out again.
+
+:func:`install` wraps the methods listed in ``HOOK_POINTS`` of
+``nova.compute.api.API`` (nova-api) and
+``nova.compute.manager.ComputeManager`` (nova-compute). It first checks
+every one of them against the Nova it runs in; if any is missing or has
+another signature it changes nothing and raises
+:class:`~nova_delete_ext.exception.HookMismatch` naming them.
+"""
+
+from nova_delete_ext.hooks import _installer
+from nova_delete_ext.hooks import api
+from nova_delete_ext.hooks import compute
+
+HOOK_POINTS = api.HOOK_POINTS + compute.HOOK_POINTS
+
+_INSTALLER = _installer.Installer(HOOK_POINTS)
+
+
+def install():
+    """Wrap Nova's delete methods. Idempotent: returns False if done already.
+
+    :raises HookMismatch: a hook point does not match; nothing installed.
+    """
+    return _INSTALLER.install()
+
+
+def uninstall():
+    """Restore Nova's methods exactly. Returns False if nothing installed."""
+    return _INSTALLER.uninstall()
+
+
+def installed():
+    """Whether the hooks are installed in this process."""
+    return _INSTALLER.installed
+
+
+def problems():
+    """Describe every hook point that does not match the installed Nova."""
+    return _installer.problems(HOOK_POINTS)

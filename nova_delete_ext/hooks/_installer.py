@@ -1,0 +1,134 @@
+"""Check, install and remove wrappers around methods of Nova's classes."""
+
+import dataclasses
+import functools
+import importlib
+import inspect
+import threading
+import typing
+
+from oslo_log import log as logging
+
+from nova_delete_ext import exception
+
+LOG = logging.getLogger(__name__)
+
+# Set on every wrapper: the function it replaced.
+ORIGINAL_ATTR = '_nova_delete_ext_original'
+
+
+@dataclasses.dataclass(frozen=True)
+class HookPoint:
+    """A method of a Nova class the extension wraps.
+
+    ``hook`` is called as ``hook(original, *args, **kwargs)`` in place of
+    the method; ``signature`` is the method's signature as ``inspect``
+    prints it, checked before anything is installed.
+    """
+
+    owner: str
+    name: str
+    signature: str
+    hook: typing.Callable
+
+    @property
+    def qualname(self):
+        return '%s.%s' % (self.owner, self.name)
+
+    def owner_class(self):
+        module_name, _, class_name = self.owner.rpartition('.')
+        return getattr(importlib.import_module(module_name), class_name)
+
+
+def _unwrap(func):
+    return getattr(func, ORIGINAL_ATTR, func)
+
+
+def problems(points):
+    """Describe every hook point that does not match the installed Nova."""
+    found = []
+    for point in points:
+        try:
+            cls = point.owner_class()
+        except (ImportError, AttributeError) as exc:
+            found.append('%s: class not found (%s)' % (point.qualname, exc))
+            continue
+        func = inspect.getattr_static(cls, point.name, None)
+        if func is None or not callable(func):
+            found.append('%s: method not found' % point.qualname)
+            continue
+        try:
+            actual = str(inspect.signature(_unwrap(func)))
+        except (TypeError, ValueError) as exc:
+            found.append('%s: signature unreadable (%s)'
+                         % (point.qualname, exc))
+            continue
+        if actual != point.signature:
+            found.append('%s: expected signature %s, found %s'
+                         % (point.qualname, point.signature, actual))
+    return found
+
+
+def _wrap(original, hook):
+    @functools.wraps(original)
+    def wrapper(*args, **kwargs):
+        return hook(original, *args, **kwargs)
+    setattr(wrapper, ORIGINAL_ATTR, original)
+    return wrapper
+
+
+class Installer:
+    """Installs a set of hook points all together, or not at all."""
+
+    def __init__(self, points):
+        self.points = tuple(points)
+        self._lock = threading.Lock()
+        # (class, name, the attribute the class had itself or None)
+        self._replaced = []
+
+    @property
+    def installed(self):
+        return bool(self._replaced)
+
+    def install(self):
+        """Wrap every hook point; return False if already installed.
+
+        :raises HookMismatch: naming every method that does not match; in
+            that case nothing at all is changed.
+        """
+        with self._lock:
+            if self._replaced:
+                return False
+            found = problems(self.points)
+            if found:
+                raise exception.HookMismatch(problems='; '.join(found))
+            try:
+                for point in self.points:
+                    cls = point.owner_class()
+                    own = cls.__dict__.get(point.name)
+                    original = getattr(cls, point.name)
+                    setattr(cls, point.name, _wrap(original, point.hook))
+                    self._replaced.append((cls, point.name, own))
+            except Exception:
+                self._restore()
+                raise
+            LOG.info('nova-delete-ext hooked into %d Nova methods',
+                     len(self._replaced))
+            return True
+
+    def uninstall(self):
+        """Put back exactly what was there; return False if not installed."""
+        with self._lock:
+            if not self._replaced:
+                return False
+            self._restore()
+            return True
+
+    def _restore(self):
+        for cls, name, own in reversed(self._replaced):
+            if own is None:
+                # The method came from a base class: drop our override.
+                delattr(cls, name)
+            else:
+                setattr(cls, name, own)
+        self._replaced = []

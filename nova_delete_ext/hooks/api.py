@@ -1,0 +1,178 @@
+"""Hooks on ``nova.compute.api.API``: where nova-api decides the path.
+
+``API._delete`` is the one method every API delete goes through (delete,
+soft delete, force delete). Around it an :class:`ApiDelete` collects what
+the methods it calls reveal: a BuildRequest deleted, a local delete, the
+cast to the compute host, a resize confirmed first. Paths that end in
+nova-api write the record here; a cast to the compute host hands the
+request-time facts to nova-compute, which writes the record when the delete
+really happens.
+"""
+
+from nova.compute import task_states
+from oslo_log import log as logging
+
+from nova_delete_ext import attempt as attempt_mod
+from nova_delete_ext import carry
+from nova_delete_ext.hooks import _installer
+from nova_delete_ext import record as rec
+from nova_delete_ext import release
+
+LOG = logging.getLogger(__name__)
+
+API = 'nova.compute.api.API'
+_DELETING = (task_states.DELETING, task_states.SOFT_DELETING)
+
+
+class ApiDelete:
+    """One call of ``API._delete`` and what it was seen to do."""
+
+    def __init__(self, attempt):
+        self.attempt = attempt
+        self.path = None
+        self.has_volumes = None
+        self.steps = []
+
+    def wrap_callback(self, cb):
+        def callback(context, instance, bdms, *args, **kwargs):
+            if not kwargs.get('local', False):
+                with self.attempt.guard():
+                    self.path = rec.PATH_COMPUTE
+                    carry.stash(instance, self.attempt, steps=self.steps)
+            return cb(context, instance, bdms, *args, **kwargs)
+        return callback
+
+    def finish(self, instance, error=None):
+        attempt = self.attempt
+        if error is not None:
+            attempt.finish(rec.FAILED, path=self.path, error=error)
+            return
+        if self.path == rec.PATH_COMPUTE:
+            LOG.debug('Delete handed to compute host %s; it writes the '
+                      'record', instance.host, instance=instance)
+            return
+        if self.path is None:
+            if instance.disable_terminate:
+                outcome = rec.SKIPPED
+            elif attempt.state.task_state in _DELETING:
+                outcome = rec.IGNORED
+            else:
+                outcome = rec.ALREADY_DELETED
+            attempt.finish(outcome)
+            return
+        # Even a soft delete is a delete here: on these paths Nova destroys
+        # the instance in its cell database.
+        released, retained = release.plan(attempt.state, self.path,
+                                          has_volumes=self.has_volumes)
+        attempt.record.steps = list(self.steps)
+        attempt.finish(rec.DELETED, path=self.path, released=released,
+                       retained=retained)
+
+
+def _current():
+    return attempt_mod.API_ATTEMPT.get()
+
+
+def _delete(original, self, context, instance, delete_type, cb,
+            **instance_attrs):
+    attempt = attempt_mod.begin(context, instance, delete_type,
+                                rec.TRIGGER_API, 'api')
+    if attempt is None:
+        return original(self, context, instance, delete_type, cb,
+                        **instance_attrs)
+    tracker = ApiDelete(attempt)
+    token = attempt_mod.API_ATTEMPT.set(tracker)
+    try:
+        result = original(self, context, instance, delete_type,
+                          tracker.wrap_callback(cb), **instance_attrs)
+    except Exception as exc:
+        with attempt.guard():
+            tracker.finish(instance, error=exc)
+        raise
+    finally:
+        attempt_mod.API_ATTEMPT.reset(token)
+    with attempt.guard():
+        tracker.finish(instance)
+    return result
+
+
+def _delete_while_booting(original, self, context, instance):
+    deleted = original(self, context, instance)
+    tracker = _current()
+    if deleted and tracker is not None:
+        tracker.path = rec.PATH_BUILD_REQUEST
+    return deleted
+
+
+def _local_delete(original, self, context, instance, bdms, delete_type, cb):
+    tracker = _current()
+    if tracker is not None:
+        tracker.path = rec.PATH_LOCAL
+    return original(self, context, instance, bdms, delete_type, cb)
+
+
+def _local_delete_cleanup(original, self, context, instance_uuid):
+    tracker = _current()
+    if tracker is not None and tracker.path is None:
+        # The instance never reached a host: nova-api destroyed it in its
+        # cell database and now drops its allocations.
+        tracker.path = rec.PATH_LOCAL
+    return original(self, context, instance_uuid)
+
+
+def _local_cleanup_bdm_volumes(original, self, bdms, instance, context):
+    tracker = _current()
+    if tracker is not None:
+        with tracker.attempt.guard():
+            tracker.has_volumes = any(bdm.is_volume for bdm in bdms)
+    return original(self, bdms, instance, context)
+
+
+def _confirm_resize_on_deleting(original, self, context, instance):
+    tracker = _current()
+    if tracker is not None:
+        tracker.steps.append('confirm_resize')
+    return original(self, context, instance)
+
+
+def restore(original, self, context, instance):
+    """Record a restore nova-api does itself (the instance has no host)."""
+    if instance.host:
+        # nova-compute's restore_instance records it.
+        return original(self, context, instance)
+    attempt = attempt_mod.begin(context, instance, rec.RESTORE,
+                                rec.TRIGGER_API, 'api')
+    try:
+        result = original(self, context, instance)
+    except Exception as exc:
+        if attempt is not None:
+            attempt.finish(rec.FAILED, path=rec.PATH_LOCAL, error=exc)
+        raise
+    if attempt is not None:
+        attempt.finish(rec.RESTORED, path=rec.PATH_LOCAL)
+    return result
+
+
+HOOK_POINTS = (
+    _installer.HookPoint(
+        API, '_delete',
+        '(self, context, instance, delete_type, cb, **instance_attrs)',
+        _delete),
+    _installer.HookPoint(
+        API, '_delete_while_booting', '(self, context, instance)',
+        _delete_while_booting),
+    _installer.HookPoint(
+        API, '_local_delete',
+        '(self, context, instance, bdms, delete_type, cb)', _local_delete),
+    _installer.HookPoint(
+        API, '_local_delete_cleanup', '(self, context, instance_uuid)',
+        _local_delete_cleanup),
+    _installer.HookPoint(
+        API, '_local_cleanup_bdm_volumes', '(self, bdms, instance, context)',
+        _local_cleanup_bdm_volumes),
+    _installer.HookPoint(
+        API, '_confirm_resize_on_deleting', '(self, context, instance)',
+        _confirm_resize_on_deleting),
+    _installer.HookPoint(API, 'restore', '(self, context, instance)',
+                         restore),
+)

@@ -1,0 +1,147 @@
+"""Hooks on ``nova.compute.manager.ComputeManager``: deletes on the host.
+
+``ComputeManager._delete_instance`` is where a compute host really deletes
+an instance, whoever asked: ``terminate_instance`` (an API request), the
+periodic reclaim of soft-deleted instances, or ``_init_instance`` resuming
+a delete a crash interrupted. The callers mark the trigger; the delete
+itself writes the record.
+
+``_reclaim_queued_deletes`` is a periodic task that oslo.service calls
+through the function it collected when the class was defined, so wrapping
+it would not be seen: reclaim is what calls ``_delete_instance`` when
+neither of the other callers did.
+"""
+
+from nova.compute import task_states
+from nova import exception as nova_exception
+
+from nova_delete_ext import attempt as attempt_mod
+from nova_delete_ext import carry
+from nova_delete_ext.hooks import _installer
+from nova_delete_ext import record as rec
+from nova_delete_ext import release
+from nova_delete_ext import states
+
+MANAGER = 'nova.compute.manager.ComputeManager'
+
+
+def _with_trigger(trigger, original, *args):
+    token = attempt_mod.COMPUTE_TRIGGER.set(trigger)
+    try:
+        return original(*args)
+    finally:
+        attempt_mod.COMPUTE_TRIGGER.reset(token)
+
+
+def terminate_instance(original, self, context, instance, bdms):
+    return _with_trigger(rec.TRIGGER_API, original, self, context, instance,
+                         bdms)
+
+
+def _init_instance(original, self, context, instance):
+    return _with_trigger(rec.TRIGGER_RESUME, original, self, context,
+                         instance)
+
+
+def _begin(context, instance, default_type, trigger):
+    """Open the attempt with the facts nova-api carried, when it did."""
+    carried = None
+    if trigger == rec.TRIGGER_API:
+        try:
+            carried = carry.read(instance, getattr(context, 'request_id',
+                                                   None))
+        except Exception:
+            carried = None
+    if carried is None:
+        return attempt_mod.begin(context, instance, default_type, trigger,
+                                 'compute'), None
+    attempt = attempt_mod.begin(context, instance, carried.delete_type,
+                                trigger, 'compute', state=carried.state,
+                                requested_at=carried.requested_at)
+    if attempt is not None:
+        attempt.record.steps = carried.steps
+        attempt.record.decisions = carried.decisions
+    return attempt, carried
+
+
+def _delete_instance(original, self, context, instance, bdms):
+    trigger = attempt_mod.COMPUTE_TRIGGER.get() or rec.TRIGGER_RECLAIM
+    attempt, _ = _begin(context, instance, rec.DELETE, trigger)
+    if attempt is None:
+        return original(self, context, instance, bdms)
+    try:
+        result = original(self, context, instance, bdms)
+    except nova_exception.InstanceNotFound:
+        attempt.finish(rec.ALREADY_DELETED, path=rec.PATH_COMPUTE)
+        raise
+    except Exception as exc:
+        attempt.finish(rec.FAILED, path=rec.PATH_COMPUTE, error=exc)
+        raise
+    with attempt.guard():
+        released, retained = release.plan(
+            attempt.state, rec.PATH_COMPUTE,
+            has_volumes=any(bdm.is_volume for bdm in bdms))
+        attempt.finish(rec.DELETED, path=rec.PATH_COMPUTE,
+                       released=released, retained=retained)
+    return result
+
+
+def soft_delete_instance(original, self, context, instance):
+    attempt, _ = _begin(context, instance, rec.SOFT_DELETE, rec.TRIGGER_API)
+    if attempt is None:
+        return original(self, context, instance)
+    try:
+        result = original(self, context, instance)
+    except Exception as exc:
+        attempt.finish(rec.FAILED, path=rec.PATH_COMPUTE, error=exc)
+        raise
+    with attempt.guard():
+        released, retained = release.plan(attempt.state, rec.PATH_COMPUTE,
+                                          soft=True)
+        attempt.finish(rec.SOFT_DELETED, path=rec.PATH_COMPUTE,
+                       released=released, retained=retained)
+    return result
+
+
+def restore_instance(original, self, context, instance):
+    state = None
+    try:
+        state = states.InstanceState.of(instance)
+        if state.task_state == task_states.RESTORING:
+            # nova-api only restores an instance with no task under way
+            # (it saves with expected_task_state=[None]) and then marks it
+            # restoring: the state at the request had no task_state.
+            state = states.InstanceState(state.vm_state, None,
+                                         state.power_state, state.host)
+    except Exception:
+        state = None
+    attempt = attempt_mod.begin(context, instance, rec.RESTORE,
+                                rec.TRIGGER_API, 'compute', state=state)
+    if attempt is None:
+        return original(self, context, instance)
+    try:
+        result = original(self, context, instance)
+    except Exception as exc:
+        attempt.finish(rec.FAILED, path=rec.PATH_COMPUTE, error=exc)
+        raise
+    attempt.finish(rec.RESTORED, path=rec.PATH_COMPUTE)
+    return result
+
+
+HOOK_POINTS = (
+    _installer.HookPoint(
+        MANAGER, 'terminate_instance', '(self, context, instance, bdms)',
+        terminate_instance),
+    _installer.HookPoint(
+        MANAGER, '_init_instance', '(self, context, instance)',
+        _init_instance),
+    _installer.HookPoint(
+        MANAGER, '_delete_instance', '(self, context, instance, bdms)',
+        _delete_instance),
+    _installer.HookPoint(
+        MANAGER, 'soft_delete_instance', '(self, context, instance)',
+        soft_delete_instance),
+    _installer.HookPoint(
+        MANAGER, 'restore_instance', '(self, context, instance)',
+        restore_instance),
+)

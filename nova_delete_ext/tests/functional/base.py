@@ -1,0 +1,81 @@
+"""A real in-process Nova with the extension installed.
+
+Nova's own functional harness starts nova-api (through wsgi-intercept),
+conductor, scheduler, one compute service on the fake virt driver and
+placement, with Nova's Neutron, Glance and Cinder fixtures. On top of it
+this base installs the hooks, points the audit log at a temporary file and
+reads the records back.
+"""
+
+import os
+import sysconfig
+
+import fixtures
+from nova.tests.functional import integrated_helpers
+from oslo_serialization import jsonutils
+
+from nova_delete_ext import hooks
+
+
+def api_paste_config():
+    """``etc/nova/api-paste.ini`` as the nova wheel installs it."""
+    for root in (sysconfig.get_path('data'), os.path.dirname(
+            os.path.dirname(os.path.dirname(os.__file__)))):
+        path = os.path.join(root, 'etc', 'nova', 'api-paste.ini')
+        if os.path.exists(path):
+            return path
+    raise RuntimeError('etc/nova/api-paste.ini of the nova package was not '
+                       'found; is nova installed in this environment?')
+
+
+class HooksFixture(fixtures.Fixture):
+    """Install the hooks for one test and take them out afterwards."""
+
+    def _setUp(self):
+        hooks.install()
+        self.addCleanup(hooks.uninstall)
+
+
+class DeleteExtTestBase(integrated_helpers._IntegratedTestBase):
+    """The extension on the in-process Nova; records read from the file."""
+
+    ADMIN_API = True
+    REQUIRES_LOCKING = False
+    microversion = 'latest'
+
+    def setUp(self):
+        # Hooks go in before the services start, as in a deployment where
+        # the notification driver loads while the service parses its
+        # configuration.
+        self.useFixture(HooksFixture())
+        self.audit_dir = self.useFixture(fixtures.TempDir()).path
+        self.audit_log = os.path.join(self.audit_dir, 'audit.jsonl')
+        super().setUp()
+
+    def _setup_services(self):
+        self.flags(api_paste_config=api_paste_config(), group='wsgi')
+        self.flags(audit_log=self.audit_log, group='delete_ext')
+        super()._setup_services()
+
+    # Reading the records back ------------------------------------------
+
+    def records(self, instance_uuid=None):
+        if not os.path.exists(self.audit_log):
+            return []
+        with open(self.audit_log) as f:
+            found = [jsonutils.loads(line) for line in f]
+        if instance_uuid:
+            found = [r for r in found if r['instance_uuid'] == instance_uuid]
+        return found
+
+    def only_record(self, server):
+        found = self.records(server['id'])
+        self.assertEqual(1, len(found), found)
+        return found[0]
+
+    # Checking that Nova really finished -----------------------------------
+
+    def assert_gone(self, server):
+        self._wait_until_deleted(server)
+        self.assertEqual({}, self._get_allocations_by_server_uuid(
+            server['id']))
