@@ -7,6 +7,8 @@ and return the server as the API shows it.
 
 import datetime
 
+import fixtures
+
 from nova.compute import rpcapi as compute_rpcapi
 from nova.conductor import manager as conductor_manager
 from nova import context as nova_context
@@ -16,6 +18,24 @@ from oslo_utils import timeutils
 
 
 class ServerStates:
+
+    #: While true, conductor drops build requests (see setUp()).
+    hold_builds = False
+
+    def setUp(self):
+        # Installed before any build: the conductor's RPC endpoint keeps
+        # using what it found at its first dispatch.
+        build = conductor_manager.ComputeTaskManager.\
+            schedule_and_build_instances
+
+        def schedule_and_build_instances(manager, *args, **kwargs):
+            if not self.hold_builds:
+                return build(manager, *args, **kwargs)
+
+        self.stub_out('nova.conductor.manager.ComputeTaskManager.'
+                      'schedule_and_build_instances',
+                      schedule_and_build_instances)
+        super().setUp()
 
     def boot(self, **kwargs):
         kwargs.setdefault(
@@ -75,19 +95,20 @@ class ServerStates:
     def server_error_no_host(self):
         # The scheduler finds no host: vm_state is error and the instance
         # never gets one.
-        def no_valid_host(*args, **kwargs):
-            raise exception.NoValidHost(reason='no host in this scenario')
-        self.stub_out('nova.scheduler.manager.SchedulerManager.'
-                      'select_destinations', no_valid_host)
-        return self.boot(expected_state='ERROR')
+        with fixtures.MockPatch(
+                'nova.scheduler.client.query.SchedulerQueryClient.'
+                'select_destinations',
+                side_effect=exception.NoValidHost(reason='none here')):
+            return self.boot(expected_state='ERROR')
 
     def server_building(self):
         # Conductor never picks the request up: the server stays a
         # BuildRequest in the API database, as when a delete races a boot.
-        self.stub_out(
-            'nova.conductor.manager.ComputeTaskManager.'
-            'schedule_and_build_instances', lambda *a, **k: None)
-        return self.boot(expected_state='BUILD')
+        self.hold_builds = True
+        try:
+            return self.boot(expected_state='BUILD')
+        finally:
+            self.hold_builds = False
 
     # Actions beyond a plain delete ----------------------------------------
 
@@ -110,6 +131,7 @@ class ServerStates:
                 nova_context.get_admin_context())
         finally:
             timeutils.clear_time_override()
+            self.flags(reclaim_instance_interval=0)
 
     def delete_interrupted_then_restart(self, server):
         """nova-api marks the delete, nova-compute dies before doing it.
@@ -127,8 +149,3 @@ class ServerStates:
         self._wait_for_server_parameter(
             server, {'OS-EXT-STS:task_state': 'deleting'})
         self.compute = self.restart_compute_service(self.compute)
-
-
-# Referenced so that a rename in Nova fails loudly here rather than in a
-# stub_out string.
-_BUILD = conductor_manager.ComputeTaskManager.schedule_and_build_instances

@@ -15,7 +15,7 @@ ON_HOST = ['allocations', 'disks', 'domain', 'ports', 'volumes']
 NO_VOLUMES = ['allocations', 'disks', 'domain', 'ports']
 
 
-class DeletePathTestBase(base.DeleteExtTestBase, scenarios.ServerStates):
+class DeletePathTestBase(scenarios.ServerStates, base.DeleteExtTestBase):
 
     def delete_and_check(self, server, **expected):
         # The record keeps the state the API showed when it was asked.

@@ -1,0 +1,146 @@
+"""The demo: a server deleted from every state, on an in-process Nova.
+
+Run it with ``tox -e demo`` (or ``python -m
+nova_delete_ext.tests.functional.demo [AUDIT_FILE]``). It boots Nova's
+functional harness with the extension installed, takes one server into each
+state, deletes it the way that state calls for, prints a table of the
+records and the path of the JSON-lines audit file they were written to.
+"""
+
+import os
+import sys
+import time
+import unittest
+
+from nova_delete_ext.tests.functional import base
+from nova_delete_ext.tests.functional import scenarios
+
+# Set by main(): the terminal, while everything the services print goes to
+# the demo's log file.
+OUT = sys.__stdout__
+
+# (label, the state to reach, what to do then)
+STEPS = (
+    ('active', 'active', 'delete'),
+    ('stopped', 'stopped', 'delete'),
+    ('paused', 'paused', 'delete'),
+    ('suspended', 'suspended', 'delete'),
+    ('rescued', 'rescued', 'delete'),
+    ('resized', 'resized', 'delete'),
+    ('shelved', 'shelved', 'delete'),
+    ('shelved_offloaded', 'shelved_offloaded', 'delete'),
+    ('error', 'error', 'delete'),
+    ('error, no host', 'error_no_host', 'delete'),
+    ('soft-delete', 'active', 'soft_delete'),
+    ('soft-delete, restore', 'soft_delete', 'restore'),
+    ('soft-delete, forceDelete', 'soft_delete', 'force_delete'),
+    ('soft-delete, reclaim', 'soft_delete', 'reclaim'),
+    ('active, restart mid-delete', 'active', 'restart'),
+    ('active, host down', 'active', 'host_down'),
+    # Last: no server builds after this one.
+    ('building', 'building', 'delete'),
+)
+
+
+class Demo(scenarios.ServerStates, base.DeleteExtTestBase):
+
+    audit_path = None
+
+    def setUp(self):
+        super().setUp()
+        if self.audit_path:
+            self.flags(audit_log=self.audit_path, group='delete_ext')
+            self.audit_log = self.audit_path
+
+    def act(self, server, action):
+        if action in ('delete', 'host_down'):
+            if action == 'host_down':
+                self.compute_host_down()
+            self._delete_server(server)
+        elif action == 'soft_delete':
+            self.flags(reclaim_instance_interval=3600)
+            self.api.delete_server(server['id'])
+            self._wait_for_state_change(server, 'SOFT_DELETED')
+            self.flags(reclaim_instance_interval=0)
+        elif action == 'restore':
+            self.api.post_server_action(server['id'], {'restore': None})
+            self._wait_for_state_change(server, 'ACTIVE')
+        elif action == 'force_delete':
+            self.api.post_server_action(server['id'], {'forceDelete': None})
+            self._wait_until_deleted(server)
+        elif action == 'reclaim':
+            self.reclaim_now()
+            self._wait_until_deleted(server)
+        elif action == 'restart':
+            self.delete_interrupted_then_restart(server)
+            self._wait_until_deleted(server)
+
+    def test_demo(self):
+        rows = []
+        for number, (label, state, action) in enumerate(STEPS, 1):
+            OUT.write('[%2d/%d] %-28s' % (number, len(STEPS), label))
+            OUT.flush()
+            started = time.monotonic()
+            server = self.server_in(state)
+            seen = len(self.records(server['id']))
+            self.act(server, action)
+            record = self.records(server['id'])[seen]
+            rows.append((label, record))
+            OUT.write('%s (%.1fs)\n' % (record['outcome'],
+                                        time.monotonic() - started))
+        print_table(rows)
+        OUT.write('\nJSON-lines audit file: %s\n' % self.audit_log)
+
+
+def print_table(rows):
+    headers = ('state at request', 'type', 'trigger', 'path', 'released',
+               'retained', 'outcome', 'ms')
+    table = [headers] + [
+        (label, r['delete_type'], r['trigger'], r['path'] or '-',
+         ','.join(r['released']) or '-', ','.join(r['retained']) or '-',
+         r['outcome'], '%.0f' % r['duration_ms'])
+        for label, r in rows]
+    widths = [max(len(str(row[i])) for row in table)
+              for i in range(len(headers))]
+    OUT.write('\n')
+    for index, row in enumerate(table):
+        OUT.write('  '.join(str(cell).ljust(width)
+                            for cell, width in zip(row, widths)).rstrip())
+        OUT.write('\n')
+        if index == 0:
+            OUT.write('  '.join('-' * width for width in widths) + '\n')
+
+
+def _send_output_to(log_path):
+    """Keep the terminal for the demo; the services' output goes to a file."""
+    global OUT
+    sys.stdout.flush()
+    sys.stderr.flush()
+    OUT = os.fdopen(os.dup(1), 'w', buffering=1)
+    log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.dup2(log_fd, 1)
+    os.dup2(log_fd, 2)
+    os.close(log_fd)
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    Demo.audit_path = os.path.abspath(
+        argv[0] if argv else 'nova-delete-ext-demo-audit.jsonl')
+    log_path = os.path.splitext(Demo.audit_path)[0] + '.log'
+    if os.path.exists(Demo.audit_path):
+        os.unlink(Demo.audit_path)
+    _send_output_to(log_path)
+    OUT.write('Booting an in-process Nova (API, conductor, scheduler, fake '
+              'compute, placement) with nova-delete-ext installed...\n')
+    result = unittest.TextTestRunner(stream=open(os.devnull, 'w'),
+                                     verbosity=0).run(Demo('test_demo'))
+    for _, trace in result.errors + result.failures:
+        OUT.write('\nThe demo failed:\n%s\n'
+                  % '\n'.join(trace.splitlines()[-12:]))
+    OUT.write('Service log: %s\n' % log_path)
+    return 0 if result.wasSuccessful() else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,51 @@
+"""The extension never changes what Nova does when it fails itself."""
+
+import logging
+import os
+
+import fixtures
+
+from nova_delete_ext import audit
+from nova_delete_ext.tests.functional import base
+from nova_delete_ext.tests.functional import scenarios
+
+
+class _Collect(logging.Handler):
+    def __init__(self):
+        super().__init__(level=logging.ERROR)
+        self.records = []
+
+    def emit(self, record):
+        self.records.append(record)
+
+
+class TestExtensionFailureNeverBlocksDelete(scenarios.ServerStates,
+                                            base.DeleteExtTestBase):
+
+    def setUp(self):
+        super().setUp()
+        self.errors = _Collect()
+        self.useFixture(fixtures.LogHandler(
+            self.errors, name='nova_delete_ext', nuke_handlers=False))
+
+    def test_unwritable_audit_log(self):
+        server = self.server_active()
+        self.flags(audit_log=os.path.join(self.audit_dir, 'missing', 'x'),
+                   group='delete_ext')
+        self._delete_server(server)
+        self.assert_gone(server)
+        # Logged once, with the instance, and the traceback for the bug.
+        self.assertEqual(1, len(self.errors.records))
+        error = self.errors.records[0]
+        self.assertIn('failed while observing', error.getMessage())
+        self.assertEqual(server['id'], error.instance.uuid)
+        self.assertIsNotNone(error.exc_info)
+
+    def test_bug_in_the_record_code(self):
+        self.useFixture(fixtures.MockPatchObject(
+            audit, 'emit', side_effect=RuntimeError('a bug')))
+        for make in (self.server_active, self.server_shelved_offloaded):
+            server = make()
+            self._delete_server(server)
+            self.assert_gone(server)
+        self.assertEqual(2, len(self.errors.records))
