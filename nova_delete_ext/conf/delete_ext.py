@@ -12,7 +12,8 @@ The extension is activated by adding ``nova_delete_ext`` to
 """)
 
 delete_ext_opts = [
-    cfg.BoolOpt('enabled',
+    cfg.BoolOpt(
+        'enabled',
         default=True,
         help="""
 Install the delete hooks when the service starts.
@@ -25,7 +26,8 @@ Related options:
 * ``[oslo_messaging_notifications]driver`` must list ``nova_delete_ext`` for
   the extension to be loaded at all.
 """),
-    cfg.StrOpt('audit_log',
+    cfg.StrOpt(
+        'audit_log',
         help="""
 Path of the JSON-lines audit file.
 

@@ -39,7 +39,8 @@ class ServerStates:
 
     def boot(self, **kwargs):
         kwargs.setdefault(
-            'networks', [{'uuid': nova_fixtures.NeutronFixture.network_1['id']}])
+            'networks',
+            [{'uuid': nova_fixtures.NeutronFixture.network_1['id']}])
         return self._create_server(**kwargs)
 
     def server_in(self, state):

@@ -52,7 +52,8 @@ class TestDeleteOnComputeHost(DeletePathTestBase):
 
     def test_active_with_volume(self):
         server = self.server_active()
-        self._attach_volume(server, nova_fixtures.CinderFixture.IMAGE_BACKED_VOL)
+        self._attach_volume(server,
+                            nova_fixtures.CinderFixture.IMAGE_BACKED_VOL)
         self.delete_and_check(server, vm_state='active', path='compute',
                               released=ON_HOST)
         self.assertEqual(

@@ -1,0 +1,265 @@
+"""Tests of :mod:`nova_delete_ext.attempt`."""
+
+import datetime
+import logging
+import os
+from unittest import mock
+
+import fixtures
+from nova.compute import power_state
+from nova.compute import task_states
+from nova.compute import vm_states
+from nova import context as nova_context
+from oslo_serialization import jsonutils
+from oslo_utils import fixture as utils_fixture
+
+from nova_delete_ext import attempt as attempt_mod
+from nova_delete_ext import audit
+from nova_delete_ext import record as rec
+from nova_delete_ext import states
+from nova_delete_ext.tests.unit import base
+
+
+class _Boom(Exception):
+    pass
+
+
+class _NotAnError(BaseException):
+    pass
+
+
+class AttemptTestBase(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.flags(host='test-host')
+        self.context = nova_context.RequestContext(
+            'user-a', 'project-a', is_admin=False)
+        self.instance = base.make_instance(
+            uuid=base.UUID, vm_state=vm_states.STOPPED,
+            task_state=task_states.DELETING,
+            power_state=power_state.SHUTDOWN, host='cmp1')
+
+    def _attempt(self, **kwargs):
+        return attempt_mod.Attempt(self.context, self.instance, rec.DELETE,
+                                   rec.TRIGGER_API, 'api', **kwargs)
+
+    def _assert_one_error_logged(self):
+        errors = self.logs.at(logging.ERROR)
+        self.assertEqual(1, len(errors), [r.getMessage() for r in errors])
+        self.assertIs(self.instance, errors[0].instance)
+        self.assertIn('nova-delete-ext failed', errors[0].getMessage())
+        self.assertIsNotNone(errors[0].exc_info)
+        return errors[0]
+
+
+class AttemptTest(AttemptTestBase):
+
+    def test_record_from_instance_and_context(self):
+        now = datetime.datetime(2025, 1, 2, 3, 4, 5,
+                                tzinfo=datetime.timezone.utc)
+        self.useFixture(utils_fixture.TimeFixture(now))
+        attempt = self._attempt()
+        self.assertIs(self.instance, attempt.instance)
+        self.assertEqual(
+            states.InstanceState(vm_states.STOPPED, task_states.DELETING,
+                                 'shutdown', 'cmp1'),
+            attempt.state)
+        self.assertEqual(base.make_record(
+            request_id=self.context.request_id, vm_state='stopped',
+            task_state='deleting', power_state='shutdown',
+            requested_at='2025-01-02T03:04:05+00:00',
+            recorded_by='api@test-host'), attempt.record)
+
+    def test_given_state_and_requested_at(self):
+        state = states.InstanceState(vm_states.ACTIVE, None, 'running',
+                                     'other-host')
+        attempt = self._attempt(state=state, requested_at='earlier')
+        self.assertIs(state, attempt.state)
+        self.assertEqual('active', attempt.record.vm_state)
+        self.assertIsNone(attempt.record.task_state)
+        self.assertEqual('other-host', attempt.record.host)
+        self.assertEqual('earlier', attempt.record.requested_at)
+
+    def test_context_without_request_id(self):
+        attempt = attempt_mod.Attempt(object(), self.instance,
+                                      rec.SOFT_DELETE, rec.TRIGGER_RECLAIM,
+                                      'compute')
+        self.assertIsNone(attempt.record.request_id)
+        self.assertEqual('compute@test-host', attempt.record.recorded_by)
+        self.assertEqual(rec.SOFT_DELETE, attempt.record.delete_type)
+        self.assertEqual(rec.TRIGGER_RECLAIM, attempt.record.trigger)
+
+
+class FinishTest(AttemptTestBase):
+
+    def setUp(self):
+        super().setUp()
+        self.emit = self.useFixture(fixtures.MockPatchObject(
+            audit, 'emit', autospec=True)).mock
+
+    def test_writes_exactly_once(self):
+        attempt = self._attempt()
+        attempt.finish(rec.DELETED, path=rec.PATH_COMPUTE)
+        attempt.finish(rec.FAILED, path=rec.PATH_LOCAL, error=_Boom('x'))
+        attempt.finish(rec.IGNORED)
+        self.emit.assert_called_once_with(attempt.record, self.instance)
+        self.assertEqual(rec.DELETED, attempt.record.outcome)
+        self.assertEqual(rec.PATH_COMPUTE, attempt.record.path)
+        self.assertNotIn('error', attempt.record.as_dict())
+
+    def test_fills_the_record(self):
+        attempt = self._attempt()
+        attempt.finish(rec.DELETED, path=rec.PATH_LOCAL,
+                       released=frozenset({'ports', 'allocations'}),
+                       retained={'domain', 'disks'})
+        record = attempt.record
+        self.assertEqual(rec.DELETED, record.outcome)
+        self.assertEqual(rec.PATH_LOCAL, record.path)
+        self.assertEqual(['allocations', 'ports'], record.released)
+        self.assertEqual(['disks', 'domain'], record.retained)
+        self.assertIsNone(record.error)
+
+    def test_keeps_path_already_set(self):
+        attempt = self._attempt()
+        attempt.record.path = rec.PATH_BUILD_REQUEST
+        attempt.finish(rec.DELETED)
+        self.assertEqual(rec.PATH_BUILD_REQUEST, attempt.record.path)
+
+    def test_error_described_and_masked(self):
+        attempt = self._attempt()
+        attempt.finish(rec.FAILED, error=_Boom('password=Secr3t'))
+        self.assertEqual('_Boom: password=***', attempt.record.error)
+
+    def test_duration(self):
+        with mock.patch.object(attempt_mod.time, 'monotonic', autospec=True,
+                               side_effect=[100.0, 100.25]):
+            attempt = self._attempt()
+            attempt.finish(rec.DELETED)
+        self.assertEqual(250.0, attempt.record.duration_ms)
+
+    def test_duration_non_negative(self):
+        attempt = self._attempt()
+        attempt.finish(rec.DELETED)
+        self.assertIsInstance(attempt.record.duration_ms, float)
+        self.assertGreaterEqual(attempt.record.duration_ms, 0.0)
+
+    def test_emit_failure_logged_once_and_swallowed(self):
+        self.emit.side_effect = OSError('disk full')
+        attempt = self._attempt()
+        attempt.finish(rec.DELETED)
+        attempt.finish(rec.DELETED)
+        self.emit.assert_called_once_with(attempt.record, self.instance)
+        error = self._assert_one_error_logged()
+        self.assertIsInstance(error.exc_info[1], OSError)
+
+
+class FinishToFileTest(AttemptTestBase):
+
+    def test_one_line_in_the_audit_file(self):
+        path = os.path.join(self.useFixture(fixtures.TempDir()).path,
+                            'audit.jsonl')
+        self.flags(audit_log=path, group='delete_ext')
+        attempt = self._attempt()
+        attempt.finish(rec.DELETED, path=rec.PATH_COMPUTE,
+                       released={'ports'})
+        attempt.finish(rec.DELETED, path=rec.PATH_COMPUTE)
+        with open(path) as f:
+            lines = [jsonutils.loads(line) for line in f]
+        self.assertEqual([attempt.record.as_dict()], lines)
+        self.assertEqual(['ports'], lines[0]['released'])
+        self.assertEqual(base.UUID, lines[0]['instance_uuid'])
+        self.assertEqual(1, len(self.logs.at(logging.INFO)))
+
+    def test_unwritable_audit_file(self):
+        tmp = self.useFixture(fixtures.TempDir()).path
+        self.flags(audit_log=tmp, group='delete_ext')  # a directory
+        attempt = self._attempt()
+        attempt.finish(rec.DELETED)  # does not raise
+        self.assertEqual(rec.DELETED, attempt.record.outcome)
+        self._assert_one_error_logged()
+
+
+class GuardTest(AttemptTestBase):
+
+    def test_no_error(self):
+        attempt = self._attempt()
+        ran = []
+        with attempt.guard():
+            ran.append(1)
+        self.assertEqual([1], ran)
+        self.assertEqual([], self.logs.at(logging.ERROR))
+
+    def test_swallows_and_logs_first_error_once(self):
+        attempt = self._attempt()
+        ran = []
+        with attempt.guard():
+            ran.append('before')
+            raise _Boom('first')
+        with attempt.guard():
+            raise ValueError('second')
+        self.assertEqual(['before'], ran)
+        error = self._assert_one_error_logged()
+        self.assertIsInstance(error.exc_info[1], _Boom)
+
+    def test_each_attempt_logs_its_own(self):
+        first, second = self._attempt(), self._attempt()
+        with first.guard():
+            raise _Boom()
+        with second.guard():
+            raise _Boom()
+        self.assertEqual(2, len(self.logs.at(logging.ERROR)))
+
+    def test_base_exceptions_pass(self):
+        attempt = self._attempt()
+
+        def run():
+            with attempt.guard():
+                raise _NotAnError()
+
+        self.assertRaises(_NotAnError, run)
+        self.assertEqual([], self.logs.at(logging.ERROR))
+
+
+class BeginTest(AttemptTestBase):
+
+    def test_returns_an_attempt(self):
+        attempt = attempt_mod.begin(self.context, self.instance, rec.DELETE,
+                                    rec.TRIGGER_API, 'api',
+                                    requested_at='then')
+        self.assertIsInstance(attempt, attempt_mod.Attempt)
+        self.assertEqual('then', attempt.record.requested_at)
+        self.assertEqual('api@test-host', attempt.record.recorded_by)
+        self.assertEqual([], self.logs.records)
+
+    def test_none_and_logged_when_construction_fails(self):
+        # An instance loaded without vm_state: reading it tries a lazy-load,
+        # which fails for an instance that has no context.
+        self.instance = base.make_instance(omit=('vm_state',))
+        attempt = attempt_mod.begin(self.context, self.instance, rec.DELETE,
+                                    rec.TRIGGER_API, 'api')
+        self.assertIsNone(attempt)
+        self._assert_one_error_logged()
+
+    def test_none_when_state_reading_raises(self):
+        with mock.patch.object(states.InstanceState, 'of', autospec=True,
+                               side_effect=_Boom('bad')):
+            attempt = attempt_mod.begin(self.context, self.instance,
+                                        rec.DELETE, rec.TRIGGER_API, 'api')
+        self.assertIsNone(attempt)
+        error = self._assert_one_error_logged()
+        self.assertIsInstance(error.exc_info[1], _Boom)
+
+    def test_base_exceptions_pass(self):
+        with mock.patch.object(states.InstanceState, 'of', autospec=True,
+                               side_effect=_NotAnError()):
+            self.assertRaises(_NotAnError, attempt_mod.begin, self.context,
+                              self.instance, rec.DELETE, rec.TRIGGER_API,
+                              'api')
+
+
+class ContextVarsTest(base.TestCase):
+
+    def test_defaults(self):
+        self.assertIsNone(attempt_mod.API_ATTEMPT.get())
+        self.assertIsNone(attempt_mod.COMPUTE_TRIGGER.get())

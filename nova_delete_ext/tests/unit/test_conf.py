@@ -1,0 +1,71 @@
+"""Tests of :mod:`nova_delete_ext.conf`."""
+
+from oslo_config import cfg
+from stevedore import driver as stevedore_driver
+
+from nova_delete_ext import conf as ext_conf
+from nova_delete_ext.tests.unit import base
+
+
+class ListOptsTest(base.TestCase):
+
+    def _opts(self):
+        result = ext_conf.list_opts()
+        self.assertEqual(1, len(result))
+        group, opts = result[0]
+        return group, {opt.name: opt for opt in opts}
+
+    def test_delete_ext_group(self):
+        group, opts = self._opts()
+        self.assertIsInstance(group, cfg.OptGroup)
+        self.assertEqual('delete_ext', group.name)
+        self.assertEqual({'enabled', 'audit_log'}, set(opts))
+
+    def test_enabled(self):
+        opt = self._opts()[1]['enabled']
+        self.assertIsInstance(opt, cfg.BoolOpt)
+        self.assertIs(True, opt.default)
+        self.assertTrue(opt.help)
+
+    def test_audit_log(self):
+        opt = self._opts()[1]['audit_log']
+        self.assertIsInstance(opt, cfg.StrOpt)
+        self.assertIsNone(opt.default)
+        self.assertTrue(opt.help)
+
+    def test_entry_point(self):
+        mgr = stevedore_driver.DriverManager('oslo.config.opts',
+                                             'nova_delete_ext')
+        self.assertIs(ext_conf.list_opts, mgr.driver)
+
+
+class RegisterOptsTest(base.TestCase):
+
+    def test_on_global_conf(self):
+        self.assertIs(cfg.CONF, ext_conf.CONF)
+        self.assertTrue(cfg.CONF.delete_ext.enabled)
+        self.assertIsNone(cfg.CONF.delete_ext.audit_log)
+
+    def test_flags(self):
+        self.flags(enabled=False, audit_log='/x', group='delete_ext')
+        self.assertFalse(cfg.CONF.delete_ext.enabled)
+        self.assertEqual('/x', cfg.CONF.delete_ext.audit_log)
+
+    def test_fresh_conf_idempotent(self):
+        conf = cfg.ConfigOpts()
+        ext_conf.register_opts(conf)
+        ext_conf.register_opts(conf)
+        conf([], default_config_files=[])
+        self.assertTrue(conf.delete_ext.enabled)
+        self.assertIsNone(conf.delete_ext.audit_log)
+
+    def test_read_from_config_file(self):
+        path = self.create_tempfiles(
+            [('nova', '[delete_ext]\nenabled = false\n'
+                      'audit_log = /var/log/nova/delete-audit.jsonl\n')])[0]
+        conf = cfg.ConfigOpts()
+        ext_conf.register_opts(conf)
+        conf([], default_config_files=[path])
+        self.assertFalse(conf.delete_ext.enabled)
+        self.assertEqual('/var/log/nova/delete-audit.jsonl',
+                         conf.delete_ext.audit_log)

@@ -1,0 +1,138 @@
+"""Tests of :mod:`nova_delete_ext.record`."""
+
+import dataclasses
+import datetime
+
+from oslo_serialization import jsonutils
+from oslo_utils import fixture as utils_fixture
+
+from nova_delete_ext import record as rec
+from nova_delete_ext.tests.unit import base
+
+UUID = base.UUID
+make_record = base.make_record
+
+
+class AsDictTest(base.TestCase):
+
+    def test_every_field_but_error_when_none(self):
+        data = make_record().as_dict()
+        expected = {f.name for f in dataclasses.fields(rec.DeleteRecord)}
+        self.assertEqual(expected - {'error'}, set(data))
+        self.assertNotIn('error', data)
+        self.assertEqual(UUID, data['instance_uuid'])
+        self.assertIsNone(data['task_state'])
+        self.assertEqual([], data['released'])
+        self.assertIsNone(data['duration_ms'])
+
+    def test_error_kept_when_set(self):
+        data = make_record(error='ValueError: boom').as_dict()
+        self.assertEqual('ValueError: boom', data['error'])
+
+    def test_empty_error_is_kept(self):
+        # Only None means "no error"; the field is dropped for None alone.
+        self.assertEqual('', make_record(error='').as_dict()['error'])
+
+    def test_json_round_trip(self):
+        record = make_record(outcome=rec.DELETED, path=rec.PATH_COMPUTE,
+                             released=['disks', 'domain'],
+                             steps=['confirm_resize'], duration_ms=1.5)
+        data = record.as_dict()
+        self.assertEqual(data, jsonutils.loads(jsonutils.dumps(data)))
+
+    def test_lists_are_copies(self):
+        record = make_record(released=['ports'])
+        data = record.as_dict()
+        data['released'].append('domain')
+        self.assertEqual(['ports'], record.released)
+
+    def test_default_lists_not_shared(self):
+        one, two = make_record(), make_record()
+        one.steps.append('x')
+        self.assertEqual([], two.steps)
+
+
+class SummaryTest(base.TestCase):
+
+    def test_minimal(self):
+        self.assertEqual(
+            'delete_type=delete trigger=api vm_state=active task_state=None '
+            'power_state=running host=cmp1 path=None released=- '
+            'outcome=None duration=0.0ms',
+            make_record().summary())
+
+    def test_full(self):
+        record = make_record(
+            delete_type=rec.FORCE_DELETE, trigger=rec.TRIGGER_RECLAIM,
+            vm_state='soft-delete', path=rec.PATH_LOCAL,
+            released=['allocations', 'ports'], retained=['disks', 'domain'],
+            steps=['confirm_resize'], decisions=['keep', 'drop'],
+            outcome=rec.FAILED, error='ValueError: boom', duration_ms=12.345)
+        self.assertEqual(
+            'delete_type=force_delete trigger=reclaim vm_state=soft-delete '
+            'task_state=None power_state=running host=cmp1 path=local '
+            'released=allocations,ports retained=disks,domain '
+            'steps=confirm_resize decisions=keep,drop outcome=failed '
+            'error="ValueError: boom" duration=12.3ms',
+            record.summary())
+
+    def test_one_line(self):
+        record = make_record(error='x', released=['ports'], duration_ms=1)
+        self.assertNotIn('\n', record.summary())
+
+
+class DescribeErrorTest(base.TestCase):
+
+    def test_type_and_text(self):
+        self.assertEqual('ValueError: boom',
+                         rec.describe_error(ValueError('boom')))
+
+    def test_no_traceback(self):
+        try:
+            raise KeyError('missing')
+        except KeyError as exc:
+            text = rec.describe_error(exc)
+        self.assertEqual("KeyError: 'missing'", text)
+        self.assertNotIn('Traceback', text)
+
+    def test_masks_passwords(self):
+        cases = (
+            'login failed: password=Secr3tValue',
+            "bad request {'admin_pass': 'Secr3tValue'}",
+            'auth "password": "Secr3tValue" rejected',
+            '<adminPass>Secr3tValue</adminPass>',
+        )
+        for text in cases:
+            described = rec.describe_error(RuntimeError(text))
+            self.assertNotIn('Secr3tValue', described, text)
+            self.assertIn('***', described, text)
+            self.assertTrue(described.startswith('RuntimeError: '))
+
+    def test_truncated(self):
+        described = rec.describe_error(ValueError('x' * 5000))
+        self.assertEqual(500, len(described))
+        self.assertTrue(described.startswith('ValueError: xxx'))
+
+    def test_short_text_not_padded(self):
+        self.assertEqual(len('OSError: e'),
+                         len(rec.describe_error(OSError('e'))))
+
+    def test_secret_at_the_cut_does_not_leak(self):
+        text = 'y' * 470 + ' password=Secr3tValueThatIsLong'
+        described = rec.describe_error(RuntimeError(text))
+        self.assertLessEqual(len(described), 500)
+        self.assertNotIn('Secr3t', described)
+
+
+class UtcnowIsoTest(base.TestCase):
+
+    def test_timezone_aware_iso(self):
+        now = datetime.datetime(2025, 1, 2, 3, 4, 5, 678000,
+                                tzinfo=datetime.timezone.utc)
+        self.useFixture(utils_fixture.TimeFixture(now))
+        self.assertEqual('2025-01-02T03:04:05.678000+00:00',
+                         rec.utcnow_iso())
+
+    def test_parses(self):
+        value = datetime.datetime.fromisoformat(rec.utcnow_iso())
+        self.assertEqual(datetime.timedelta(0), value.utcoffset())
