@@ -36,7 +36,10 @@ def activate(conf):
         return hooks.install()
     except exception.HookMismatch as exc:
         LOG.error('%s', exc)
-        return False
+    except Exception:
+        LOG.exception('nova-delete-ext could not install its hooks; Nova '
+                      'runs on unchanged.')
+    return False
 
 
 class HookInstallerDriver(notifier.Driver):

@@ -65,7 +65,7 @@ def read(instance, request_id):
         return None
     try:
         data = jsonutils.loads(raw)
-        if data.get('r') != request_id:
+        if not isinstance(data, dict) or data.get('r') != request_id:
             return None
         return Carried(data, instance.host)
     except (ValueError, TypeError, KeyError):

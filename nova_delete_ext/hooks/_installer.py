@@ -50,7 +50,7 @@ def problems(points):
     for point in points:
         try:
             cls = point.owner_class()
-        except (ImportError, AttributeError) as exc:
+        except (ImportError, AttributeError, ValueError) as exc:
             found.append('%s: class not found (%s)' % (point.qualname, exc))
             continue
         func = inspect.getattr_static(cls, point.name, None)
