@@ -3,9 +3,12 @@
 nova-api sees the state an instance was in when the delete was asked for;
 nova-compute sees the delete happen. The facts travel inside the instance
 that nova-api casts to the compute host, as one system_metadata entry that
-nova-api sets just before the cast. nova-api does not save it; nova-compute
-may (it saves the instance while deleting or soft deleting it), so the
-value is kept within the 255 characters of a system_metadata value.
+nova-api sets just before the cast and does not save. nova-compute takes it
+off again before Nova saves the instance (see :func:`take`), so it is never
+written to the database and never makes nova-compute rewrite the
+instance's system_metadata. Should it be saved all the same (nova-compute
+running without the hooks), the value fits the 255 characters of a
+system_metadata value.
 """
 
 from oslo_log import log as logging
@@ -35,6 +38,11 @@ def stash(instance, attempt, steps=(), decisions=()):
         # Keep the essentials; steps and decisions are the optional part.
         data['x'], data['p'] = [], []
         value = jsonutils.dumps(data, separators=(',', ':'))
+    if len(value) > _MAX_CHARS:
+        LOG.warning('Not carrying the delete facts to the compute host: '
+                    '%d characters is more than a system_metadata value '
+                    'holds.', len(value), instance=instance)
+        return
     instance.system_metadata[KEY] = value
 
 
@@ -49,6 +57,21 @@ class Carried:
         self.delete_type = data['d']
         self.steps = list(data.get('x', ()))
         self.decisions = list(data.get('p', ()))
+
+
+def take(instance, request_id):
+    """Read the facts for ``request_id`` and remove them from ``instance``.
+
+    nova-api saved the instance before it added the entry, so the entry is
+    the only change pending on system_metadata: with it removed, that field
+    is marked unchanged again and Nova's next ``instance.save()`` on the
+    compute host leaves system_metadata alone.
+    """
+    carried = read(instance, request_id)
+    if (instance.obj_attr_is_set('system_metadata') and
+            instance.system_metadata.pop(KEY, None) is not None):
+        instance.obj_reset_changes(['system_metadata'])
+    return carried
 
 
 def read(instance, request_id):

@@ -28,6 +28,7 @@ RESTORED = 'restored'
 FAILED = 'failed'
 IGNORED = 'ignored'                  # a delete was already under way
 ALREADY_DELETED = 'already_deleted'  # the instance vanished under Nova
+NOT_DELETED = 'not_deleted'          # Nova returned without deleting it
 SKIPPED = 'skipped'                  # instance.disable_terminate was set
 
 _MAX_ERROR_CHARS = 500

@@ -7,6 +7,9 @@ cast to the compute host, a resize confirmed first. Paths that end in
 nova-api write the record here; a cast to the compute host hands the
 request-time facts to nova-compute, which writes the record when the delete
 really happens.
+
+Restores are recorded by nova-compute alone: a soft-deleted instance always
+has a host (a soft delete nova-api does itself destroys the instance).
 """
 
 from nova.compute import task_states
@@ -32,6 +35,8 @@ class ApiDelete:
         self.path = None
         self.has_volumes = None
         self.steps = []
+        # Nova looked the instance up in its cell and found it gone.
+        self.gone = False
 
     def wrap_callback(self, cb):
         def callback(context, instance, bdms, *args, **kwargs):
@@ -54,10 +59,14 @@ class ApiDelete:
         if self.path is None:
             if instance.disable_terminate:
                 outcome = rec.SKIPPED
+            elif self.gone:
+                outcome = rec.ALREADY_DELETED
             elif attempt.state.task_state in _DELETING:
                 outcome = rec.IGNORED
             else:
-                outcome = rec.ALREADY_DELETED
+                # e.g. a local delete that found no instance mapping: Nova
+                # logged a warning and left the instance as it was.
+                outcome = rec.NOT_DELETED
             attempt.finish(outcome)
             return
         # Even a soft delete is a delete here: on these paths Nova destroys
@@ -111,9 +120,17 @@ def _local_delete(original, self, context, instance, bdms, delete_type, cb):
     return original(self, context, instance, bdms, delete_type, cb)
 
 
+def _lookup_instance(original, self, context, uuid):
+    cell, instance = original(self, context, uuid)
+    tracker = _current()
+    if tracker is not None and instance is None:
+        tracker.gone = True
+    return cell, instance
+
+
 def _local_delete_cleanup(original, self, context, instance_uuid):
     tracker = _current()
-    if tracker is not None and tracker.path is None:
+    if tracker is not None and tracker.path is None and not tracker.gone:
         # The instance never reached a host: nova-api destroyed it in its
         # cell database and now drops its allocations.
         tracker.path = rec.PATH_LOCAL
@@ -133,24 +150,6 @@ def _confirm_resize_on_deleting(original, self, context, instance):
     if tracker is not None:
         tracker.steps.append('confirm_resize')
     return original(self, context, instance)
-
-
-def restore(original, self, context, instance):
-    """Record a restore nova-api does itself (the instance has no host)."""
-    if instance.host:
-        # nova-compute's restore_instance records it.
-        return original(self, context, instance)
-    attempt = attempt_mod.begin(context, instance, rec.RESTORE,
-                                rec.TRIGGER_API, 'api')
-    try:
-        result = original(self, context, instance)
-    except Exception as exc:
-        if attempt is not None:
-            attempt.finish(rec.FAILED, path=rec.PATH_LOCAL, error=exc)
-        raise
-    if attempt is not None:
-        attempt.finish(rec.RESTORED, path=rec.PATH_LOCAL)
-    return result
 
 
 HOOK_POINTS = (
@@ -173,6 +172,6 @@ HOOK_POINTS = (
     _installer.HookPoint(
         API, '_confirm_resize_on_deleting', '(self, context, instance)',
         _confirm_resize_on_deleting),
-    _installer.HookPoint(API, 'restore', '(self, context, instance)',
-                         restore),
+    _installer.HookPoint(
+        API, '_lookup_instance', '(self, context, uuid)', _lookup_instance),
 )

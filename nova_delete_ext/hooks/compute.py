@@ -14,6 +14,7 @@ neither of the other callers did.
 
 from nova.compute import task_states
 from nova import exception as nova_exception
+from oslo_log import log as logging
 
 from nova_delete_ext import attempt as attempt_mod
 from nova_delete_ext import carry
@@ -21,6 +22,8 @@ from nova_delete_ext.hooks import _installer
 from nova_delete_ext import record as rec
 from nova_delete_ext import release
 from nova_delete_ext import states
+
+LOG = logging.getLogger(__name__)
 
 MANAGER = 'nova.compute.manager.ComputeManager'
 
@@ -46,27 +49,27 @@ def _init_instance(original, self, context, instance):
 def _begin(context, instance, default_type, trigger):
     """Open the attempt with the facts nova-api carried, when it did."""
     carried = None
-    if trigger == rec.TRIGGER_API:
-        try:
-            carried = carry.read(instance, getattr(context, 'request_id',
-                                                   None))
-        except Exception:
-            carried = None
-    if carried is None:
+    try:
+        carried = carry.take(instance, getattr(context, 'request_id', None))
+    except Exception:
+        LOG.exception('nova-delete-ext could not read the facts nova-api '
+                      'carried; recording what the compute host sees.',
+                      instance=instance)
+    if carried is None or trigger != rec.TRIGGER_API:
         return attempt_mod.begin(context, instance, default_type, trigger,
-                                 'compute'), None
+                                 'compute')
     attempt = attempt_mod.begin(context, instance, carried.delete_type,
                                 trigger, 'compute', state=carried.state,
                                 requested_at=carried.requested_at)
     if attempt is not None:
         attempt.record.steps = carried.steps
         attempt.record.decisions = carried.decisions
-    return attempt, carried
+    return attempt
 
 
 def _delete_instance(original, self, context, instance, bdms):
     trigger = attempt_mod.COMPUTE_TRIGGER.get() or rec.TRIGGER_RECLAIM
-    attempt, _ = _begin(context, instance, rec.DELETE, trigger)
+    attempt = _begin(context, instance, rec.DELETE, trigger)
     if attempt is None:
         return original(self, context, instance, bdms)
     try:
@@ -87,7 +90,7 @@ def _delete_instance(original, self, context, instance, bdms):
 
 
 def soft_delete_instance(original, self, context, instance):
-    attempt, _ = _begin(context, instance, rec.SOFT_DELETE, rec.TRIGGER_API)
+    attempt = _begin(context, instance, rec.SOFT_DELETE, rec.TRIGGER_API)
     if attempt is None:
         return original(self, context, instance)
     try:

@@ -6,8 +6,11 @@ checks the record and that Nova really finished the delete.
 """
 
 from nova.compute import power_state
+from nova import context as nova_context
+from nova import objects
 from nova.tests import fixtures as nova_fixtures
 
+from nova_delete_ext import carry
 from nova_delete_ext.tests.functional import base
 from nova_delete_ext.tests.functional import scenarios
 
@@ -148,6 +151,18 @@ class TestSoftDeleteRestoreReclaim(DeletePathTestBase):
         self.assertEqual('force_delete', forced['delete_type'])
         self.assertEqual('soft-delete', forced['vm_state'])
         self.assertEqual('deleted', forced['outcome'])
+
+    def test_carried_facts_are_never_saved(self):
+        # nova-compute saves the instance while soft deleting it; the entry
+        # nova-api carried must not go into the database with it.
+        server = self.server_soft_delete()
+        ctxt = nova_context.get_admin_context()
+        with nova_context.target_cell(ctxt,
+                                      self.cell_mappings['cell1']) as cctxt:
+            instance = objects.Instance.get_by_uuid(
+                cctxt, server['id'], expected_attrs=['system_metadata'])
+        self.assertNotIn(carry.KEY, instance.system_metadata)
+        self.assertEqual('soft_deleted', self.only_record(server)['outcome'])
 
     def test_restore(self):
         server = self.server_soft_delete()

@@ -238,3 +238,38 @@ class ReadTest(CarryTestBase):
         self.assertRaises(nova_exception.OrphanedObjectError, getattr,
                           instance, 'system_metadata')
         self.assertIsNone(carry.read(instance, self.context.request_id))
+
+
+class TakeTest(CarryTestBase):
+    """nova-compute takes the entry off before Nova saves the instance."""
+
+    def setUp(self):
+        super().setUp()
+        self.instance.system_metadata = {'image_base_image_ref': 'img'}
+        # As nova-api has it after its instance.save(): nothing pending.
+        self.instance.obj_reset_changes()
+        carry.stash(self.instance, self.attempt)
+        self.assertIn('system_metadata', self.instance.obj_what_changed())
+
+    def test_take_returns_facts_and_leaves_nothing_to_save(self):
+        carried = carry.take(self.instance, self.context.request_id)
+        self.assertEqual(rec.SOFT_DELETE, carried.delete_type)
+        self.assertEqual({'image_base_image_ref': 'img'},
+                         self.instance.system_metadata)
+        self.assertEqual(set(), self.instance.obj_what_changed())
+
+    def test_take_removes_a_stale_entry_too(self):
+        self.assertIsNone(carry.take(self.instance, 'req-another'))
+        self.assertNotIn(carry.KEY, self.instance.system_metadata)
+        self.assertEqual(set(), self.instance.obj_what_changed())
+
+    def test_take_without_system_metadata_loaded(self):
+        instance = base.make_instance(omit=('system_metadata',))
+        self.assertIsNone(carry.take(instance, self.context.request_id))
+        self.assertFalse(instance.obj_attr_is_set('system_metadata'))
+
+    def test_too_long_is_not_carried(self):
+        self.attempt.record.request_id = 'req-' + 'x' * 300
+        instance = base.make_instance()
+        carry.stash(instance, self.attempt)
+        self.assertNotIn(carry.KEY, instance.system_metadata)

@@ -1,0 +1,52 @@
+"""Tests of the outcome nova-api records when it took no path."""
+
+from nova.compute import task_states
+from nova import context as nova_context
+
+from nova_delete_ext import attempt as attempt_mod
+from nova_delete_ext.hooks import api
+from nova_delete_ext import record as rec
+from nova_delete_ext.tests.unit import base
+
+
+class NoPathOutcomeTest(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.flags(host='api-host')
+
+    def _finish(self, task_state=None, gone=False, disable_terminate=False):
+        instance = base.make_instance(task_state=task_state,
+                                      disable_terminate=disable_terminate)
+        context = nova_context.RequestContext(
+            'user-a', 'project-a', is_admin=False)
+        tracker = api.ApiDelete(attempt_mod.Attempt(
+            context, instance, rec.DELETE, rec.TRIGGER_API, 'api'))
+        tracker.gone = gone
+        tracker.finish(instance)
+        return tracker.attempt.record
+
+    def test_instance_found_gone(self):
+        record = self._finish(gone=True)
+        self.assertEqual(rec.ALREADY_DELETED, record.outcome)
+        self.assertIsNone(record.path)
+
+    def test_repeated_delete_ignored(self):
+        self.assertEqual(rec.IGNORED,
+                         self._finish(task_state=task_states.DELETING).outcome)
+
+    def test_termination_disabled(self):
+        self.assertEqual(rec.SKIPPED,
+                         self._finish(disable_terminate=True).outcome)
+
+    def test_nova_returned_without_deleting(self):
+        self.assertEqual(rec.NOT_DELETED, self._finish().outcome)
+
+    def test_lookup_marks_gone(self):
+        tracker = api.ApiDelete(None)
+        token = attempt_mod.API_ATTEMPT.set(tracker)
+        self.addCleanup(attempt_mod.API_ATTEMPT.reset, token)
+        result = api._lookup_instance(lambda *a: (None, None), None, None,
+                                      'uuid')
+        self.assertEqual((None, None), result)
+        self.assertTrue(tracker.gone)
