@@ -117,6 +117,9 @@ def restore_instance(original, self, context, instance):
             state = states.InstanceState(state.vm_state, None,
                                          state.power_state, state.host)
     except Exception:
+        LOG.exception('nova-delete-ext could not read the state of this '
+                      'restore; recording what the compute host sees.',
+                      instance=instance)
         state = None
     attempt = attempt_mod.begin(context, instance, rec.RESTORE,
                                 rec.TRIGGER_API, 'compute', state=state)
