@@ -17,15 +17,35 @@ from oslo_messaging.notify import notifier
 from nova_delete_ext import conf as ext_conf
 from nova_delete_ext import exception
 from nova_delete_ext import hooks
+from nova_delete_ext import policies
 
 LOG = logging.getLogger(__name__)
 
 
-def activate(conf):
-    """Install the hooks if ``[delete_ext]enabled``; never raise.
+class RefuseToStart(SystemExit):
+    """Stops the service: a policy was asked for and cannot be honoured.
 
-    A Nova the hooks do not fit runs on unchanged, with one ERROR naming
-    every method that does not match.
+    oslo.messaging loads notification drivers through stevedore, which logs
+    and skips a driver that raises an ``Exception``; a ``SystemExit`` goes
+    through, so the service stops at start-up rather than run without the
+    protection it was configured with.
+    """
+
+
+def _refuse(message):
+    LOG.critical('%s', message)
+    raise RefuseToStart('nova-delete-ext: %s' % message)
+
+
+def activate(conf):
+    """Load the policies and install the hooks if ``[delete_ext]enabled``.
+
+    Without policies, a Nova the hooks do not fit runs on unchanged, with
+    one ERROR naming every method that does not match: only the records
+    are lost.
+
+    :raises RefuseToStart: the configuration is not valid, or policies are
+        configured and the hooks do not fit this Nova.
     """
     ext_conf.register_opts(conf)
     if not conf.delete_ext.enabled:
@@ -33,13 +53,29 @@ def activate(conf):
                  'false: Nova is left unchanged.')
         return False
     try:
-        return hooks.install()
+        chain = policies.load(conf)
+    except exception.ConfigInvalid as exc:
+        _refuse(str(exc))
+    try:
+        installed = hooks.install()
     except exception.HookMismatch as exc:
+        if chain.policies:
+            _refuse('%s; the policies %s cannot be applied.'
+                    % (exc, ', '.join(chain.names)))
         LOG.error('%s', exc)
+        return False
     except Exception:
         LOG.exception('nova-delete-ext could not install its hooks; Nova '
                       'runs on unchanged.')
-    return False
+        if chain.policies:
+            _refuse('the hooks could not be installed; the policies %s '
+                    'cannot be applied.' % ', '.join(chain.names))
+        return False
+    policies.set_active(chain)
+    if chain.policies:
+        LOG.info('nova-delete-ext policies in force: %s',
+                 ', '.join(chain.names))
+    return installed
 
 
 class HookInstallerDriver(notifier.Driver):

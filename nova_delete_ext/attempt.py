@@ -14,6 +14,7 @@ import contextlib
 import contextvars
 import time
 
+from nova import thread_pool_factory
 from oslo_log import log as logging
 
 from nova_delete_ext import audit
@@ -30,9 +31,13 @@ API_ATTEMPT = contextvars.ContextVar('nova_delete_ext_api_attempt',
                                      default=None)
 COMPUTE_TRIGGER = contextvars.ContextVar('nova_delete_ext_compute_trigger',
                                          default=None)
+# The decisions of an API delete that a policy turned into another kind of
+# delete, for the record of the delete Nova then does.
+REDIRECTED = contextvars.ContextVar('nova_delete_ext_redirected',
+                                    default=None)
 
 
-def _log_internal_error(instance):
+def log_internal_error(instance):
     LOG.exception('nova-delete-ext failed while observing this delete; '
                   'Nova carries on with the delete unchanged.',
                   instance=instance)
@@ -43,7 +48,12 @@ class Attempt:
 
     def __init__(self, context, instance, delete_type, trigger, side,
                  state=None, requested_at=None):
+        self.context = context
         self.instance = instance
+        #: The virt driver, when the delete runs on the compute host.
+        self.driver = None
+        #: The shelve snapshot the instance had, for the policies.
+        self.shelve_image_id = None
         self.state = state or states.InstanceState.of(instance)
         self.record = rec.DeleteRecord(
             instance_uuid=instance.uuid,
@@ -70,11 +80,16 @@ class Attempt:
         except Exception:
             if not self._error_logged:
                 self._error_logged = True
-                _log_internal_error(self.instance)
+                log_internal_error(self.instance)
 
     def finish(self, outcome, path=None, released=(), retained=(),
-               error=None):
-        """Complete the record and write it; only the first call counts."""
+               error=None, then=None):
+        """Complete the record and write it; only the first call counts.
+
+        :param then: called with this attempt in the background before the
+            record is written, for work that must not delay the delete
+            (the policies that act after a delete).
+        """
         if self._finished:
             return
         self._finished = True
@@ -88,7 +103,22 @@ class Attempt:
                 record.error = rec.describe_error(error)
             record.duration_ms = round(
                 (time.monotonic() - self._started) * 1000.0, 3)
-            audit.emit(record, self.instance)
+            if then is None:
+                audit.emit(record, self.instance)
+            else:
+                thread_pool_factory.spawn(self._then_write, then)
+
+    def _then_write(self, then):
+        try:
+            with self.guard():
+                then(self)
+        finally:
+            with self.guard():
+                audit.emit(self.record, self.instance)
+
+    def abandon(self):
+        """Finish without a record: another attempt records this delete."""
+        self._finished = True
 
 
 def begin(context, instance, delete_type, trigger, side, **kwargs):
@@ -97,5 +127,5 @@ def begin(context, instance, delete_type, trigger, side, **kwargs):
         return Attempt(context, instance, delete_type, trigger, side,
                        **kwargs)
     except Exception:
-        _log_internal_error(instance)
+        log_internal_error(instance)
         return None

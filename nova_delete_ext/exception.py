@@ -1,5 +1,7 @@
 """Exceptions raised by nova-delete-ext."""
 
+from nova import exception as nova_exception
+
 
 class DeleteExtError(Exception):
     """Base class: ``msg_fmt`` formatted with the keyword arguments."""
@@ -14,3 +16,17 @@ class DeleteExtError(Exception):
 class HookMismatch(DeleteExtError):
     msg_fmt = ('nova-delete-ext cannot hook into the installed Nova, nothing '
                'was installed: %(problems)s')
+
+
+class ConfigInvalid(DeleteExtError):
+    msg_fmt = 'Invalid nova-delete-ext configuration: %(option)s: %(reason)s'
+
+
+class DeleteProtected(nova_exception.InstanceIsLocked):
+    """A policy refused a delete.
+
+    A subclass of Nova's ``InstanceIsLocked`` so that nova-api answers 409
+    Conflict with this message for delete and forceDelete alike.
+    """
+
+    msg_fmt = '%(reason)s'

@@ -30,6 +30,7 @@ IGNORED = 'ignored'                  # a delete was already under way
 ALREADY_DELETED = 'already_deleted'  # the instance vanished under Nova
 NOT_DELETED = 'not_deleted'          # Nova returned without deleting it
 SKIPPED = 'skipped'                  # instance.disable_terminate was set
+DENIED = 'denied'                    # a policy refused the delete
 
 _MAX_ERROR_CHARS = 500
 
@@ -72,11 +73,18 @@ class DeleteRecord:
     error: str | None = None
     duration_ms: float | None = None
     recorded_by: str | None = None
+    # Set by policies, and only then part of the record.
+    capture: str | None = None
+    leaks: list | None = None
+    repaired: list | None = None
+
+    _OPTIONAL = ('error', 'capture', 'leaks', 'repaired')
 
     def as_dict(self):
         data = dataclasses.asdict(self)
-        if data['error'] is None:
-            del data['error']
+        for name in self._OPTIONAL:
+            if data[name] is None:
+                del data[name]
         return data
 
     def summary(self):
@@ -98,6 +106,12 @@ class DeleteRecord:
         if self.decisions:
             parts.append('decisions=%s' % ','.join(self.decisions))
         parts.append('outcome=%s' % self.outcome)
+        if self.capture:
+            parts.append('capture=%s' % self.capture)
+        if self.leaks:
+            parts.append('leaks="%s"' % '; '.join(self.leaks))
+        if self.repaired is not None:
+            parts.append('repaired=%d' % len(self.repaired))
         if self.error:
             parts.append('error="%s"' % self.error)
         parts.append('duration=%.1fms' % (self.duration_ms or 0.0))

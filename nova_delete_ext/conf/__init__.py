@@ -6,12 +6,16 @@ Every group is registered on the configuration object Nova itself uses
 
 from oslo_config import cfg
 
+from nova_delete_ext.conf import capture
 from nova_delete_ext.conf import delete_ext
+from nova_delete_ext.conf import protect
+from nova_delete_ext.conf import recycle
+from nova_delete_ext.conf import verify
 
 # Nova's own configuration object (``nova.conf.CONF`` is ``cfg.CONF``).
 CONF = cfg.CONF
 
-_MODULES = (delete_ext,)
+_MODULES = (delete_ext, protect, recycle, capture, verify)
 
 
 def register_opts(conf):

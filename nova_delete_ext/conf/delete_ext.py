@@ -42,6 +42,31 @@ Possible values:
 * An absolute path writable by the user the Nova service runs as.
 * Unset (the default): no audit file.
 """),
+    cfg.ListOpt(
+        'policies',
+        default=[],
+        help="""
+Cleanup policies to apply, in this order.
+
+Each name is a plugin of the ``nova_delete_ext.policies`` entry point
+namespace. The built-in ones are ``protect`` (deletion protection),
+``recycle`` (soft delete with a retention per vm_state), ``capture`` (save
+console output and diagnostics before an errored server is destroyed) and
+``verify`` (check after the delete that nothing leaked, and optionally
+repair). Each has its own option group. An unknown name, or a policy whose
+options are not valid, stops the service from starting with one error that
+names the option and the value.
+
+Possible values:
+
+* A comma-separated list of policy names, e.g. ``protect,recycle,verify``.
+* Empty (the default): deletes are recorded, no policy applies.
+
+Related options:
+
+* ``[delete_ext_protect]``, ``[delete_ext_recycle]``, ``[delete_ext_capture]``
+  and ``[delete_ext_verify]``: the options of the built-in policies.
+"""),
 ]
 
 

@@ -23,13 +23,14 @@ class HookPoint:
 
     ``hook`` is called as ``hook(original, *args, **kwargs)`` in place of
     the method; ``signature`` is the method's signature as ``inspect``
-    prints it, checked before anything is installed.
+    prints it, checked before anything is installed. A point without a
+    hook is a method the hooks call: it is checked, not wrapped.
     """
 
     owner: str
     name: str
     signature: str
-    hook: typing.Callable
+    hook: typing.Callable | None
 
     @property
     def qualname(self):
@@ -104,6 +105,8 @@ class Installer:
                 raise exception.HookMismatch(problems='; '.join(found))
             try:
                 for point in self.points:
+                    if point.hook is None:
+                        continue
                     cls = point.owner_class()
                     own = cls.__dict__.get(point.name)
                     original = getattr(cls, point.name)

@@ -13,11 +13,16 @@ has a host (a soft delete nova-api does itself destroys the instance).
 """
 
 from nova.compute import task_states
+from nova import exception as nova_exception
 from oslo_log import log as logging
 
 from nova_delete_ext import attempt as attempt_mod
 from nova_delete_ext import carry
+from nova_delete_ext import decide
+from nova_delete_ext import exception
 from nova_delete_ext.hooks import _installer
+from nova_delete_ext import policies
+from nova_delete_ext.policies import recycle
 from nova_delete_ext import record as rec
 from nova_delete_ext import release
 
@@ -43,7 +48,8 @@ class ApiDelete:
             if not kwargs.get('local', False):
                 with self.attempt.guard():
                     self.path = rec.PATH_COMPUTE
-                    carry.stash(instance, self.attempt, steps=self.steps)
+                    carry.stash(instance, self.attempt, steps=self.steps,
+                                decisions=self.attempt.record.decisions)
             return cb(context, instance, bdms, *args, **kwargs)
         return callback
 
@@ -75,7 +81,7 @@ class ApiDelete:
                                           has_volumes=self.has_volumes)
         attempt.record.steps = list(self.steps)
         attempt.finish(rec.DELETED, path=self.path, released=released,
-                       retained=retained)
+                       retained=retained, then=decide.after_delete())
 
 
 def _current():
@@ -89,6 +95,10 @@ def _delete(original, self, context, instance, delete_type, cb,
     if attempt is None:
         return original(self, context, instance, delete_type, cb,
                         **instance_attrs)
+    redirect = _decide(attempt)
+    if redirect is not None:
+        attempt.abandon()
+        return _redirect(self, context, instance, redirect, attempt)
     tracker = ApiDelete(attempt)
     token = attempt_mod.API_ATTEMPT.set(tracker)
     try:
@@ -103,6 +113,60 @@ def _delete(original, self, context, instance, delete_type, cb,
     with attempt.guard():
         tracker.finish(instance)
     return result
+
+
+def _decide(attempt):
+    """Run the policies; return the delete type to do instead, or None.
+
+    A denial propagates: nova-api answers 409 Conflict. A delete that a
+    policy already redirected is not decided on again.
+    """
+    inherited = attempt_mod.REDIRECTED.get()
+    if inherited is not None:
+        attempt.record.decisions = list(inherited)
+        return None
+    try:
+        with attempt.guard():
+            attempt.shelve_image_id = decide.shelve_image_id(attempt.instance)
+        decisions = decide.on_request(attempt)
+    except nova_exception.InstanceIsLocked:
+        raise
+    except Exception:
+        # The chain's own machinery failed, not a policy (those are
+        # guarded one by one): carry on unless a policy must fail closed.
+        attempt_mod.log_internal_error(attempt.instance)
+        if policies.active().fails_closed:
+            raise exception.DeleteProtected(reason=(
+                'nova-delete-ext could not check whether server %s may be '
+                'deleted, so it was not deleted. Try again; if this '
+                'persists, contact your cloud operator.'
+                % attempt.instance.uuid))
+        return None
+    redirect = decide.redirect_of(decisions)
+    if redirect == attempt.record.delete_type:
+        return None
+    return redirect
+
+
+def _redirect(api, context, instance, delete_type, attempt):
+    """Do ``delete_type`` instead, recorded with the decisions so far."""
+    token = attempt_mod.REDIRECTED.set(list(attempt.record.decisions))
+    try:
+        if delete_type == rec.SOFT_DELETE:
+            try:
+                return api.soft_delete(context, instance)
+            except nova_exception.InstanceIsLocked:
+                raise
+            except nova_exception.InstanceInvalidState:
+                # Never launched: Nova only deletes such a server, as its
+                # servers controller does when a soft delete is refused.
+                recycle.forget(instance)
+                attempt_mod.REDIRECTED.set(
+                    list(attempt.record.decisions) + ['recycle:not_kept('
+                                                      'never launched)'])
+        return api.delete(context, instance)
+    finally:
+        attempt_mod.REDIRECTED.reset(token)
 
 
 def _delete_while_booting(original, self, context, instance):
@@ -174,4 +238,9 @@ HOOK_POINTS = (
         _confirm_resize_on_deleting),
     _installer.HookPoint(
         API, '_lookup_instance', '(self, context, uuid)', _lookup_instance),
+    # Called, not wrapped: a policy's redirect goes through Nova's own
+    # public methods, with their lock and state checks.
+    _installer.HookPoint(
+        API, 'soft_delete', '(self, context, instance)', None),
+    _installer.HookPoint(API, 'delete', '(self, context, instance)', None),
 )

@@ -18,7 +18,10 @@ from oslo_log import log as logging
 
 from nova_delete_ext import attempt as attempt_mod
 from nova_delete_ext import carry
+from nova_delete_ext import decide
 from nova_delete_ext.hooks import _installer
+from nova_delete_ext import policies
+from nova_delete_ext.policies import recycle
 from nova_delete_ext import record as rec
 from nova_delete_ext import release
 from nova_delete_ext import states
@@ -72,6 +75,11 @@ def _delete_instance(original, self, context, instance, bdms):
     attempt = _begin(context, instance, rec.DELETE, trigger)
     if attempt is None:
         return original(self, context, instance, bdms)
+    with attempt.guard():
+        attempt.driver = self.driver
+        attempt.shelve_image_id = decide.shelve_image_id(instance)
+    if _destroy_denied(attempt, instance):
+        return None
     try:
         result = original(self, context, instance, bdms)
     except nova_exception.InstanceNotFound:
@@ -85,8 +93,33 @@ def _delete_instance(original, self, context, instance, bdms):
             attempt.state, rec.PATH_COMPUTE,
             has_volumes=any(bdm.is_volume for bdm in bdms))
         attempt.finish(rec.DELETED, path=rec.PATH_COMPUTE,
-                       released=released, retained=retained)
+                       released=released, retained=retained,
+                       then=decide.after_delete())
     return result
+
+
+def _destroy_denied(attempt, instance):
+    """Run the policies before the destroy; True if one refused it."""
+    try:
+        denied = decide.before_destroy(attempt)
+    except Exception:
+        attempt_mod.log_internal_error(instance)
+        # Nothing was decided: leave the instance alone if a policy that
+        # must fail closed is enabled, as for a denial.
+        denied = policies.active().fails_closed
+    if not denied:
+        return False
+    with attempt.guard():
+        LOG.warning('Not deleting this instance: %s',
+                    ', '.join(attempt.record.decisions) or 'a policy failed',
+                    instance=instance)
+        if attempt.record.trigger == rec.TRIGGER_RESUME:
+            # Left in task_state deleting, the server could never be
+            # deleted again (nova-api ignores deletes of a deleting server).
+            instance.task_state = None
+            instance.save()
+    attempt.finish(rec.DENIED, path=rec.PATH_COMPUTE)
+    return True
 
 
 def soft_delete_instance(original, self, context, instance):
@@ -107,6 +140,12 @@ def soft_delete_instance(original, self, context, instance):
 
 
 def restore_instance(original, self, context, instance):
+    try:
+        # A restored server is no longer in the recycle bin; Nova's restore
+        # saves the instance, and with it this change.
+        recycle.forget(instance)
+    except Exception:
+        attempt_mod.log_internal_error(instance)
     state = None
     try:
         state = states.InstanceState.of(instance)
@@ -134,6 +173,17 @@ def restore_instance(original, self, context, instance):
     return result
 
 
+def _deleted_old_enough(original, self, instance, timeout):
+    try:
+        retention = recycle.retention_of(instance)
+    except Exception:
+        attempt_mod.log_internal_error(instance)
+        retention = None
+    if retention is not None:
+        timeout = retention
+    return original(self, instance, timeout)
+
+
 HOOK_POINTS = (
     _installer.HookPoint(
         MANAGER, 'terminate_instance', '(self, context, instance, bdms)',
@@ -150,4 +200,7 @@ HOOK_POINTS = (
     _installer.HookPoint(
         MANAGER, 'restore_instance', '(self, context, instance)',
         restore_instance),
+    _installer.HookPoint(
+        MANAGER, '_deleted_old_enough', '(self, instance, timeout)',
+        _deleted_old_enough),
 )

@@ -9,12 +9,16 @@ reads the records back.
 
 import os
 import sysconfig
+import time
 
 import fixtures
+from nova.tests.functional.api import client
 from nova.tests.functional import integrated_helpers
 from oslo_serialization import jsonutils
 
+from nova_delete_ext import conf as ext_conf
 from nova_delete_ext import hooks
+from nova_delete_ext import policies
 
 
 def api_paste_config():
@@ -57,6 +61,28 @@ class DeleteExtTestBase(integrated_helpers._IntegratedTestBase):
         self.flags(audit_log=self.audit_log, group='delete_ext')
         super()._setup_services()
 
+    # Policies ------------------------------------------------------------
+
+    def use_policies(self, *names, **groups):
+        """Enable ``names`` with options ``groups={group: {opt: value}}``.
+
+        The chain is loaded and validated as the notification driver does
+        at service start; the hooks read it at every delete.
+        """
+        self.flags(policies=list(names), group='delete_ext')
+        for group, values in groups.items():
+            self.flags(group=group, **values)
+        chain = policies.load(ext_conf.CONF)
+        previous = policies.set_active(chain)
+        self.addCleanup(policies.set_active, previous)
+        return chain
+
+    def assert_conflict(self, call, *args):
+        """``call`` fails with 409 Conflict; return the error message."""
+        exc = self.assertRaises(client.OpenStackApiException, call, *args)
+        self.assertEqual(409, exc.response.status_code, exc)
+        return exc.response.json()['conflictingRequest']['message']
+
     # Reading the records back ------------------------------------------
 
     def records(self, instance_uuid=None):
@@ -72,6 +98,23 @@ class DeleteExtTestBase(integrated_helpers._IntegratedTestBase):
         found = self.records(server['id'])
         self.assertEqual(1, len(found), found)
         return found[0]
+
+    def wait_for_record(self, server, count=1, timeout=20.0):
+        """The ``count``-th record of ``server``, once it is written.
+
+        Records of deletes that a policy checks afterwards are written in
+        the background.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.records(server['id'])
+            if len(found) >= count:
+                self.assertEqual(count, len(found), found)
+                return found[-1]
+            if time.monotonic() > deadline:
+                self.fail('no record %d for %s: %s' % (count, server['id'],
+                                                       found))
+            time.sleep(0.05)
 
     # Checking that Nova really finished -----------------------------------
 

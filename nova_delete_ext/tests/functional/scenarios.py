@@ -134,11 +134,12 @@ class ServerStates:
             timeutils.clear_time_override()
             self.flags(reclaim_instance_interval=0)
 
-    def delete_interrupted_then_restart(self, server):
+    def delete_interrupted_then_restart(self, server, before_restart=None):
         """nova-api marks the delete, nova-compute dies before doing it.
 
         The cast to the compute host is lost, the instance stays in
         task_state ``deleting``; restarting nova-compute resumes it.
+        ``before_restart(server)`` runs while nova-compute is down.
         """
         original = compute_rpcapi.ComputeAPI.terminate_instance
         compute_rpcapi.ComputeAPI.terminate_instance = (
@@ -149,4 +150,6 @@ class ServerStates:
             compute_rpcapi.ComputeAPI.terminate_instance = original
         self._wait_for_server_parameter(
             server, {'OS-EXT-STS:task_state': 'deleting'})
+        if before_restart is not None:
+            before_restart(server)
         self.compute = self.restart_compute_service(self.compute)

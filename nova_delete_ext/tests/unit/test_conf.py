@@ -9,17 +9,31 @@ from nova_delete_ext.tests.unit import base
 
 class ListOptsTest(base.TestCase):
 
-    def _opts(self):
-        result = ext_conf.list_opts()
-        self.assertEqual(1, len(result))
-        group, opts = result[0]
+    def _opts(self, name='delete_ext'):
+        groups = {group.name: (group, opts)
+                  for group, opts in ext_conf.list_opts()}
+        group, opts = groups[name]
         return group, {opt.name: opt for opt in opts}
+
+    def test_groups(self):
+        self.assertEqual(
+            ['delete_ext', 'delete_ext_protect', 'delete_ext_recycle',
+             'delete_ext_capture', 'delete_ext_verify'],
+            [group.name for group, _ in ext_conf.list_opts()])
+        for group, opts in ext_conf.list_opts():
+            self.assertIsInstance(group, cfg.OptGroup)
+            self.assertTrue(group.help, group.name)
+            for opt in opts:
+                self.assertTrue(opt.help, '%s.%s' % (group.name, opt.name))
 
     def test_delete_ext_group(self):
         group, opts = self._opts()
-        self.assertIsInstance(group, cfg.OptGroup)
-        self.assertEqual('delete_ext', group.name)
-        self.assertEqual({'enabled', 'audit_log'}, set(opts))
+        self.assertEqual({'enabled', 'audit_log', 'policies'}, set(opts))
+
+    def test_policies(self):
+        opt = self._opts()[1]['policies']
+        self.assertIsInstance(opt, cfg.ListOpt)
+        self.assertEqual([], opt.default)
 
     def test_enabled(self):
         opt = self._opts()[1]['enabled']

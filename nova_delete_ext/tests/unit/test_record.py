@@ -15,10 +15,11 @@ make_record = base.make_record
 
 class AsDictTest(base.TestCase):
 
-    def test_every_field_but_error_when_none(self):
+    def test_every_field_but_unset_optional_ones(self):
         data = make_record().as_dict()
         expected = {f.name for f in dataclasses.fields(rec.DeleteRecord)}
-        self.assertEqual(expected - {'error'}, set(data))
+        optional = {'error', 'capture', 'leaks', 'repaired'}
+        self.assertEqual(expected - optional, set(data))
         self.assertNotIn('error', data)
         self.assertEqual(UUID, data['instance_uuid'])
         self.assertIsNone(data['task_state'])
@@ -28,6 +29,13 @@ class AsDictTest(base.TestCase):
     def test_error_kept_when_set(self):
         data = make_record(error='ValueError: boom').as_dict()
         self.assertEqual('ValueError: boom', data['error'])
+
+    def test_policy_fields_kept_when_set(self):
+        data = make_record(capture='/c/x.json', leaks=['port p1'],
+                           repaired=[]).as_dict()
+        self.assertEqual('/c/x.json', data['capture'])
+        self.assertEqual(['port p1'], data['leaks'])
+        self.assertEqual([], data['repaired'])
 
     def test_empty_error_is_kept(self):
         # Only None means "no error"; the field is dropped for None alone.

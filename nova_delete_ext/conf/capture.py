@@ -1,0 +1,57 @@
+from oslo_config import cfg
+
+from nova_delete_ext.conf import types
+
+capture_group = cfg.OptGroup(
+    'delete_ext_capture',
+    title='Diagnostics capture (the capture policy)',
+    help="""
+Options of the ``capture`` policy, active on nova-compute when
+``[delete_ext]policies`` lists ``capture``. Before the hypervisor destroys a
+server in one of the listed states, its console output and diagnostics are
+saved to one file per delete, and the delete record names that file. A
+failure to capture is logged and never stops the delete.
+""")
+
+capture_opts = [
+    cfg.ListOpt(
+        'states',
+        item_type=types.vm_state(),
+        default=['error'],
+        help="""
+vm_states whose servers are captured before they are destroyed.
+
+Possible values:
+
+* A comma-separated list of Nova vm_states.
+"""),
+    cfg.StrOpt(
+        'directory',
+        default='$state_path/delete_ext/captures',
+        help="""
+Directory for the capture files, one JSON file per delete.
+
+It is created if missing; the service refuses to start if it cannot be
+created or written to. Nothing removes old files: rotate them with a
+``tmpfiles.d`` or cron rule.
+"""),
+    cfg.IntOpt(
+        'max_bytes',
+        default=1048576,
+        min=4096,
+        help="""
+Largest console output kept per capture, in bytes.
+
+Longer console output is cut to its last ``max_bytes`` bytes, where the
+latest messages are.
+"""),
+]
+
+
+def register_opts(conf):
+    conf.register_group(capture_group)
+    conf.register_opts(capture_opts, group=capture_group)
+
+
+def list_opts():
+    return [(capture_group, capture_opts)]

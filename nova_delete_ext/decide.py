@@ -1,0 +1,100 @@
+"""Run the active policies at each moment of a delete attempt.
+
+The hooks call these functions; they build the event the policies see,
+put the decisions in the record and turn a denial into the outcome
+``denied``.
+"""
+
+import contextvars
+
+from nova.compute import vm_states
+
+from nova_delete_ext import policies
+from nova_delete_ext.policies import base
+from nova_delete_ext import record as rec
+
+_SHELVED = (vm_states.SHELVED, vm_states.SHELVED_OFFLOADED)
+
+# (request_id, instance uuid) of the last denial recorded in this context:
+# the servers controller retries a refused soft delete as a delete, which
+# is the same request refused again, not a second one to record.
+_LAST_DENIAL = contextvars.ContextVar('nova_delete_ext_last_denial',
+                                      default=None)
+
+
+def shelve_image_id(instance):
+    """The shelve snapshot of a shelved instance, without a lazy load."""
+    if (instance.vm_state in _SHELVED and
+            instance.obj_attr_is_set('system_metadata')):
+        return instance.system_metadata.get('shelved_image_id')
+    return None
+
+
+def event_for(attempt):
+    record = attempt.record
+    return base.DeleteEvent(
+        context=attempt.context, instance=attempt.instance,
+        state=attempt.state, delete_type=record.delete_type,
+        trigger=record.trigger, record=record, driver=attempt.driver,
+        shelve_image_id=attempt.shelve_image_id)
+
+
+def _apply(attempt, decisions):
+    record = attempt.record
+    for decision in decisions:
+        record.decisions.append(str(decision))
+        for name, value in decision.fields.items():
+            setattr(record, name, value)
+    denial = decisions[-1] if decisions and decisions[-1].deny else None
+    return denial
+
+
+def on_request(attempt, path=None):
+    """Run the policies on an API delete.
+
+    :returns: the decisions.
+    :raises: the denial of a policy that refused the delete, once the
+        record says ``denied``.
+    """
+    chain = policies.active()
+    if not chain.policies:
+        return []
+    decisions = chain.on_request(event_for(attempt))
+    denial = _apply(attempt, decisions)
+    if denial is not None:
+        key = (attempt.record.request_id, attempt.instance.uuid)
+        if _LAST_DENIAL.get() == key:
+            attempt.abandon()
+        else:
+            _LAST_DENIAL.set(key)
+            attempt.finish(rec.DENIED, path=path)
+        raise denial.deny
+    return decisions
+
+
+def before_destroy(attempt):
+    """Run the policies before a destroy; True if one refused it."""
+    chain = policies.active()
+    if not chain.policies:
+        return False
+    denial = _apply(attempt, chain.before_destroy(event_for(attempt)))
+    return denial is not None
+
+
+def after_delete():
+    """What to run after a delete has finished, or None if nothing."""
+    if not policies.active().acts_after_delete:
+        return None
+    return _run_after_delete
+
+
+def _run_after_delete(attempt):
+    _apply(attempt, policies.active().after_delete(event_for(attempt)))
+
+
+def redirect_of(decisions):
+    """The delete type a policy asked for instead, or None."""
+    for decision in decisions:
+        if decision.redirect:
+            return decision.redirect
+    return None

@@ -1,0 +1,155 @@
+"""Cleanup policies: loading them, and running them at each moment.
+
+:func:`load` builds the :class:`PolicyChain` that ``[delete_ext]policies``
+names, from the ``nova_delete_ext.policies`` entry point namespace, and
+validates every policy's configuration. The hooks run the active chain
+(:func:`active`), which :func:`set_active` replaces.
+"""
+
+from oslo_log import log as logging
+from stevedore import named
+
+from nova_delete_ext import conf as ext_conf
+from nova_delete_ext import exception
+from nova_delete_ext.policies import base
+
+LOG = logging.getLogger(__name__)
+
+NAMESPACE = 'nova_delete_ext.policies'
+
+
+class PolicyChain:
+    """The enabled policies, in the configured order."""
+
+    def __init__(self, policies=()):
+        self.policies = tuple(policies)
+        self._after = tuple(
+            p for p in self.policies
+            if type(p).after_delete is not base.DeletePolicy.after_delete)
+
+    @property
+    def fails_closed(self):
+        """Whether some policy refuses deletes it cannot decide on."""
+        return any(p.fail_closed for p in self.policies)
+
+    @property
+    def names(self):
+        return [p.name for p in self.policies]
+
+    def _run(self, method, event, instance):
+        decisions = []
+        for policy in self.policies:
+            try:
+                decision = getattr(policy, method)(event)
+            except Exception as exc:
+                LOG.exception('nova-delete-ext policy %s failed in %s.',
+                              policy.name, method, instance=instance)
+                if not policy.fail_closed:
+                    continue
+                decision = policy.decision(
+                    'denied', detail='error',
+                    deny=exception.DeleteProtected(reason=(
+                        'The %s policy could not decide whether this server '
+                        'may be deleted (%s: %s), so it was not deleted. '
+                        'Try again; if this persists, contact your cloud '
+                        'operator.' % (policy.name, type(exc).__name__,
+                                       exc))))
+            if decision is not None:
+                decisions.append(decision)
+                if decision.deny is not None:
+                    break
+        return decisions
+
+    def on_request(self, event):
+        """Decisions on an API delete; the last one may deny it."""
+        return self._run('on_request', event, event.instance)
+
+    def before_destroy(self, event):
+        """Decisions before a destroy; the last one may deny it."""
+        return self._run('before_destroy', event, event.instance)
+
+    @property
+    def acts_after_delete(self):
+        """Whether some policy acts after a delete has finished."""
+        return bool(self._after)
+
+    def after_delete(self, event):
+        decisions = []
+        for policy in self._after:
+            try:
+                decision = policy.after_delete(event)
+            except Exception:
+                LOG.exception('nova-delete-ext policy %s failed after the '
+                              'delete.', policy.name, instance=event.instance)
+                continue
+            if decision is not None:
+                decisions.append(decision)
+        return decisions
+
+
+_ACTIVE = PolicyChain()
+
+
+def active():
+    """The chain the hooks run in this process."""
+    return _ACTIVE
+
+
+def set_active(chain):
+    """Make ``chain`` the active one; return the one it replaces."""
+    global _ACTIVE
+    previous, _ACTIVE = _ACTIVE, chain
+    return previous
+
+
+def load(conf):
+    """Load and validate the policies ``[delete_ext]policies`` names.
+
+    :raises nova_delete_ext.exception.ConfigInvalid: an unknown or repeated
+        name, a policy that cannot be loaded, or a policy whose options
+        are not valid.
+    """
+    ext_conf.register_opts(conf)
+    names = conf.delete_ext.policies
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise exception.ConfigInvalid(
+            option='[delete_ext]policies',
+            reason='%s listed more than once' % ', '.join(repeated))
+    if not names:
+        return PolicyChain()
+    missing = []
+    failed = []
+
+    def on_failure(manager, entrypoint, exc):
+        failed.append('%s (%s: %s)' % (entrypoint.name,
+                                       type(exc).__name__, exc))
+
+    manager = named.NamedExtensionManager(
+        NAMESPACE, names, name_order=True, invoke_on_load=True,
+        invoke_args=(conf,), invoke_kwds={},
+        on_missing_entrypoints_callback=missing.extend,
+        on_load_failure_callback=on_failure)
+    if missing:
+        known = sorted(named.ExtensionManager(NAMESPACE).names())
+        raise exception.ConfigInvalid(
+            option='[delete_ext]policies',
+            reason='unknown policy %s; installed policies: %s' % (
+                ', '.join(repr(n) for n in sorted(missing)),
+                ', '.join(known)))
+    if failed:
+        raise exception.ConfigInvalid(
+            option='[delete_ext]policies',
+            reason='could not load %s' % '; '.join(failed))
+    policies = []
+    for extension in manager:
+        policy = extension.obj
+        if not isinstance(policy, base.DeletePolicy):
+            raise exception.ConfigInvalid(
+                option='[delete_ext]policies',
+                reason='%s is not a nova_delete_ext DeletePolicy'
+                       % extension.name)
+        policy.name = extension.name
+        policy.validate()
+        policies.append(policy)
+    return PolicyChain(policies)

@@ -1,0 +1,144 @@
+"""The interface of a cleanup policy.
+
+A policy is a class derived from :class:`DeletePolicy`, registered in the
+``nova_delete_ext.policies`` entry point namespace and enabled by listing
+its name in ``[delete_ext]policies``. It is called at up to three moments
+of a delete and answers each with a :class:`Decision` or None:
+
+* :meth:`DeletePolicy.on_request`: in nova-api, before Nova acts on an API
+  delete. It may refuse the delete or turn it into another kind of delete.
+* :meth:`DeletePolicy.before_destroy`: in nova-compute, just before the
+  hypervisor destroys the instance, whoever asked (an API request, the
+  reclaim of a soft-deleted instance, a delete resumed after a restart).
+  It may stop the destroy.
+* :meth:`DeletePolicy.after_delete`: after a delete has finished, in the
+  background, never delaying Nova's answer. The delete record is written
+  once every policy's ``after_delete`` has returned.
+
+Policies never see an exception of another policy, and an exception of
+their own is logged and ignored, unless the policy sets ``fail_closed``:
+then it refuses the delete it could not decide on.
+"""
+
+import abc
+import dataclasses
+import typing
+
+from oslo_config import cfg
+
+from nova_delete_ext import exception
+
+
+@dataclasses.dataclass
+class Decision:
+    """What a policy decided about one delete.
+
+    ``action`` is a short word for the record (``denied``, ``saved``...),
+    ``detail`` an optional qualifier; the record lists the decision as
+    ``policy:action`` or ``policy:action(detail)``.
+    """
+
+    policy: str
+    action: str
+    detail: str | None = None
+    #: nova-api: the exception the request fails with (a subclass of
+    #: Nova's ``InstanceIsLocked`` gives 409 Conflict); nova-compute: any
+    #: exception, the destroy does not happen.
+    deny: Exception | None = None
+    #: nova-api: the delete type to do instead (``delete`` or
+    #: ``soft_delete``).
+    redirect: str | None = None
+    #: Extra fields for the delete record, e.g. ``{'capture': path}``.
+    fields: dict = dataclasses.field(default_factory=dict)
+
+    def __str__(self):
+        if self.detail:
+            return '%s:%s(%s)' % (self.policy, self.action, self.detail)
+        return '%s:%s' % (self.policy, self.action)
+
+
+@dataclasses.dataclass
+class DeleteEvent:
+    """A delete as a policy sees it."""
+
+    context: typing.Any
+    instance: typing.Any
+    #: The :class:`~nova_delete_ext.states.InstanceState` at the request.
+    state: typing.Any
+    delete_type: str
+    trigger: str
+    #: The :class:`~nova_delete_ext.record.DeleteRecord` being written.
+    record: typing.Any = None
+    #: nova-compute only: the virt driver that runs the instance.
+    driver: typing.Any = None
+    #: The Glance image a shelve left, if the instance was shelved.
+    shelve_image_id: str | None = None
+
+
+class DeletePolicy(metaclass=abc.ABCMeta):
+    """Base class of cleanup policies.
+
+    :param conf: the service's ``oslo_config.cfg.ConfigOpts``; a policy
+        registers its own option group on it in :meth:`register_opts`.
+    """
+
+    #: Refuse a delete if this policy fails while deciding on it.
+    fail_closed = False
+
+    def __init__(self, conf, name=None):
+        self.conf = conf
+        self.name = name or type(self).__name__.lower()
+        self.register_opts(conf)
+
+    def register_opts(self, conf):
+        """Register this policy's options on ``conf``; none by default."""
+
+    @abc.abstractmethod
+    def validate(self):
+        """Check this policy's configuration.
+
+        Called once when the service starts.
+
+        :raises nova_delete_ext.exception.ConfigInvalid: naming the option
+            and the value; the service does not start.
+        """
+
+    def on_request(self, event):
+        """nova-api: an API delete is about to be carried out."""
+        return None
+
+    def before_destroy(self, event):
+        """nova-compute: the hypervisor is about to destroy the instance."""
+        return None
+
+    def after_delete(self, event):
+        """After a delete has finished, in the background."""
+        return None
+
+    def decision(self, action, **kwargs):
+        """A :class:`Decision` of this policy."""
+        return Decision(self.name, action, **kwargs)
+
+
+def read_options(conf, group):
+    """Read every option of ``group``, so that a bad value is found now.
+
+    :raises ConfigInvalid: naming ``[group]option`` and the value oslo.config
+        refused.
+    """
+    values = {}
+    for name in conf[group]:
+        try:
+            values[name] = conf[group][name]
+        except (cfg.Error, ValueError) as exc:
+            reason = str(exc)
+            # Keep what oslo.config says about the value, not its location.
+            reason = reason.split(' is not valid: ', 1)[-1]
+            raise exception.ConfigInvalid(
+                option='[%s]%s' % (group, name), reason=reason)
+    return values
+
+
+def applies_in(states, vm_state):
+    """Whether an option listing vm_states (None: all of them) covers one."""
+    return states is None or vm_state in states

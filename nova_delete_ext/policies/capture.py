@@ -1,0 +1,115 @@
+"""The ``capture`` policy: keep what an errored server showed, before it goes.
+
+In nova-compute, before the hypervisor destroys a server deleted from one
+of ``[delete_ext_capture]states``, its console output and diagnostics are
+read from the virt driver and written to one JSON file per delete. Each
+part that cannot be read is noted in the file; a file that cannot be
+written is logged. Neither stops the delete.
+"""
+
+import os
+
+from nova.objects import base as obj_base
+from oslo_log import log as logging
+from oslo_serialization import jsonutils
+from oslo_utils import fileutils
+from oslo_utils import timeutils
+
+from nova_delete_ext.conf import capture as capture_conf
+from nova_delete_ext import exception
+from nova_delete_ext.policies import base
+
+LOG = logging.getLogger(__name__)
+
+GROUP = 'delete_ext_capture'
+_FILE_MODE = 0o640
+
+
+class Capture(base.DeletePolicy):
+    """Save console output and diagnostics before a destroy."""
+
+    def register_opts(self, conf):
+        capture_conf.register_opts(conf)
+
+    def validate(self):
+        values = base.read_options(self.conf, GROUP)
+        directory = values['directory']
+        option = '[%s]directory' % GROUP
+        if not directory:
+            raise exception.ConfigInvalid(option=option,
+                                          reason='is empty')
+        try:
+            fileutils.ensure_tree(directory)
+        except OSError as exc:
+            raise exception.ConfigInvalid(
+                option=option,
+                reason='%r cannot be created: %s' % (directory, exc))
+        if not os.access(directory, os.W_OK | os.X_OK):
+            raise exception.ConfigInvalid(
+                option=option,
+                reason='%r is not writable by this service' % directory)
+
+    def before_destroy(self, event):
+        opts = self.conf[GROUP]
+        if (event.driver is None or
+                not base.applies_in(opts.states, event.state.vm_state)):
+            return None
+        data = self._collect(event, opts.max_bytes)
+        try:
+            path = self._write(opts.directory, event, data)
+        except OSError as exc:
+            LOG.warning('Could not save the capture of this server before '
+                        'its delete: %s', exc, instance=event.instance)
+            return self.decision('failed')
+        LOG.info('Saved console output and diagnostics to %s', path,
+                 instance=event.instance)
+        return self.decision('saved', fields={'capture': path})
+
+    def _collect(self, event, max_bytes):
+        instance, driver = event.instance, event.driver
+        data = {
+            'instance_uuid': instance.uuid,
+            'captured_at': timeutils.utcnow(with_timezone=True).isoformat(),
+            'request_id': getattr(event.context, 'request_id', None),
+            'vm_state': event.state.vm_state,
+            'task_state': event.state.task_state,
+            'power_state': event.state.power_state,
+            'host': event.state.host,
+            'trigger': event.trigger,
+            'errors': {},
+        }
+        try:
+            console = driver.get_console_output(event.context, instance)
+            if isinstance(console, bytes):
+                console = console.decode('utf-8', 'replace')
+            encoded = console.encode('utf-8')
+            data['console_truncated'] = len(encoded) > max_bytes
+            # The end of the console holds the latest messages.
+            data['console_output'] = encoded[-max_bytes:].decode(
+                'utf-8', 'replace')
+        except Exception as exc:
+            data['errors']['console_output'] = '%s: %s' % (
+                type(exc).__name__, exc)
+        try:
+            diagnostics = driver.get_instance_diagnostics(instance)
+            data['diagnostics'] = obj_base.obj_to_primitive(diagnostics)
+        except Exception as exc:
+            data['errors']['diagnostics'] = '%s: %s' % (
+                type(exc).__name__, exc)
+        return data
+
+    @staticmethod
+    def _write(directory, event, data):
+        stamp = timeutils.utcnow().strftime('%Y%m%dT%H%M%S.%fZ')
+        path = os.path.join(directory,
+                            '%s-%s.json' % (event.instance.uuid, stamp))
+        text = jsonutils.dumps(data, sort_keys=True,
+                               indent=1).encode('utf-8')
+        # Written aside and renamed: a reader never sees half a file.
+        partial = path + '.partial'
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL,
+                     _FILE_MODE)
+        with os.fdopen(fd, 'wb') as f:
+            f.write(text)
+        os.replace(partial, path)
+        return path

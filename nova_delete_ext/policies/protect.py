@@ -1,0 +1,101 @@
+"""The ``protect`` policy: servers that cannot be deleted until unprotected.
+
+A server is protected by a true value of a metadata key or by a tag (both
+configurable). Protection is checked in nova-api before Nova acts on a
+delete, soft delete or force delete, and in nova-compute before the reclaim
+of a soft-deleted server or a delete resumed after a restart, which no API
+request precedes.
+"""
+
+from oslo_utils import strutils
+
+from nova_delete_ext.conf import protect as protect_conf
+from nova_delete_ext import exception
+from nova_delete_ext.policies import base
+from nova_delete_ext import rbac
+from nova_delete_ext import record as rec
+
+GROUP = 'delete_ext_protect'
+
+
+class Protect(base.DeletePolicy):
+    """Refuse to delete protected servers."""
+
+    # A protection that was asked for is never silently switched off.
+    fail_closed = True
+
+    def register_opts(self, conf):
+        protect_conf.register_opts(conf)
+
+    @property
+    def _opts(self):
+        return self.conf[GROUP]
+
+    def validate(self):
+        values = base.read_options(self.conf, GROUP)
+        if values['states'] is not None and not values['states']:
+            raise exception.ConfigInvalid(
+                option='[%s]states' % GROUP,
+                reason='lists no vm_state, which would protect nothing; to '
+                       'turn protection off, remove protect from '
+                       '[delete_ext]policies')
+        if not values['metadata_key'] and not values['tag']:
+            raise exception.ConfigInvalid(
+                option='[%s]metadata_key' % GROUP,
+                reason='both metadata_key and tag are empty, so nothing '
+                       'could protect a server; to turn protection off, '
+                       'remove protect from [delete_ext]policies')
+
+    def protection(self, instance):
+        """Why ``instance`` is protected, as ``(reason, how to lift)``.
+
+        None if it is not protected.
+        """
+        key = self._opts.metadata_key
+        if key and key in (instance.metadata or {}):
+            value = instance.metadata[key]
+            try:
+                protected = strutils.bool_from_string(value, strict=True)
+            except ValueError:
+                return ('its metadata %s=%r is neither true nor false, so '
+                        'it is treated as protected' % (key, value),
+                        'set %s to false or remove it' % key)
+            if protected:
+                return ('metadata %s=%s' % (key, value),
+                        'set %s to false or remove it' % key)
+        tag = self._opts.tag
+        if tag and tag in {t.tag for t in instance.tags}:
+            return 'tag %s' % tag, 'remove the tag %s' % tag
+        return None
+
+    def _check(self, event):
+        if not base.applies_in(self._opts.states, event.state.vm_state):
+            return None
+        return self.protection(event.instance)
+
+    def on_request(self, event):
+        found = self._check(event)
+        if found is None:
+            return None
+        reason, lift = found
+        if rbac.may_bypass_protection(event.context, event.instance):
+            return self.decision('bypassed', detail=reason)
+        return self.decision('denied', detail=reason, deny=(
+            exception.DeleteProtected(reason=(
+                'Server %s is protected from deletion by %s. To delete it, '
+                '%s first.' % (event.instance.uuid, reason, lift)))))
+
+    def before_destroy(self, event):
+        # An API delete was checked in nova-api, where a bypass is decided
+        # with the caller's roles; here only Nova's own deletes are left.
+        if event.trigger == rec.TRIGGER_API:
+            return None
+        found = self._check(event)
+        if found is None:
+            return None
+        reason, lift = found
+        return self.decision('denied', detail=reason, deny=(
+            exception.DeleteProtected(reason=(
+                'Not destroying server %s on %s: it is protected by %s. To '
+                'let Nova delete it, restore it and %s.' % (
+                    event.instance.uuid, event.trigger, reason, lift)))))
