@@ -25,6 +25,18 @@ GROUP = 'delete_ext_capture'
 _FILE_MODE = 0o640
 
 
+def _primitive(value):
+    """Plain data for JSON from a Nova object, its lists included."""
+    if isinstance(value, (list, tuple)):
+        return [_primitive(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _primitive(item) for key, item in value.items()}
+    if isinstance(value, obj_base.NovaObject):
+        return {key: _primitive(getattr(value, key))
+                for key in value.obj_fields if value.obj_attr_is_set(key)}
+    return value
+
+
 class Capture(base.DeletePolicy):
     """Save console output and diagnostics before a destroy."""
 
@@ -57,7 +69,7 @@ class Capture(base.DeletePolicy):
         data = self._collect(event, opts.max_bytes)
         try:
             path = self._write(opts.directory, event, data)
-        except OSError as exc:
+        except (OSError, ValueError, TypeError) as exc:
             LOG.warning('Could not save the capture of this server before '
                         'its delete: %s', exc, instance=event.instance)
             return self.decision('failed')
@@ -92,7 +104,7 @@ class Capture(base.DeletePolicy):
                 type(exc).__name__, exc)
         try:
             diagnostics = driver.get_instance_diagnostics(instance)
-            data['diagnostics'] = obj_base.obj_to_primitive(diagnostics)
+            data['diagnostics'] = _primitive(diagnostics)
         except Exception as exc:
             data['errors']['diagnostics'] = '%s: %s' % (
                 type(exc).__name__, exc)

@@ -19,6 +19,8 @@ from oslotest import base
 from nova_delete_ext import conf as ext_conf  # noqa: F401 registers opts
 from nova_delete_ext import hooks
 from nova_delete_ext.hooks import _installer
+from nova_delete_ext import policies
+from nova_delete_ext import rbac
 from nova_delete_ext import record as rec
 
 UUID = '5f6d1b3a-3c1e-4c85-9f3a-1e2b8a1d2c3e'
@@ -106,6 +108,10 @@ class TestCase(base.BaseTestCase):
         self.conf = cfg.CONF
         self.conf_fixture = self.useFixture(config_fixture.Config(cfg.CONF))
         self.useFixture(HooksUninstalled())
+        # Activation replaces the active policies; the next test starts
+        # with what this one found.
+        self.addCleanup(policies.set_active, policies.active())
+        self.addCleanup(rbac.reset)
         # What Nova and the libraries log goes into the test's details, not
         # to the console; what the extension logs is kept as records.
         self.useFixture(fixtures.FakeLogger(level=logging.DEBUG))

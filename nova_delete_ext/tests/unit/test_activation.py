@@ -17,6 +17,7 @@ from nova_delete_ext import activation
 from nova_delete_ext import exception
 from nova_delete_ext import hooks
 from nova_delete_ext.hooks import _installer
+from nova_delete_ext import policies
 from nova_delete_ext.tests.unit import base
 
 DELETE = 'nova.compute.api.API._delete'
@@ -183,6 +184,10 @@ class NovaRpcInitTest(base.TestCase):
                                                       transport_url='fake:'))
         self.flags(driver=['nova_delete_ext'],
                    group='oslo_messaging_notifications')
+        # An init that fails half way leaves some of them set.
+        for name in ('TRANSPORT', 'NOTIFICATION_TRANSPORT',
+                     'LEGACY_NOTIFIER', 'NOTIFIER'):
+            self.useFixture(fixtures.MonkeyPatch('nova.rpc.' + name, None))
 
     def _init(self):
         self.assertIsNone(nova_rpc.NOTIFIER)
@@ -205,3 +210,57 @@ class NovaRpcInitTest(base.TestCase):
         self.flags(enabled=False, group='delete_ext')
         self._init()
         self.assertFalse(hooks.installed())
+
+    def test_bad_policy_configuration_stops_the_service(self):
+        # stevedore skips a driver that raises an Exception; the service
+        # must not start without the protection it was configured with.
+        self.flags(policies=['protect', 'nosuch'], group='delete_ext')
+        exc = self.assertRaises(activation.RefuseToStart, self._init)
+        self.assertIn("[delete_ext]policies: unknown policy 'nosuch'",
+                      str(exc))
+        self.assertFalse(hooks.installed())
+        critical = self.logs.at(logging.CRITICAL)
+        self.assertEqual(1, len(critical))
+
+    def test_policies_are_put_in_force(self):
+        self.flags(policies=['protect'], group='delete_ext')
+        self._init()
+        self.assertEqual(['protect'], policies.active().names)
+        self.assertTrue(hooks.uninstall())
+
+
+class ActivatePoliciesTest(base.TestCase):
+
+    def test_invalid_value_names_option_and_value(self):
+        self.flags(policies=['recycle'], group='delete_ext')
+        self.conf_fixture.load_raw_values(group='delete_ext_recycle',
+                                          retention='active:-1')
+        exc = self.assertRaises(activation.RefuseToStart,
+                                activation.activate, cfg.CONF)
+        self.assertEqual(
+            "nova-delete-ext: Invalid nova-delete-ext configuration: "
+            "[delete_ext_recycle]retention: '-1' for vm_state active is not "
+            "a whole number of seconds >= 0", str(exc))
+        self.assertEqual([], policies.active().names)
+
+    def test_mismatch_with_policies_stops_the_service(self):
+        self.flags(policies=['protect'], group='delete_ext')
+        self.useFixture(fixtures.MockPatchObject(hooks, '_INSTALLER',
+                                                 _bad_installer()))
+        exc = self.assertRaises(activation.RefuseToStart,
+                                activation.activate, cfg.CONF)
+        self.assertIn('nothing was installed', str(exc))
+        self.assertIn('the policies protect cannot be applied', str(exc))
+        self.assertEqual([], policies.active().names)
+
+    def test_unexpected_install_error_with_policies_stops_the_service(self):
+        self.flags(policies=['protect'], group='delete_ext')
+        with mock.patch.object(hooks, 'install', autospec=True,
+                               side_effect=TypeError('setattr failed')):
+            self.assertRaises(activation.RefuseToStart, activation.activate,
+                              cfg.CONF)
+
+    def test_disabled_applies_no_policy(self):
+        self.flags(enabled=False, policies=['nosuch'], group='delete_ext')
+        self.assertFalse(activation.activate(cfg.CONF))
+        self.assertEqual([], policies.active().names)

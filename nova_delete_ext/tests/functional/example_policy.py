@@ -1,0 +1,39 @@
+"""A policy from outside nova-delete-ext, as an operator would write one.
+
+It is registered by the functional test through an entry point of a
+distribution the test creates, exactly as another installed package would
+register it. The contributor guide walks through the same code.
+"""
+
+from oslo_config import cfg
+
+from nova_delete_ext import exception
+from nova_delete_ext.policies import base
+
+_OPTS = [
+    cfg.StrOpt('prefix', default='keep-',
+               help='Servers whose name starts with this are never '
+                    'deleted.'),
+]
+
+
+class NameGuard(base.DeletePolicy):
+    """Refuse to delete servers named with a prefix; note other deletes."""
+
+    def register_opts(self, conf):
+        conf.register_opts(_OPTS, group='example_name_guard')
+
+    def validate(self):
+        if not self.conf.example_name_guard.prefix:
+            raise exception.ConfigInvalid(
+                option='[example_name_guard]prefix', reason='is empty')
+
+    def on_request(self, event):
+        prefix = self.conf.example_name_guard.prefix
+        if event.instance.display_name.startswith(prefix):
+            return self.decision('denied', deny=exception.DeleteProtected(
+                reason='Servers named %s* are kept.' % prefix))
+        return None
+
+    def after_delete(self, event):
+        return self.decision('seen', detail=event.record.outcome)

@@ -1,0 +1,85 @@
+"""The capture policy on the real in-process Nova."""
+
+import os
+
+import fixtures
+from oslo_serialization import jsonutils
+
+from nova_delete_ext.tests.functional import base
+from nova_delete_ext.tests.functional import scenarios
+
+
+class TestCapture(scenarios.ServerStates, base.DeleteExtTestBase):
+
+    def setUp(self):
+        super().setUp()
+        self.capture_dir = os.path.join(self.audit_dir, 'captures')
+        self.use_policies('capture', delete_ext_capture={
+            'directory': self.capture_dir, 'max_bytes': 4096})
+
+    def captured(self, record):
+        self.assertEqual(self.capture_dir,
+                         os.path.dirname(record['capture']))
+        with open(record['capture'], 'rb') as f:
+            return jsonutils.load(f)
+
+    def test_errored_server_is_captured_before_destroy(self):
+        server = self.server_error()
+        self._delete_server(server)
+        self.assert_gone(server)
+        record = self.only_record(server)
+        self.assertEqual(['capture:saved'], record['decisions'])
+        data = self.captured(record)
+        self.assertEqual(server['id'], data['instance_uuid'])
+        self.assertEqual('error', data['vm_state'])
+        self.assertEqual(record['request_id'], data['request_id'])
+        self.assertIn('FAKE CONSOLE OUTPUT', data['console_output'])
+        self.assertFalse(data['console_truncated'])
+        self.assertEqual('running', data['diagnostics']['state'])
+        self.assertEqual({}, data['errors'])
+
+    def test_other_states_are_not_captured(self):
+        server = self.server_active()
+        self._delete_server(server)
+        self.assert_gone(server)
+        record = self.only_record(server)
+        self.assertEqual([], record['decisions'])
+        self.assertNotIn('capture', record)
+        self.assertEqual([], os.listdir(self.capture_dir))
+
+    def test_console_is_cut_to_its_end(self):
+        self.useFixture(fixtures.MockPatch(
+            'nova.virt.fake.FakeDriver.get_console_output',
+            return_value='x' * 10000 + 'THE END'))
+        server = self.server_error()
+        self._delete_server(server)
+        self.assert_gone(server)
+        data = self.captured(self.only_record(server))
+        self.assertTrue(data['console_truncated'])
+        self.assertEqual(4096, len(data['console_output']))
+        self.assertTrue(data['console_output'].endswith('THE END'))
+
+    def test_driver_failures_are_noted_not_fatal(self):
+        self.useFixture(fixtures.MockPatch(
+            'nova.virt.fake.FakeDriver.get_console_output',
+            side_effect=NotImplementedError('no console here')))
+        server = self.server_error()
+        self._delete_server(server)
+        self.assert_gone(server)
+        data = self.captured(self.only_record(server))
+        self.assertEqual(
+            {'console_output': 'NotImplementedError: no console here'},
+            data['errors'])
+        self.assertIn('diagnostics', data)
+
+    def test_unwritable_directory_never_blocks_the_delete(self):
+        server = self.server_error()
+        # Gone after the service started, and a file in its place: no
+        # write can succeed there, whoever runs the test.
+        os.rmdir(self.capture_dir)
+        open(self.capture_dir, 'w').close()
+        self._delete_server(server)
+        self.assert_gone(server)
+        record = self.only_record(server)
+        self.assertEqual(['capture:failed'], record['decisions'])
+        self.assertEqual('deleted', record['outcome'])

@@ -1,0 +1,55 @@
+"""A policy from another package, loaded through its entry point."""
+
+import os
+import sys
+
+import fixtures
+
+from nova_delete_ext.tests.functional import base
+from nova_delete_ext.tests.functional import scenarios
+
+ENTRY_POINT = ('name_guard = '
+               'nova_delete_ext.tests.functional.example_policy:NameGuard')
+
+
+class ThirdPartyDistribution(fixtures.Fixture):
+    """An installed distribution that registers one policy."""
+
+    def _setUp(self):
+        site = self.useFixture(fixtures.TempDir()).path
+        info = os.path.join(site, 'example_delete_policy-1.0.dist-info')
+        os.mkdir(info)
+        with open(os.path.join(info, 'METADATA'), 'w') as f:
+            f.write('Metadata-Version: 2.1\nName: example-delete-policy\n'
+                    'Version: 1.0\n')
+        with open(os.path.join(info, 'entry_points.txt'), 'w') as f:
+            f.write('[nova_delete_ext.policies]\n%s\n' % ENTRY_POINT)
+        # A new sys.path entry makes stevedore's entry point cache look
+        # again; its per-namespace cache starts empty for this test.
+        self.useFixture(fixtures.MonkeyPatch('sys.path', [site] + sys.path))
+        self.useFixture(fixtures.MonkeyPatch(
+            'stevedore.extension.ExtensionManager.ENTRY_POINT_CACHE', {}))
+
+
+class TestThirdPartyPolicy(scenarios.ServerStates, base.DeleteExtTestBase):
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(ThirdPartyDistribution())
+        chain = self.use_policies('name_guard')
+        self.assertEqual(['name_guard'], chain.names)
+
+    def test_denies_through_the_api(self):
+        server = self.boot(name='keep-me')
+        message = self.assert_conflict(self.api.delete_server, server['id'])
+        self.assertEqual('Servers named keep-* are kept.', message)
+        record = self.only_record(server)
+        self.assertEqual(('denied', ['name_guard:denied']),
+                         (record['outcome'], record['decisions']))
+
+    def test_acts_after_the_delete(self):
+        server = self.boot(name='scratch')
+        self._delete_server(server)
+        self.assert_gone(server)
+        record = self.wait_for_record(server)
+        self.assertEqual(['name_guard:seen(deleted)'], record['decisions'])

@@ -1,0 +1,92 @@
+"""The recycle policy on the real in-process Nova."""
+
+from nova import context as nova_context
+from nova import objects
+
+from nova_delete_ext.policies import recycle
+from nova_delete_ext.tests.functional import base
+from nova_delete_ext.tests.functional import scenarios
+
+
+class TestRecycle(scenarios.ServerStates, base.DeleteExtTestBase):
+
+    def setUp(self):
+        super().setUp()
+        self.use_policies('recycle', delete_ext_recycle={
+            'retention': {'active': 60, 'stopped': 86400, 'error': 600}})
+
+    def stored_retention(self, server):
+        instance = objects.Instance.get_by_uuid(
+            nova_context.get_admin_context(), server['id'],
+            expected_attrs=['system_metadata'])
+        return instance.system_metadata.get(recycle.RETENTION_KEY)
+
+    def test_delete_is_kept_and_can_be_restored(self):
+        server = self.server_stopped()
+        self.api.delete_server(server['id'])
+        server = self._wait_for_state_change(server, 'SOFT_DELETED')
+        record = self.only_record(server)
+        self.assertEqual('soft_delete', record['delete_type'])
+        self.assertEqual('soft_deleted', record['outcome'])
+        self.assertEqual('stopped', record['vm_state'])
+        self.assertEqual(['recycle:soft_delete(86400s)'],
+                         record['decisions'])
+        self.assertEqual('86400', self.stored_retention(server))
+        # Nothing was released: the port is still bound to it.
+        self.assertEqual(1, len(self.neutron.list_ports(
+            True, device_id=server['id'])['ports']))
+        self.api.post_server_action(server['id'], {'restore': None})
+        server = self._wait_for_state_change(server, 'ACTIVE')
+        self.assertEqual('restored', self.records(server['id'])[-1]['outcome'])
+        # Back from the bin: a later soft delete gets a fresh retention.
+        self.assertIsNone(self.stored_retention(server))
+
+    def test_retention_is_per_instance(self):
+        active, stopped = self.server_active(), self.server_stopped()
+        for server in (active, stopped):
+            self.api.delete_server(server['id'])
+            self._wait_for_state_change(server, 'SOFT_DELETED')
+        # Two minutes on, with reclaim_instance_interval at 120 s: Nova
+        # alone would reclaim both; the stopped one is kept for a day.
+        self.reclaim_now(older_than=120)
+        self.assert_gone(active)
+        record = self.records(active['id'])[-1]
+        self.assertEqual(('reclaim', 'deleted', 'soft-delete'),
+                         (record['trigger'], record['outcome'],
+                          record['vm_state']))
+        self.assertEqual('SOFT_DELETED',
+                         self.api.get_server(stopped['id'])['status'])
+        self.assertEqual(1, len(self.records(stopped['id'])))
+        self.reclaim_now(older_than=86400)
+        self.assert_gone(stopped)
+
+    def test_state_not_listed_is_deleted_at_once(self):
+        # Even where Nova itself would soft delete everything.
+        self.flags(reclaim_instance_interval=3600)
+        server = self.server_paused()
+        self._delete_server(server)
+        self.assert_gone(server)
+        record = self.only_record(server)
+        self.assertEqual(('delete', 'deleted'),
+                         (record['delete_type'], record['outcome']))
+        self.assertEqual(['recycle:delete_now(paused not kept)'],
+                         record['decisions'])
+
+    def test_force_delete_is_at_once(self):
+        server = self.server_active()
+        self.api.post_server_action(server['id'], {'forceDelete': None})
+        self.assert_gone(server)
+        record = self.only_record(server)
+        self.assertEqual(('force_delete', 'deleted', []),
+                         (record['delete_type'], record['outcome'],
+                          record['decisions']))
+
+    def test_server_never_launched_is_deleted(self):
+        server = self.server_error_no_host()
+        self._delete_server(server)
+        self.assert_gone(server)
+        record = self.only_record(server)
+        self.assertEqual('deleted', record['outcome'])
+        self.assertEqual(['recycle:soft_delete(600s)',
+                          'recycle:not_kept(never launched)'],
+                         record['decisions'])

@@ -1,0 +1,338 @@
+"""Tests of loading, validating and running policies."""
+
+import logging
+import os
+from unittest import mock
+
+from nova.compute import vm_states
+from nova import objects
+
+from nova_delete_ext import exception
+from nova_delete_ext import policies
+from nova_delete_ext.policies import base as policy_base
+from nova_delete_ext.policies import capture
+from nova_delete_ext.policies import protect
+from nova_delete_ext.policies import recycle
+from nova_delete_ext import record as rec
+from nova_delete_ext import states
+from nova_delete_ext.tests.unit import base
+
+
+def make_event(instance, delete_type=rec.DELETE, trigger=rec.TRIGGER_API,
+               context=None):
+    return policy_base.DeleteEvent(
+        context=context or mock.Mock(), instance=instance,
+        state=states.InstanceState.of(instance), delete_type=delete_type,
+        trigger=trigger, record=base.make_record())
+
+
+class LoadTest(base.TestCase):
+
+    def load(self, *names, **groups):
+        self.flags(policies=list(names), group='delete_ext')
+        for group, values in groups.items():
+            self.flags(group=group, **values)
+        return policies.load(self.conf)
+
+    def assert_invalid(self, option, *fragments, **groups):
+        names = groups.pop('names', ('protect',))
+        exc = self.assertRaises(exception.ConfigInvalid, self.load, *names,
+                                **groups)
+        message = str(exc)
+        self.assertTrue(message.startswith(
+            'Invalid nova-delete-ext configuration: %s: ' % option), message)
+        for fragment in fragments:
+            self.assertIn(fragment, message)
+        return message
+
+    def test_no_policies(self):
+        chain = self.load()
+        self.assertEqual([], chain.names)
+        self.assertFalse(chain.acts_after_delete)
+
+    def test_builtins_in_configured_order(self):
+        chain = self.load('recycle', 'protect', 'capture', delete_ext_recycle={
+            'retention': {'active': 10}}, delete_ext_capture={
+            'directory': self.useFixture(base.fixtures.TempDir()).path})
+        self.assertEqual(['recycle', 'protect', 'capture'], chain.names)
+        self.assertIsInstance(chain.policies[1], protect.Protect)
+        self.assertTrue(chain.fails_closed)
+
+    def test_unknown_name(self):
+        self.assert_invalid('[delete_ext]policies', "unknown policy 'protekt'",
+                            'installed policies: capture, protect, recycle',
+                            names=('protect', 'protekt'))
+
+    def test_repeated_name(self):
+        self.assert_invalid('[delete_ext]policies',
+                            'protect listed more than once',
+                            names=('protect', 'protect'))
+
+    def test_unknown_vm_state(self):
+        # As read from nova.conf: oslo.config checks the value when read.
+        self.conf_fixture.load_raw_values(group='delete_ext_protect',
+                                          states='active,actve')
+        self.assert_invalid('[delete_ext_protect]states', "found 'actve'",
+                            'Valid values are [active, building')
+
+    def test_protect_needs_a_state(self):
+        self.assert_invalid('[delete_ext_protect]states', 'lists no vm_state',
+                            'remove protect from [delete_ext]policies',
+                            delete_ext_protect={'states': []})
+
+    def test_protect_needs_a_key_or_tag(self):
+        self.assert_invalid('[delete_ext_protect]metadata_key',
+                            'both metadata_key and tag are empty',
+                            delete_ext_protect={'metadata_key': '',
+                                                'tag': ''})
+
+    def test_recycle_retention_errors(self):
+        for value, fragment in (
+                ('active:-5', "'-5' for vm_state active is not a whole "
+                              "number of seconds"),
+                ('active:soon', "'soon' for vm_state active"),
+                ('actve:60', "unknown vm_state 'actve'"),
+                ('shelved_offloaded:60', 'a soft delete cannot keep a '
+                                         'server in shelved_offloaded'),
+                ('', 'lists no vm_state')):
+            self.conf_fixture.load_raw_values(group='delete_ext_recycle',
+                                              retention=value)
+            self.assert_invalid('[delete_ext_recycle]retention', fragment,
+                                names=('recycle',))
+
+    def test_recycle_warns_without_reclaim_interval(self):
+        self.flags(reclaim_instance_interval=0)
+        self.load('recycle', delete_ext_recycle={'retention': {'active': 1}})
+        warnings = self.logs.at(logging.WARNING)
+        self.assertEqual(1, len(warnings))
+        self.assertIn('will not reclaim', warnings[0].getMessage())
+
+    def test_capture_directory_not_writable(self):
+        parent = self.useFixture(base.fixtures.TempDir()).path
+        blocker = os.path.join(parent, 'file')
+        open(blocker, 'w').close()
+        self.assert_invalid('[delete_ext_capture]directory',
+                            repr(os.path.join(blocker, 'sub')),
+                            'cannot be created', names=('capture',),
+                            delete_ext_capture={
+                                'directory': os.path.join(blocker, 'sub')})
+
+    def test_capture_directory_created(self):
+        target = os.path.join(self.useFixture(base.fixtures.TempDir()).path,
+                              'a', 'b')
+        self.load('capture', delete_ext_capture={'directory': target})
+        self.assertTrue(os.path.isdir(target))
+
+    def test_plugin_that_is_not_a_policy(self):
+        fake = mock.Mock()
+        fake.name, fake.obj = 'odd', object()
+        with mock.patch.object(policies.named, 'NamedExtensionManager',
+                               return_value=[fake]):
+            self.assert_invalid('[delete_ext]policies',
+                                'odd is not a nova_delete_ext DeletePolicy',
+                                names=('odd',))
+
+
+class Boom(policy_base.DeletePolicy):
+
+    def validate(self):
+        pass
+
+    def on_request(self, event):
+        raise RuntimeError('boom')
+
+
+class Note(policy_base.DeletePolicy):
+
+    def validate(self):
+        pass
+
+    def on_request(self, event):
+        return self.decision('noted')
+
+
+class ChainTest(base.TestCase):
+
+    def test_base_class_is_abstract(self):
+        self.assertRaises(TypeError, policy_base.DeletePolicy, self.conf)
+
+    def test_error_of_a_policy_is_logged_and_skipped(self):
+        chain = policies.PolicyChain([Boom(self.conf), Note(self.conf)])
+        decisions = chain.on_request(make_event(base.make_instance()))
+        self.assertEqual(['note:noted'], [str(d) for d in decisions])
+        self.assertIn('policy boom failed',
+                      self.logs.at(logging.ERROR)[0].getMessage())
+
+    def test_fail_closed_policy_denies_on_error(self):
+        boom = Boom(self.conf)
+        boom.fail_closed = True
+        chain = policies.PolicyChain([boom, Note(self.conf)])
+        decisions = chain.on_request(make_event(base.make_instance()))
+        self.assertEqual(['boom:denied(error)'], [str(d) for d in decisions])
+        self.assertIsInstance(decisions[0].deny, exception.DeleteProtected)
+        self.assertIn('RuntimeError: boom',
+                      decisions[0].deny.format_message())
+
+    def test_after_delete_only_for_policies_that_define_it(self):
+        self.assertFalse(policies.PolicyChain([Note(self.conf)])
+                         .acts_after_delete)
+
+
+class ProtectTest(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.policy = protect.Protect(self.conf, 'protect')
+        self.useFixture(base.fixtures.MockPatch(
+            'nova_delete_ext.rbac.may_bypass_protection', return_value=False))
+
+    def instance(self, metadata=None, tags=(), **kwargs):
+        instance = base.make_instance(metadata=metadata or {}, **kwargs)
+        instance.tags = objects.TagList(objects=[
+            objects.Tag(tag=t) for t in tags])
+        return instance
+
+    def decide(self, instance, **kwargs):
+        return self.policy.on_request(make_event(instance, **kwargs))
+
+    def test_values(self):
+        for value, protected in (('true', True), ('Yes', True), ('1', True),
+                                 ('on', True), ('false', False),
+                                 ('no', False), ('0', False)):
+            decision = self.decide(self.instance({'delete_protection': value}))
+            self.assertEqual(protected, decision is not None, value)
+
+    def test_value_not_understood_is_protected(self):
+        for value in ('maybe', '', 'tru'):
+            decision = self.decide(self.instance({'delete_protection': value}))
+            self.assertEqual('denied', decision.action)
+            self.assertIn('%r is neither true nor false' % value,
+                          decision.deny.format_message())
+
+    def test_unprotected(self):
+        self.assertIsNone(self.decide(self.instance({'other': 'true'},
+                                                    tags=['x'])))
+
+    def test_tag_and_configured_names(self):
+        self.flags(tag='keep', metadata_key='lock', group='delete_ext_protect')
+        self.assertIsNone(self.decide(self.instance(
+            {'delete_protection': 'true'}, tags=['delete-protected'])))
+        decision = self.decide(self.instance(tags=['keep']))
+        self.assertEqual('protect:denied(tag keep)', str(decision))
+        self.assertIn('remove the tag keep', decision.deny.format_message())
+        self.assertIsNotNone(self.decide(self.instance({'lock': 'y'})))
+
+    def test_states(self):
+        self.flags(states=[vm_states.STOPPED], group='delete_ext_protect')
+        meta = {'delete_protection': 'true'}
+        self.assertIsNone(self.decide(self.instance(meta)))
+        self.assertIsNotNone(self.decide(self.instance(
+            meta, vm_state=vm_states.STOPPED)))
+
+    def test_bypass(self):
+        with mock.patch('nova_delete_ext.rbac.may_bypass_protection',
+                        return_value=True):
+            decision = self.decide(self.instance({'delete_protection': '1'}))
+        self.assertEqual('protect:bypassed(metadata delete_protection=1)',
+                         str(decision))
+        self.assertIsNone(decision.deny)
+
+    def test_before_destroy_only_for_nova_own_deletes(self):
+        instance = self.instance({'delete_protection': 'true'})
+        self.assertIsNone(self.policy.before_destroy(make_event(instance)))
+        for trigger in (rec.TRIGGER_RECLAIM, rec.TRIGGER_RESUME):
+            decision = self.policy.before_destroy(make_event(
+                instance, trigger=trigger))
+            self.assertIsNotNone(decision.deny, trigger)
+            self.assertIn('restore it and set delete_protection to false',
+                          decision.deny.format_message())
+
+
+class RecycleTest(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.flags(retention={'active': 60, 'error': 0},
+                   group='delete_ext_recycle')
+        self.policy = recycle.Recycle(self.conf, 'recycle')
+
+    def test_listed_state_becomes_soft_delete_with_retention(self):
+        instance = base.make_instance()
+        decision = self.policy.on_request(make_event(instance))
+        self.assertEqual(('recycle:soft_delete(60s)', rec.SOFT_DELETE),
+                         (str(decision), decision.redirect))
+        self.assertEqual('60', instance.system_metadata[
+            recycle.RETENTION_KEY])
+
+    def test_unlisted_state(self):
+        instance = base.make_instance(vm_state=vm_states.STOPPED)
+        self.assertIsNone(self.policy.on_request(make_event(instance)))
+        decision = self.policy.on_request(make_event(
+            instance, delete_type=rec.SOFT_DELETE))
+        self.assertEqual(rec.DELETE, decision.redirect)
+        self.assertNotIn(recycle.RETENTION_KEY, instance.system_metadata)
+
+    def test_force_delete_untouched(self):
+        self.assertIsNone(self.policy.on_request(make_event(
+            base.make_instance(), delete_type=rec.FORCE_DELETE)))
+
+    def test_retention_of(self):
+        soft = base.make_instance(vm_state=vm_states.SOFT_DELETED,
+                                  system_metadata={
+                                      recycle.RETENTION_KEY: '90'})
+        self.assertEqual(90, recycle.retention_of(soft))
+        soft.system_metadata[recycle.RETENTION_KEY] = 'x'
+        self.assertIsNone(recycle.retention_of(soft))
+        self.assertIsNone(recycle.retention_of(base.make_instance(
+            system_metadata={recycle.RETENTION_KEY: '90'})))
+        self.assertIsNone(recycle.retention_of(base.make_instance(
+            vm_state=vm_states.SOFT_DELETED, omit=['system_metadata'])))
+
+    def test_forget(self):
+        instance = base.make_instance(system_metadata={
+            recycle.RETENTION_KEY: '90', 'other': 'kept'})
+        recycle.forget(instance)
+        self.assertEqual({'other': 'kept'}, instance.system_metadata)
+
+
+class CaptureTest(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.directory = self.useFixture(base.fixtures.TempDir()).path
+        self.flags(directory=self.directory, max_bytes=4096,
+                   group='delete_ext_capture')
+        self.policy = capture.Capture(self.conf, 'capture')
+
+    def event(self, **kwargs):
+        event = make_event(base.make_instance(vm_state=vm_states.ERROR,
+                                              **kwargs),
+                           trigger=rec.TRIGGER_API)
+        event.driver = mock.Mock()
+        event.driver.get_console_output.return_value = b'\xff console'
+        event.driver.get_instance_diagnostics.return_value = (
+            objects.Diagnostics(state='running'))
+        return event
+
+    def test_not_on_nova_api(self):
+        event = self.event()
+        event.driver = None
+        self.assertIsNone(self.policy.before_destroy(event))
+
+    def test_writes_one_file(self):
+        decision = self.policy.before_destroy(self.event())
+        self.assertEqual('capture:saved', str(decision))
+        path = decision.fields['capture']
+        self.assertEqual([os.path.basename(path)], os.listdir(self.directory))
+        with open(path, 'rb') as f:
+            text = f.read().decode('utf-8')
+        self.assertIn('"console_output": "\\ufffd console"', text)
+        self.assertIn('"state": "running"', text)
+
+    def test_write_failure_is_a_decision_not_an_error(self):
+        with mock.patch.object(capture.Capture, '_write',
+                               side_effect=OSError('disk full')):
+            decision = self.policy.before_destroy(self.event())
+        self.assertEqual('capture:failed', str(decision))
+        self.assertIn('disk full',
+                      self.logs.at(logging.WARNING)[0].getMessage())
