@@ -1,0 +1,148 @@
+"""``nova-delete-ext-status upgrade check``: is this node ready.
+
+Built on oslo.upgradecheck like ``nova-status upgrade check``. It reads
+``nova.conf`` of the node it runs on and checks what the service would
+meet at start-up, without starting it. Exit codes are oslo.upgradecheck's:
+0 every check passed, 1 a warning, 2 a failure, 255 the command itself
+failed.
+"""
+
+import os
+import sys
+
+import nova.conf
+from oslo_messaging import opts as messaging_opts
+from oslo_upgradecheck import upgradecheck
+
+from nova_delete_ext import conf as ext_conf
+from nova_delete_ext import exception
+from nova_delete_ext import hooks
+from nova_delete_ext import policies
+
+CONF = nova.conf.CONF
+DRIVER = 'nova_delete_ext'
+
+Result = upgradecheck.Result
+Code = upgradecheck.Code
+
+
+def _register_messaging_opts(conf):
+    # [oslo_messaging_notifications] is registered by oslo.messaging when a
+    # notifier is built, which this command never does.
+    for group, opts in messaging_opts.list_opts():
+        if group == 'oslo_messaging_notifications':
+            conf.register_opts(opts, group=group)
+
+
+def _writable_dir(path):
+    return os.path.isdir(path) and os.access(path, os.W_OK | os.X_OK)
+
+
+class Checks(upgradecheck.UpgradeCommands):
+    """The checks, in the order they are reported."""
+
+    def __init__(self, conf=CONF):
+        self.conf = conf
+        ext_conf.register_opts(conf)
+        _register_messaging_opts(conf)
+
+    def _check_hook_points(self):
+        found = hooks.problems()
+        if found:
+            return Result(Code.FAILURE, 'The installed Nova does not match '
+                          'the extension: %s' % '; '.join(found))
+        return Result(Code.SUCCESS, 'All %d Nova methods the extension uses '
+                      'match the installed Nova.' % len(hooks.HOOK_POINTS))
+
+    def _check_activation(self):
+        drivers = self.conf.oslo_messaging_notifications.driver
+        if DRIVER not in drivers:
+            return Result(Code.WARNING, 'Not activated on this node: add %s '
+                          'to [oslo_messaging_notifications]driver on the '
+                          'nodes that run nova-api and nova-compute.'
+                          % DRIVER)
+        if not self.conf.delete_ext.enabled:
+            return Result(Code.WARNING, 'Activated, but [delete_ext]enabled '
+                          'is false: the extension changes nothing.')
+        return Result(Code.SUCCESS, 'Activated through '
+                      '[oslo_messaging_notifications]driver.')
+
+    def _check_configuration(self):
+        try:
+            chain = policies.load(self.conf)
+        except exception.ConfigInvalid as exc:
+            return Result(Code.FAILURE, '%s The service would not start.'
+                          % exc)
+        if not chain.policies:
+            return Result(Code.SUCCESS, 'Valid; no policy enabled, deletes '
+                          'are recorded only.')
+        return Result(Code.SUCCESS, 'Valid; policies in force: %s.'
+                      % ', '.join(chain.names))
+
+    def _check_audit_log(self):
+        path = self.conf.delete_ext.audit_log
+        if not path:
+            return Result(Code.SUCCESS, 'No [delete_ext]audit_log: records '
+                          'go to the service log only.')
+        if os.path.exists(path):
+            writable = os.access(path, os.W_OK)
+        else:
+            writable = _writable_dir(os.path.dirname(path) or '.')
+        if not writable:
+            return Result(Code.FAILURE, '[delete_ext]audit_log %s is not '
+                          'writable by this user; records would be lost.'
+                          % path)
+        return Result(Code.SUCCESS, 'Audit log %s is writable.' % path)
+
+    def _check_capture_directory(self):
+        if 'capture' not in self.conf.delete_ext.policies:
+            return Result(Code.SUCCESS, 'capture is not enabled.')
+        try:
+            directory = self.conf.delete_ext_capture.directory
+        except ValueError as exc:
+            return Result(Code.FAILURE, str(exc))
+        if not _writable_dir(directory):
+            return Result(Code.FAILURE, '[delete_ext_capture]directory %s '
+                          'is missing or not writable.' % directory)
+        return Result(Code.SUCCESS, 'Capture directory %s is writable.'
+                      % directory)
+
+    def _check_recycle_retention(self):
+        if 'recycle' not in self.conf.delete_ext.policies:
+            return Result(Code.SUCCESS, 'recycle is not enabled.')
+        try:
+            retention = self.conf.delete_ext_recycle.retention
+        except ValueError as exc:
+            return Result(Code.FAILURE, str(exc))
+        interval = self.conf.reclaim_instance_interval
+        if interval <= 0:
+            return Result(Code.WARNING, '[DEFAULT]reclaim_instance_interval '
+                          'is %d: nova-compute on this node would never '
+                          'reclaim recycled servers. Set it above 0 on '
+                          'every compute node (fine on a node that runs '
+                          'only nova-api).' % interval)
+        shortest = min(retention.values(), default=0)
+        if interval > shortest:
+            return Result(Code.WARNING, '[DEFAULT]reclaim_instance_interval '
+                          '(%d s) is longer than the shortest retention '
+                          '(%d s): servers may be kept up to %d s longer '
+                          'than their retention.'
+                          % (interval, shortest, interval))
+        return Result(Code.SUCCESS, 'Recycled servers are reclaimed within '
+                      '%d s after their retention.' % interval)
+
+    _upgrade_checks = (
+        ('Hook points', _check_hook_points),
+        ('Activation', _check_activation),
+        ('Configuration', _check_configuration),
+        ('Audit log', _check_audit_log),
+        ('Capture directory', _check_capture_directory),
+        ('Recycle retention', _check_recycle_retention),
+    )
+
+
+def main(argv=None):
+    """Entry point of ``nova-delete-ext-status``."""
+    return upgradecheck.main(
+        CONF, project='nova', upgrade_command=Checks(),
+        argv=sys.argv[1:] if argv is None else argv)

@@ -1,0 +1,142 @@
+"""Tests of ``nova-delete-ext-status upgrade check``."""
+
+import os
+import subprocess
+import sys
+from unittest import mock
+
+import fixtures
+from oslo_upgradecheck import upgradecheck
+
+from nova_delete_ext.cmd import status
+from nova_delete_ext import hooks
+from nova_delete_ext.tests.unit import base
+
+Code = upgradecheck.Code
+
+
+class ChecksTest(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.checks = status.Checks(self.conf)
+        self.tmp = self.useFixture(fixtures.TempDir()).path
+
+    def assert_result(self, code, check, *fragments):
+        result = check()
+        self.assertEqual(code, result.code, result.details)
+        for fragment in fragments:
+            self.assertIn(fragment, result.details)
+
+    def test_hook_points(self):
+        self.assert_result(Code.SUCCESS, self.checks._check_hook_points,
+                           'match the installed Nova')
+        with mock.patch.object(hooks, 'problems', return_value=[
+                'nova.compute.api.API._delete: method not found']):
+            self.assert_result(Code.FAILURE, self.checks._check_hook_points,
+                               'API._delete: method not found')
+
+    def test_activation(self):
+        self.flags(driver=['messagingv2'],
+                   group='oslo_messaging_notifications')
+        self.assert_result(Code.WARNING, self.checks._check_activation,
+                           'Not activated on this node')
+        self.flags(driver=['messagingv2', 'nova_delete_ext'],
+                   group='oslo_messaging_notifications')
+        self.assert_result(Code.SUCCESS, self.checks._check_activation)
+        self.flags(enabled=False, group='delete_ext')
+        self.assert_result(Code.WARNING, self.checks._check_activation,
+                           'enabled is false')
+
+    def test_configuration(self):
+        self.assert_result(Code.SUCCESS, self.checks._check_configuration,
+                           'no policy enabled')
+        self.flags(policies=['protect'], group='delete_ext')
+        self.assert_result(Code.SUCCESS, self.checks._check_configuration,
+                           'policies in force: protect')
+        self.flags(policies=['protect', 'shield'], group='delete_ext')
+        self.assert_result(Code.FAILURE, self.checks._check_configuration,
+                           "[delete_ext]policies: unknown policy 'shield'",
+                           'would not start')
+
+    def test_audit_log(self):
+        self.assert_result(Code.SUCCESS, self.checks._check_audit_log,
+                           'service log only')
+        self.flags(audit_log=os.path.join(self.tmp, 'audit.jsonl'),
+                   group='delete_ext')
+        self.assert_result(Code.SUCCESS, self.checks._check_audit_log)
+        self.flags(audit_log=os.path.join(self.tmp, 'missing', 'a.jsonl'),
+                   group='delete_ext')
+        self.assert_result(Code.FAILURE, self.checks._check_audit_log,
+                           'not writable')
+
+    def test_capture_directory(self):
+        self.assert_result(Code.SUCCESS,
+                           self.checks._check_capture_directory,
+                           'not enabled')
+        self.flags(policies=['capture'], group='delete_ext')
+        self.flags(directory=self.tmp, group='delete_ext_capture')
+        self.assert_result(Code.SUCCESS,
+                           self.checks._check_capture_directory)
+        self.flags(directory=os.path.join(self.tmp, 'nope'),
+                   group='delete_ext_capture')
+        self.assert_result(Code.FAILURE,
+                           self.checks._check_capture_directory,
+                           'missing or not writable')
+
+    def test_recycle_retention(self):
+        self.assert_result(Code.SUCCESS,
+                           self.checks._check_recycle_retention,
+                           'not enabled')
+        self.flags(policies=['recycle'], group='delete_ext')
+        self.flags(retention={'active': 86400}, group='delete_ext_recycle')
+        self.flags(reclaim_instance_interval=0)
+        self.assert_result(Code.WARNING,
+                           self.checks._check_recycle_retention,
+                           'would never reclaim')
+        self.flags(reclaim_instance_interval=600)
+        self.assert_result(Code.SUCCESS,
+                           self.checks._check_recycle_retention,
+                           'within 600 s')
+        self.flags(retention={'active': 60}, group='delete_ext_recycle')
+        self.assert_result(Code.WARNING,
+                           self.checks._check_recycle_retention,
+                           'longer than the shortest retention (60 s)')
+
+
+class CommandTest(base.TestCase):
+    """The command as an operator runs it, in its own process."""
+
+    def run_status(self, conf_text):
+        path = os.path.join(self.useFixture(fixtures.TempDir()).path,
+                            'nova.conf')
+        with open(path, 'w') as f:
+            f.write(conf_text)
+        code = ('import sys; from nova_delete_ext.cmd import status; '
+                'sys.exit(status.main(sys.argv[1:]))')
+        return subprocess.run(
+            [sys.executable, '-c', code, '--config-file', path, 'upgrade',
+             'check'], capture_output=True, text=True, timeout=120)
+
+    def test_all_good(self):
+        done = self.run_status('[oslo_messaging_notifications]\n'
+                               'driver = nova_delete_ext\n'
+                               '[delete_ext]\npolicies = protect\n')
+        self.assertEqual(0, done.returncode, done.stdout + done.stderr)
+        self.assertIn('Check: Hook points', done.stdout)
+        self.assertIn('Check: Recycle retention', done.stdout)
+
+    def test_invalid_configuration_fails(self):
+        done = self.run_status('[oslo_messaging_notifications]\n'
+                               'driver = nova_delete_ext\n'
+                               '[delete_ext]\npolicies = recycle\n'
+                               '[delete_ext_recycle]\n'
+                               'retention = active:-1\n')
+        self.assertEqual(2, done.returncode, done.stdout + done.stderr)
+        self.assertIn('Result: Failure', done.stdout)
+        self.assertIn('retention', done.stdout)
+
+    def test_not_activated_warns(self):
+        done = self.run_status('[DEFAULT]\n')
+        self.assertEqual(1, done.returncode, done.stdout + done.stderr)
+        self.assertIn('Not activated on this node', done.stdout)
