@@ -1,0 +1,248 @@
+"""Sweep deleted instances for what Nova left behind, and repair it.
+
+Reads the deleted and soft-deleted instances of every cell and looks for
+placement allocations they still hold, Neutron ports still bound to them,
+Cinder attachments still naming them and shelve snapshots still in Glance.
+
+Exit codes: 0 nothing found, 3 leaks found, 4 leaks found and all
+repaired, 1 an error (a cell or a service that could not be read, a repair
+that failed), 2 bad arguments.
+"""
+
+import argparse
+import sys
+
+from nova import config as nova_config
+from nova import context as nova_context
+from nova import objects
+from oslo_config import cfg
+from oslo_log import log as logging
+from oslo_serialization import jsonutils
+from oslo_utils import timeutils
+import prettytable
+
+from nova_delete_ext import audit
+from nova_delete_ext import conf as ext_conf
+from nova_delete_ext import leaks
+from nova_delete_ext import record
+from nova_delete_ext import sweep
+
+LOG = logging.getLogger(__name__)
+CONF = ext_conf.CONF
+
+HELP = 'find (and repair) what deleted instances left behind'
+OK, ERROR, FOUND, REPAIRED = 0, 1, 3, 4
+_TOOL = 'nova-delete-ext audit'
+
+
+def _utc_time(text):
+    try:
+        return timeutils.normalize_time(timeutils.parse_isotime(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc))
+
+
+def _kinds(text):
+    chosen = frozenset(k.strip() for k in text.split(',') if k.strip())
+    unknown = chosen - sweep.SWEPT
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(
+            'choose among %s' % ','.join(sorted(sweep.SWEPT)))
+    return chosen
+
+
+def _positive(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError('must be at least 1')
+    return value
+
+
+def add_arguments(parser):
+    parser.add_argument('--config-file', action='append', default=[],
+                        help='a Nova configuration file (repeatable); '
+                             'default: where Nova looks for nova.conf')
+    parser.add_argument('--config-dir', action='append', default=[],
+                        help='a directory of *.conf files (repeatable)')
+    parser.add_argument('--debug', action='store_true',
+                        help='log at DEBUG')
+    parser.add_argument('--since', type=_utc_time, metavar='TIME',
+                        help='only instances deleted at or after TIME '
+                             '(ISO 8601, UTC unless it has an offset)')
+    parser.add_argument('--before', type=_utc_time, metavar='TIME',
+                        help='only instances deleted before TIME')
+    parser.add_argument('--project', metavar='PROJECT_ID',
+                        help="only this project's instances")
+    parser.add_argument('--cell', metavar='NAME_OR_UUID',
+                        help='only this cell (default: every cell)')
+    parser.add_argument('--kinds', type=_kinds, default=sweep.SWEPT,
+                        metavar='KIND[,KIND]',
+                        help='only these kinds, among %s (default: all)'
+                             % ','.join(sorted(sweep.SWEPT)))
+    parser.add_argument('--batch-size', type=_positive,
+                        default=sweep.DEFAULT_BATCH, metavar='N',
+                        help='instances read and checked at a time '
+                             '(default: %(default)s)')
+    parser.add_argument('--format', choices=('table', 'json'),
+                        default='table', help='output (default: table)')
+    parser.add_argument('--repair', action='store_true',
+                        help='remove what was found: ports are unbound, '
+                             'not deleted; volumes are not touched, only '
+                             'their attachment records. Needs '
+                             '[delete_ext]audit_log.')
+    parser.add_argument('--yes', action='store_true',
+                        help='repair without asking')
+
+
+def main(argv=None):
+    """``nova-delete-ext audit``, with ``argv`` the arguments after it."""
+    parser = argparse.ArgumentParser(
+        prog='nova-delete-ext audit', description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(parser)
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    args.parser = parser
+    return run(args)
+
+
+def _load_config(args):
+    """Read nova.conf as nova-manage does; no RPC is needed."""
+    argv = ['nova-delete-ext']
+    for path in args.config_file:
+        argv += ['--config-file', path]
+    for path in args.config_dir:
+        argv += ['--config-dir', path]
+    if args.debug:
+        argv.append('--debug')
+    nova_config.parse_args(argv, init_rpc=False)
+    logging.setup(CONF, 'nova-delete-ext')
+
+
+def run(args, out=None, err=None):
+    out = out or sys.stdout
+    err = err or sys.stderr
+    if args.since and args.before and args.since >= args.before:
+        args.parser.error('--since must be earlier than --before')
+    try:
+        _load_config(args)
+    except cfg.Error as exc:
+        args.parser.error('configuration: %s' % exc)
+    if args.repair and not CONF.delete_ext.audit_log:
+        args.parser.error('--repair writes every removal to the audit log: '
+                          'set [delete_ext]audit_log')
+    objects.register_all()
+    filters = sweep.Filters(since=args.since, before=args.before,
+                            project_id=args.project, cell=args.cell)
+    try:
+        return _sweep_and_repair(args, filters, out, err)
+    except sweep.UnknownCell as exc:
+        args.parser.error(str(exc))
+    except Exception as exc:
+        LOG.exception('The sweep failed')
+        print('Error: %s' % record.describe_error(exc), file=err)
+        return ERROR
+
+
+def _sweep_and_repair(args, filters, out, err):
+    context = nova_context.get_admin_context()
+    clients = leaks.Clients()
+    progress = _Progress(err) if err.isatty() else None
+    sw = sweep.Sweep(context, clients, filters, kinds=args.kinds,
+                     batch_size=args.batch_size, progress=progress)
+    rows = [{'leak': leak} for leak in sw.leaks()]
+    if progress:
+        progress.done()
+    failed = bool(sw.counts.failed_cells)
+    repaired = False
+    if args.repair and rows:
+        if args.yes or _confirm(len(rows), err):
+            failed |= not _repair_all(context, clients, rows)
+            repaired = True
+        else:
+            print('Nothing was repaired.', file=err)
+    _print(args.format, sw.counts, rows, out)
+    if failed:
+        return ERROR
+    if not rows:
+        return OK
+    return REPAIRED if repaired else FOUND
+
+
+def _confirm(count, err):
+    if not sys.stdin.isatty():
+        print('Not repairing without a terminal to confirm on; add --yes.',
+              file=err)
+        return False
+    print('Repair %d leak(s)? [y/N] ' % count, end='', file=err, flush=True)
+    return sys.stdin.readline().strip().lower() in ('y', 'yes')
+
+
+def _repair_all(context, clients, rows):
+    """Repair each row's leak; log each outcome; True if all succeeded."""
+    path = CONF.delete_ext.audit_log
+    ok = True
+    for row in rows:
+        leak = row['leak']
+        entry = dict(leak.as_dict(), event='leak_repair', tool=_TOOL,
+                     at=record.utcnow_iso())
+        try:
+            row['action'] = leaks.repair(context, leak, clients)
+            entry.update(outcome='repaired', action=row['action'])
+        except Exception as exc:
+            LOG.warning('Could not repair %(leak)s: %(error)s',
+                        {'leak': leak.describe(), 'error': exc})
+            row['error'] = record.describe_error(exc)
+            entry.update(outcome='failed', error=row['error'])
+            ok = False
+        audit.write_line(path, entry)
+    return ok
+
+
+def _print(fmt, counts, rows, out):
+    if fmt == 'json':
+        data = {
+            'instances': counts.instances,
+            'restorable_skipped': counts.restorable,
+            'cells': counts.cells,
+            'failed_cells': counts.failed_cells,
+            'leaks': [dict(row['leak'].as_dict(),
+                           **{k: v for k, v in row.items() if k != 'leak'})
+                      for row in rows],
+        }
+        print(jsonutils.dumps(data, indent=2, sort_keys=True), file=out)
+        return
+    if rows:
+        repairing = any('action' in row or 'error' in row for row in rows)
+        header = ['Instance', 'Kind', 'Resource', 'Detail']
+        table = prettytable.PrettyTable(header + (['Repair'] * repairing))
+        table.align = 'l'
+        for row in rows:
+            leak = row['leak']
+            cells = [leak.instance_uuid, leak.kind, leak.resource_id,
+                     leak.detail]
+            if repairing:
+                cells.append(row.get('action') or
+                             'FAILED: %s' % row.get('error'))
+            table.add_row(cells)
+        print(table, file=out)
+    print('%d leak(s) in %d deleted instance(s) of %d cell(s); %d '
+          'soft-deleted instance(s) skipped (still restorable).'
+          % (len(rows), counts.instances, counts.cells, counts.restorable),
+          file=out)
+    for cell in counts.failed_cells:
+        print('Cell %s could not be read.' % cell, file=out)
+
+
+class _Progress:
+    """One line on a terminal, rewritten after each batch."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def __call__(self, counts, found):
+        self.stream.write('\rSwept %d instances, %d leak(s) so far'
+                          % (counts.instances, found))
+        self.stream.flush()
+
+    def done(self):
+        self.stream.write('\n')

@@ -1,0 +1,330 @@
+"""What a deleted instance left behind, and how to remove it.
+
+The one implementation of a leak check, shared by the ``verify`` policy
+(one instance, right after its delete) and by ``nova-delete-ext audit``
+(many deleted instances, through the bulk lookups of
+:mod:`nova_delete_ext.leak_index`). The rules of each kind live here: which
+record of a service is a leak of an instance (the ``*_leaks`` functions,
+fed by a per-instance or a bulk query) and how it is removed
+(:func:`repair`). Everything goes through Nova's own service clients, so
+the checks see what Nova sees, with the credentials of ``nova.conf``.
+"""
+
+import dataclasses
+
+from neutronclient.common import exceptions as neutron_exc
+from nova import exception as nova_exception
+from nova.image import glance
+from nova.network import neutron
+from nova.scheduler.client import report
+from nova.volume import cinder
+from oslo_log import log as logging
+
+from nova_delete_ext import exception
+from nova_delete_ext import states
+
+LOG = logging.getLogger(__name__)
+
+#: Kinds this module can check, in the order :func:`find` reports them.
+CHECKED = (states.ALLOCATIONS, states.PORTS, states.VOLUMES,
+           states.SHELVE_IMAGE, states.DOMAIN)
+#: Kinds :func:`repair` removes. A domain is left to nova-compute.
+REPAIRABLE = frozenset(CHECKED) - {states.DOMAIN}
+
+# Glance statuses of an image that is gone or going.
+_IMAGE_GONE = ('deleted', 'pending_delete', 'killed')
+
+
+class NotRepairable(exception.DeleteExtError):
+    msg_fmt = 'Not repaired: %(leak)s: %(reason)s'
+
+
+class RepairFailed(exception.DeleteExtError):
+    msg_fmt = 'Repair failed: %(leak)s: %(reason)s'
+
+
+@dataclasses.dataclass(frozen=True)
+class Leak:
+    """One resource a deleted instance still holds.
+
+    :param kind: one of :data:`CHECKED` (``states.*``).
+    :param resource_id: the port id, volume attachment id, image id,
+        resource provider uuid (allocations), or the instance uuid itself
+        (domain).
+    """
+
+    kind: str
+    instance_uuid: str
+    resource_id: str
+    detail: str = ''
+
+    @property
+    def repairable(self):
+        return self.kind in REPAIRABLE
+
+    def describe(self):
+        text = 'instance %s: %s %s' % (self.instance_uuid, self.kind,
+                                       self.resource_id)
+        return '%s (%s)' % (text, self.detail) if self.detail else text
+
+    def as_dict(self):
+        return dataclasses.asdict(self)
+
+
+class Clients:
+    """Nova's service clients, each built on first use and then kept.
+
+    Built with Nova's own modules and ``nova.conf`` credentials: the
+    placement report client singleton, the Neutron client and API, the
+    Cinder and Glance APIs.
+    """
+
+    def __init__(self):
+        self._built = {}
+
+    def _get(self, name, build):
+        if name not in self._built:
+            self._built[name] = build()
+        return self._built[name]
+
+    @property
+    def placement(self):
+        return self._get('placement', report.report_client_singleton)
+
+    @property
+    def network_api(self):
+        return self._get('network_api', neutron.API)
+
+    @property
+    def volume_api(self):
+        return self._get('volume_api', cinder.API)
+
+    @property
+    def image_api(self):
+        return self._get('image_api', glance.API)
+
+    @staticmethod
+    def neutron(context):
+        """An admin Neutron client: a port of any project is visible."""
+        return neutron.get_client(context, admin=True)
+
+
+# The rules: which records of a service are leaks of an instance ----------
+
+def allocation_leaks(instance_uuid, allocations):
+    """Leaks in ``{rp_uuid: {'resources': {...}}}`` held by the consumer.
+
+    A deleted instance's uuid holds nothing in placement: every provider
+    it still has an allocation against is a leak.
+    """
+    return [Leak(states.ALLOCATIONS, instance_uuid, rp_uuid,
+                 _resources_text(alloc.get('resources') or {}))
+            for rp_uuid, alloc in sorted(allocations.items())]
+
+
+def _resources_text(resources):
+    return ','.join('%s=%s' % item for item in sorted(resources.items()))
+
+
+def port_leaks(instance_uuid, ports):
+    """Ports (Neutron dicts) whose ``device_id`` is still the instance."""
+    return [Leak(states.PORTS, instance_uuid, port['id'],
+                 'device_owner=%s host=%s' % (
+                     port.get('device_owner') or '-',
+                     port.get('binding:host_id') or '-'))
+            for port in ports if port.get('device_id') == instance_uuid]
+
+
+def attachment_instance(attachment):
+    """The instance a Cinder attachment names, or None if it says not.
+
+    Cinder's list calls it ``instance``; Nova's translated attachment moves
+    it under ``connection_info``; Nova's CinderFixture says
+    ``instance_uuid``.
+    """
+    return (attachment.get('instance') or attachment.get('instance_uuid') or
+            (attachment.get('connection_info') or {}).get('instance'))
+
+
+def attachment_leaks(instance_uuid, attachments):
+    """Volume attachment records that still name the instance."""
+    return [Leak(states.VOLUMES, instance_uuid, att['id'],
+                 'volume=%s' % (att.get('volume_id') or '-'))
+            for att in attachments
+            if attachment_instance(att) in (None, instance_uuid)]
+
+
+def shelve_image_leaks(instance_uuid, image):
+    """The shelve snapshot, if ``image`` (a Glance dict or None) is one.
+
+    The image id comes from the instance's ``system_metadata``; the image
+    must also not name another instance in its ``instance_uuid`` property
+    (Nova sets it on every snapshot), so that a stale id never makes a
+    user's image look like a leak.
+    """
+    if not image or image.get('status') in _IMAGE_GONE:
+        return []
+    owner = (image.get('properties') or {}).get('instance_uuid')
+    if owner not in (None, instance_uuid):
+        LOG.warning('Image %(image)s is the shelve snapshot in the record '
+                    'of instance %(instance)s but belongs to instance '
+                    '%(owner)s; it is not reported as a leak.',
+                    {'image': image['id'], 'instance': instance_uuid,
+                     'owner': owner})
+        return []
+    return [Leak(states.SHELVE_IMAGE, instance_uuid, image['id'],
+                 'name=%s' % (image.get('name') or '-'))]
+
+
+def domain_leaks(instance_uuid, uuids_on_hypervisor):
+    if instance_uuid in uuids_on_hypervisor:
+        return [Leak(states.DOMAIN, instance_uuid, instance_uuid,
+                     'still defined on the hypervisor')]
+    return []
+
+
+def get_image(context, clients, image_id):
+    """The Glance image ``image_id``, or None when Glance has none."""
+    try:
+        return clients.image_api.get(context, image_id)
+    except nova_exception.ImageNotFound:
+        return None
+
+
+# One instance ---------------------------------------------------------------
+
+def find(context, instance_uuid, kinds, clients, shelve_image_id=None,
+         driver=None):
+    """Leaks of one deleted instance, for the given kinds only.
+
+    :param kinds: a set of ``states.*`` kind names; kinds not in
+        :data:`CHECKED` are ignored.
+    :param shelve_image_id: the shelve snapshot recorded for the instance;
+        ``SHELVE_IMAGE`` is checked only when it is given.
+    :param driver: a ``nova.virt`` driver; ``DOMAIN`` is checked only when
+        it is given (the instance's uuid still in
+        ``driver.list_instance_uuids()``).
+    :returns: a list of :class:`Leak`, in the order of :data:`CHECKED`.
+    :raises: what the service clients raise when a service cannot answer:
+        a check that cannot be made is never reported as "no leak".
+    """
+    found = []
+    if states.ALLOCATIONS in kinds:
+        allocs = clients.placement.get_allocs_for_consumer(
+            context, instance_uuid)
+        found += allocation_leaks(instance_uuid, allocs['allocations'])
+    if states.PORTS in kinds:
+        ports = clients.neutron(context).list_ports(device_id=instance_uuid)
+        found += port_leaks(instance_uuid, ports['ports'])
+    if states.VOLUMES in kinds:
+        found += attachment_leaks(instance_uuid,
+                                  clients.volume_api.attachment_get_all(
+                                      context, instance_id=instance_uuid))
+    if states.SHELVE_IMAGE in kinds and shelve_image_id:
+        found += shelve_image_leaks(
+            instance_uuid, get_image(context, clients, shelve_image_id))
+    if states.DOMAIN in kinds and driver is not None:
+        found += domain_leaks(instance_uuid, driver.list_instance_uuids())
+    return found
+
+
+# Repair ---------------------------------------------------------------------
+
+def repair(context, leak, clients):
+    """Remove one leak with Nova's service clients; say what was done.
+
+    Nothing a user may still want is destroyed: a port is unbound from the
+    instance, never deleted (it may be the user's own port); a volume
+    attachment record is deleted, the volume itself is not touched; the
+    consumer's allocations and the shelve snapshot (which Nova itself
+    deletes with a shelved server) are deleted. Each repair first checks
+    that the resource is still the instance's, so a port reused since the
+    check is left alone.
+
+    A ``DOMAIN`` leak is never repaired here: nova-compute's periodic task
+    reaps guests of deleted instances when
+    ``[DEFAULT]running_deleted_instance_action`` is ``reap``. For it this
+    function raises :class:`NotRepairable` (test ``leak.repairable`` first
+    to skip it quietly).
+
+    :returns: a short text of what was done.
+    :raises NotRepairable: for a kind that is not repaired here.
+    :raises RepairFailed: when the service did not remove the leak.
+    :raises: what the service clients raise on errors.
+    """
+    repairer = _REPAIRERS.get(leak.kind)
+    if repairer is None:
+        raise NotRepairable(
+            leak=leak.describe(),
+            reason='left to nova-compute, which reaps it when '
+                   '[DEFAULT]running_deleted_instance_action is reap')
+    action = repairer(context, leak, clients)
+    LOG.info('Repaired leak %(leak)s: %(action)s',
+             {'leak': leak.describe(), 'action': action})
+    return action
+
+
+def _repair_allocations(context, leak, clients):
+    deleted = clients.placement.delete_allocation_for_instance(
+        context, leak.instance_uuid, force=True)
+    if deleted is None:
+        # @safe_connect turned a connection error into None.
+        raise RepairFailed(leak=leak.describe(),
+                           reason='placement could not be reached')
+    if deleted:
+        return ('deleted the allocations of consumer %s'
+                % leak.instance_uuid)
+    return 'the allocations of consumer %s were gone' % leak.instance_uuid
+
+
+def _show_port(client, port_id):
+    try:
+        return client.show_port(port_id)['port']
+    except (neutron_exc.PortNotFoundClient, nova_exception.PortNotFound):
+        return None
+
+
+def _repair_port(context, leak, clients):
+    client = clients.neutron(context)
+    port = _show_port(client, leak.resource_id)
+    if port is None:
+        return 'port %s was gone' % leak.resource_id
+    if port.get('device_id') != leak.instance_uuid:
+        return ('port %s is no longer bound to the instance, left alone'
+                % leak.resource_id)
+    # Nova's own unbind, as for a port the user brought: it clears the
+    # binding and its profile too. It only logs a failed update, hence the
+    # check afterwards.
+    clients.network_api.unbind_ports(context, [leak.resource_id],
+                                     detach=True)
+    port = _show_port(client, leak.resource_id)
+    if port is not None and port.get('device_id') == leak.instance_uuid:
+        raise RepairFailed(leak=leak.describe(),
+                           reason='Neutron kept the port bound')
+    return ('unbound port %s (device_id, device_owner and binding host '
+            'cleared; the port is kept)' % leak.resource_id)
+
+
+def _repair_attachment(context, leak, clients):
+    clients.volume_api.attachment_delete(context, leak.resource_id)
+    return ('deleted volume attachment %s (the volume is untouched)'
+            % leak.resource_id)
+
+
+def _repair_shelve_image(context, leak, clients):
+    image = get_image(context, clients, leak.resource_id)
+    if not shelve_image_leaks(leak.instance_uuid, image):
+        return 'image %s was gone' % leak.resource_id
+    try:
+        clients.image_api.delete(context, leak.resource_id)
+    except nova_exception.ImageNotFound:
+        return 'image %s was gone' % leak.resource_id
+    return 'deleted shelve snapshot image %s' % leak.resource_id
+
+
+_REPAIRERS = {
+    states.ALLOCATIONS: _repair_allocations,
+    states.PORTS: _repair_port,
+    states.VOLUMES: _repair_attachment,
+    states.SHELVE_IMAGE: _repair_shelve_image,
+}

@@ -1,0 +1,187 @@
+"""Sweep the deleted instances of every cell for what they left behind.
+
+Deleted instances are read from each cell database through Nova's objects,
+in batches (``id`` order, with a marker), so memory does not grow with
+their number; each batch is checked with the bulk lookups of
+:mod:`nova_delete_ext.leak_index`.
+
+Which kinds are checked for an instance comes from the state it was
+deleted from, through :meth:`nova_delete_ext.states.InstanceState.may_hold`.
+The row of a deleted instance says ``vm_state`` ``deleted``; what it still
+tells is its ``host`` and its ``system_metadata``, which Nova's instance
+list reads for deleted instances too (it joins ``instance_system_metadata``
+with ``read_deleted='yes'``). Shelve leaves ``shelved_image_id`` there until
+an unshelve removes it, and shelve offload clears ``host``.
+"""
+
+import dataclasses
+
+from nova.compute import vm_states
+from nova import context as nova_context
+from nova import objects
+from oslo_log import log as logging
+from oslo_utils import timeutils
+
+from nova_delete_ext import exception
+from nova_delete_ext import leak_index
+from nova_delete_ext import states
+
+LOG = logging.getLogger(__name__)
+
+#: The kinds a sweep can check. A domain needs the compute host's driver:
+#: nova-compute's running_deleted_instance_action looks after it.
+SWEPT = frozenset({states.ALLOCATIONS, states.PORTS, states.VOLUMES,
+                   states.SHELVE_IMAGE})
+DEFAULT_BATCH = 500
+_SHELVE_KEY = 'shelved_image_id'
+
+
+class UnknownCell(exception.DeleteExtError):
+    msg_fmt = 'No cell is named or has the uuid %(cell)s'
+
+
+@dataclasses.dataclass(frozen=True)
+class Filters:
+    """Which deleted instances to sweep; times are naive UTC datetimes."""
+
+    since: object = None
+    before: object = None
+    project_id: str | None = None
+    cell: str | None = None
+
+
+def state_at_delete(instance):
+    """The :class:`~nova_delete_ext.states.InstanceState` before the delete.
+
+    Only what the row still tells: shelved (with or without a host),
+    on a host, or never on one. The vm_state is a representative of each
+    of those groups, not necessarily the exact one.
+    """
+    shelved = _SHELVE_KEY in (instance.system_metadata or {})
+    if shelved:
+        vm_state = (vm_states.SHELVED if instance.host
+                    else vm_states.SHELVED_OFFLOADED)
+    else:
+        vm_state = vm_states.ACTIVE if instance.host else vm_states.ERROR
+    return states.InstanceState(vm_state=vm_state, task_state=None,
+                                power_state=None, host=instance.host)
+
+
+def restorable(instance):
+    """A soft-deleted instance still owns all it holds until reclaimed."""
+    return not instance.deleted and instance.vm_state == vm_states.SOFT_DELETED
+
+
+def wanted(instance, kinds=SWEPT):
+    """The :class:`~nova_delete_ext.leak_index.Wanted` for one instance."""
+    if restorable(instance):
+        return leak_index.Wanted(instance.uuid, frozenset())
+    held = state_at_delete(instance).may_hold() & SWEPT & frozenset(kinds)
+    return leak_index.Wanted(
+        instance.uuid, held,
+        (instance.system_metadata or {}).get(_SHELVE_KEY))
+
+
+def select_cells(context, name_or_uuid=None):
+    """Every cell mapping, or the one named (by name or uuid)."""
+    cells = objects.CellMappingList.get_all(context)
+    if not name_or_uuid:
+        return list(cells)
+    chosen = [c for c in cells if name_or_uuid in (c.uuid, c.name)]
+    if not chosen:
+        raise UnknownCell(cell=name_or_uuid)
+    return chosen
+
+
+def _in_window(instance, filters):
+    deleted_at = instance.deleted_at
+    if deleted_at is None:
+        return filters.since is None and filters.before is None
+    deleted_at = timeutils.normalize_time(deleted_at)
+    if filters.since is not None and deleted_at < filters.since:
+        return False
+    return filters.before is None or deleted_at < filters.before
+
+
+def deleted_batches(cell_context, filters, batch_size=DEFAULT_BATCH):
+    """Yield lists of deleted (and soft-deleted) instances of one cell.
+
+    Nova's ``deleted`` filter includes soft-deleted instances. ``since``
+    also narrows the query with Nova's ``changes-since`` (the last change
+    of a deleted row is its delete); both bounds are then compared with
+    ``deleted_at``.
+    """
+    query = {'deleted': True}
+    if filters.project_id:
+        query['project_id'] = filters.project_id
+    if filters.since is not None:
+        query['changes-since'] = filters.since
+    marker = None
+    while True:
+        batch = objects.InstanceList.get_by_filters(
+            cell_context, dict(query), sort_keys=['id'], sort_dirs=['asc'],
+            limit=batch_size, marker=marker,
+            expected_attrs=['system_metadata'])
+        if not batch:
+            return
+        marker = batch[-1].uuid
+        yield [inst for inst in batch if _in_window(inst, filters)]
+
+
+@dataclasses.dataclass
+class Counts:
+    instances: int = 0
+    restorable: int = 0
+    cells: int = 0
+    failed_cells: list = dataclasses.field(default_factory=list)
+
+
+class Sweep:
+    """One sweep: iterate :meth:`leaks` and read :attr:`counts` after."""
+
+    def __init__(self, context, clients, filters, kinds=SWEPT,
+                 batch_size=DEFAULT_BATCH, progress=None):
+        self.context = context
+        self.filters = filters
+        self.kinds = frozenset(kinds) & SWEPT
+        self.batch_size = batch_size
+        self.progress = progress or (lambda counts, found: None)
+        self.finder = leak_index.BulkFinder(context, clients)
+        self.counts = Counts()
+
+    def leaks(self):
+        """Yield each :class:`~nova_delete_ext.leaks.Leak` found.
+
+        A cell whose database cannot be read is logged and named in
+        ``counts.failed_cells``; the other cells are still swept. An error
+        of a service the leaks are looked up in stops the sweep.
+        """
+        found = 0
+        for cell in select_cells(self.context, self.filters.cell):
+            self.counts.cells += 1
+            batches = self._cell_batches(cell)
+            for batch in batches:
+                items = [wanted(inst, self.kinds) for inst in batch]
+                self.counts.instances += len(items)
+                self.counts.restorable += sum(1 for inst in batch
+                                              if restorable(inst))
+                for leak in self.finder.find(i for i in items if i.kinds):
+                    found += 1
+                    yield leak
+                self.progress(self.counts, found)
+
+    def _cell_batches(self, cell):
+        with nova_context.target_cell(self.context, cell) as cctxt:
+            batches = deleted_batches(cctxt, self.filters, self.batch_size)
+            while True:
+                try:
+                    batch = next(batches)
+                except StopIteration:
+                    return
+                except Exception:
+                    LOG.exception('Could not read the deleted instances of '
+                                  'cell %s; it is left out of this sweep.',
+                                  cell.identity)
+                    self.counts.failed_cells.append(cell.identity)
+                    return
+                yield batch

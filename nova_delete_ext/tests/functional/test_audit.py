@@ -1,0 +1,292 @@
+"""``nova-delete-ext audit`` on a real in-process Nova, with real leaks.
+
+Each leak is made the way it happens in a deployment: a service call of
+Nova's delete path fails, Nova logs it and finishes the delete anyway. The
+sweep then runs in-process through the command's ``main()``.
+"""
+
+import contextlib
+import io
+
+import fixtures
+from keystoneauth1 import exceptions as ks_exc
+from nova import context as nova_context
+from nova.scheduler.client import report
+from nova.tests import fixtures as nova_fixtures
+from oslo_serialization import jsonutils
+
+from nova_delete_ext.cmd import audit as audit_cmd
+from nova_delete_ext import states
+from nova_delete_ext.tests.functional import base
+from nova_delete_ext.tests.functional import scenarios
+
+PORT_1 = nova_fixtures.NeutronFixture.port_1['id']
+VOLUME = nova_fixtures.CinderFixture.IMAGE_BACKED_VOL
+
+
+class _Attachment:
+
+    def __init__(self, data):
+        self.id = data['id']
+        self._data = data
+
+    def to_dict(self):
+        return dict(self._data)
+
+
+class CinderAttachmentListing(fixtures.Fixture):
+    """Cinder's paged attachment listing, served from the CinderFixture.
+
+    Nova's CinderFixture fakes ``nova.volume.cinder.API`` methods, which
+    query attachments by one instance or one volume only. The sweep lists
+    them in bulk through ``nova.volume.cinder.cinderclient``; this serves
+    that call from the fixture's own attachment records, in pages, in the
+    shape Cinder's API returns them.
+    """
+
+    def __init__(self, cinder):
+        super().__init__()
+        self.cinder = cinder
+        self.calls = 0
+
+    def _setUp(self):
+        self.useFixture(fixtures.MockPatch(
+            'nova.volume.cinder.cinderclient', side_effect=self._client))
+
+    def _client(self, context, microversion=None, **kwargs):
+        client = fixtures.Fixture()  # any object that takes attributes
+        client.attachments = self
+        return client
+
+    def list(self, search_opts=None, marker=None, limit=None):
+        self.calls += 1
+        records = sorted(
+            ({'id': att['id'], 'instance': att['instance_uuid'],
+              'volume_id': volume_id, 'status': 'attached'}
+             for volume_id, atts in self.cinder.volume_to_attachment.items()
+             for att in atts.values()),
+            key=lambda rec: rec['id'])
+        if marker:
+            records = [rec for rec in records if rec['id'] > marker]
+        return [_Attachment(rec) for rec in records[:limit]]
+
+
+class AuditTestBase(scenarios.ServerStates, base.DeleteExtTestBase):
+
+    def setUp(self):
+        super().setUp()
+        # The harness has configured Nova already; the command must not
+        # parse a nova.conf of this machine.
+        self.useFixture(fixtures.MockPatch(
+            'nova_delete_ext.cmd.audit._load_config'))
+        self.listing = self.useFixture(CinderAttachmentListing(self.cinder))
+        self.ctxt = nova_context.get_admin_context()
+
+    def audit(self, *argv):
+        """Run the command; return its exit code and its JSON output."""
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out), \
+                contextlib.redirect_stderr(io.StringIO()):
+            code = audit_cmd.main(['--format', 'json'] + list(argv))
+        return code, jsonutils.loads(out.getvalue())
+
+    @staticmethod
+    def found(output):
+        return sorted((leak['kind'], leak['instance_uuid'],
+                       leak['resource_id']) for leak in output['leaks'])
+
+    # Deleting while one cleanup step of Nova fails -----------------------
+
+    def delete_keeping_allocations(self, server):
+        def delete(client, url, *args, **kwargs):
+            if url.startswith('/allocations/'):
+                raise ks_exc.ConnectFailure('placement is away')
+            return original(client, url, *args, **kwargs)
+
+        original = report.SchedulerReportClient.delete
+        with fixtures.MockPatchObject(report.SchedulerReportClient, 'delete',
+                                      delete):
+            self._delete_server(server)
+
+    def delete_keeping_port_bound(self, server):
+        original = self.neutron.update_port
+
+        def update_port(port_id, body=None):
+            if body['port'].get('device_id') == '':
+                raise RuntimeError('neutron is away')
+            return original(port_id, body)
+
+        with fixtures.MockPatchObject(self.neutron, 'update_port',
+                                      update_port):
+            self._delete_server(server)
+
+    def delete_keeping_attachment(self, server):
+        # CinderFixture's own mock of the method is replaced for a while.
+        with fixtures.MockPatch('nova.volume.cinder.API.attachment_delete',
+                                side_effect=RuntimeError('cinder is away'),
+                                autospec=False):
+            self._delete_server(server)
+
+    def delete_keeping_snapshot(self, server):
+        with fixtures.MockPatchObject(self.glance, 'delete',
+                                      side_effect=RuntimeError('away')):
+            self._delete_server(server)
+
+    def shelve_snapshot(self, server):
+        ids = [image['id'] for image in self.glance.images.values()
+               if (image.get('properties') or {}).get('instance_uuid') ==
+               server['id']]
+        self.assertEqual(1, len(ids), ids)
+        return ids[0]
+
+    def repairs(self):
+        return [r for r in self.records() if r.get('event') == 'leak_repair']
+
+    def allocations(self, server):
+        return self._get_allocations_by_server_uuid(server['id'])
+
+
+class TestAudit(AuditTestBase):
+
+    def make_leaks(self):
+        """One deleted server per kind of leak, and clean deletes."""
+        leaky = {}
+        server = self.server_active()
+        [rp] = self.allocations(server)
+        self.delete_keeping_allocations(server)
+        leaky[states.ALLOCATIONS] = (server['id'], rp)
+
+        server = self.boot(networks=[{'port': PORT_1}])
+        self.delete_keeping_port_bound(server)
+        leaky[states.PORTS] = (server['id'], PORT_1)
+
+        server = self.server_active()
+        self._attach_volume(server, VOLUME)
+        attachment = self.cinder.attachment_ids_for_instance(server['id'])[0]
+        self.delete_keeping_attachment(server)
+        leaky[states.VOLUMES] = (server['id'], attachment)
+
+        server = self.server_shelved_offloaded()
+        snapshot = self.shelve_snapshot(server)
+        self.delete_keeping_snapshot(server)
+        leaky[states.SHELVE_IMAGE] = (server['id'], snapshot)
+
+        # Clean deletes from other states, and a soft delete.
+        self._delete_server(self.server_stopped())
+        self._delete_server(self.server_shelved())
+        self.server_soft_delete()
+        return leaky
+
+    def test_report_repair_clean(self):
+        leaky = self.make_leaks()
+        expected = sorted((kind, uuid, res)
+                          for kind, (uuid, res) in leaky.items())
+
+        code, output = self.audit()
+        self.assertEqual(3, code, output)
+        self.assertEqual(expected, self.found(output))
+        self.assertEqual(7, output['instances'])
+        self.assertEqual(1, output['restorable_skipped'])
+        self.assertEqual([], self.repairs())  # reporting removes nothing
+
+        code, output = self.audit('--repair', '--yes')
+        self.assertEqual(4, code, output)
+        self.assertEqual(expected, self.found(output))
+        self.assertTrue(all(leak['action'] for leak in output['leaks']))
+
+        # Gone from the services, and in the audit log.
+        self.assertEqual({}, self.allocations(
+            {'id': leaky[states.ALLOCATIONS][0]}))
+        port = self.neutron.show_port(PORT_1)['port']
+        self.assertEqual('', port['device_id'])
+        self.assertIn(PORT_1, self.neutron._ports)  # unbound, not deleted
+        self.assertEqual([], self.cinder.attachment_ids_for_instance(
+            leaky[states.VOLUMES][0]))
+        self.assertNotIn(leaky[states.SHELVE_IMAGE][1], self.glance.images)
+        logged = sorted((r['kind'], r['instance_uuid'], r['resource_id'])
+                        for r in self.repairs())
+        self.assertEqual(expected, logged)
+        self.assertEqual({'repaired'},
+                         {r['outcome'] for r in self.repairs()})
+
+        code, output = self.audit()
+        self.assertEqual(0, code, output)
+        self.assertEqual([], output['leaks'])
+
+    def test_clean_deletes_find_nothing(self):
+        self._delete_server(self.server_active())
+        self._delete_server(self.server_shelved_offloaded())
+        server = self.server_active()
+        self._attach_volume(server, VOLUME)
+        self._delete_server(server)
+        code, output = self.audit('--repair', '--yes')
+        self.assertEqual(0, code, output)
+        self.assertEqual(3, output['instances'])
+        self.assertEqual([], self.repairs())
+
+    def test_filters_and_kinds(self):
+        leaky = self.make_leaks()
+        code, output = self.audit('--kinds', 'allocations,ports')
+        self.assertEqual(3, code)
+        self.assertEqual({states.ALLOCATIONS, states.PORTS},
+                         {leak['kind'] for leak in output['leaks']})
+        code, output = self.audit('--project', 'no-such-project')
+        self.assertEqual((0, 0), (code, output['instances']))
+        code, output = self.audit('--since', '2999-01-01T00:00:00Z')
+        self.assertEqual((0, 0), (code, output['instances']))
+        code, output = self.audit('--before', '2999-01-01T00:00:00Z',
+                                  '--batch-size', '2')
+        self.assertEqual(3, code)
+        self.assertEqual(len(leaky), len(output['leaks']))
+        self.assertEqual(1, self.listing.calls - 1)  # one page + the end
+
+    def test_port_reused_since_is_left_alone(self):
+        server = self.boot(networks=[{'port': PORT_1}])
+        self.delete_keeping_port_bound(server)
+
+        def confirm(count, err):
+            # While the operator reads the list, the port is reused.
+            self.neutron.update_port(PORT_1, {'port': {'device_id': 'other'}})
+            return True
+
+        self.useFixture(fixtures.MockPatch(
+            'nova_delete_ext.cmd.audit._confirm', side_effect=confirm))
+        code, output = self.audit('--repair')
+        self.assertEqual(4, code)
+        self.assertIn('left alone', output['leaks'][0]['action'])
+        self.assertEqual('other',
+                         self.neutron.show_port(PORT_1)['port']['device_id'])
+
+
+class TestAuditCells(AuditTestBase):
+    NUMBER_OF_CELLS = 2
+
+    def setUp(self):
+        super().setUp()
+        self.compute2 = self._start_compute('host2', cell_name='cell2')
+
+    def test_every_cell_and_one(self):
+        one = self._create_server(host='compute', networks='none')
+        two = self._create_server(host='host2', networks='none')
+        self.delete_keeping_allocations(one)
+        self.delete_keeping_allocations(two)
+
+        code, output = self.audit()
+        self.assertEqual(3, code, output)
+        self.assertEqual(3, output['cells'])  # cell0, cell1, cell2
+        self.assertEqual(sorted([one['id'], two['id']]),
+                         sorted(leak['instance_uuid']
+                                for leak in output['leaks']))
+
+        code, output = self.audit('--cell', 'cell2', '--repair', '--yes')
+        self.assertEqual(4, code, output)
+        self.assertEqual([two['id']], [leak['instance_uuid']
+                                       for leak in output['leaks']])
+        self.assertEqual({}, self.allocations(two))
+        self.assertNotEqual({}, self.allocations(one))
+
+    def test_unknown_cell_is_a_usage_error(self):
+        with contextlib.redirect_stderr(io.StringIO()):
+            error = self.assertRaises(SystemExit, audit_cmd.main,
+                                      ['--cell', 'cell9'])
+        self.assertEqual(2, error.code)

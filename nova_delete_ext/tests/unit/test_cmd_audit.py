@@ -1,0 +1,236 @@
+"""Tests of ``nova-delete-ext audit``: arguments, output, repair, exit codes.
+
+The sweep itself is replaced by a fake that yields given leaks; the
+functional tests run the real one on an in-process Nova.
+"""
+
+import datetime
+import io
+import os
+from unittest import mock
+
+import fixtures
+from oslo_serialization import jsonutils
+
+from nova_delete_ext import cmd
+from nova_delete_ext.cmd import audit as audit_cmd
+from nova_delete_ext import leaks
+from nova_delete_ext import states
+from nova_delete_ext import sweep
+from nova_delete_ext.tests.unit import base
+
+UUID = base.UUID
+LEAKS = [leaks.Leak(states.PORTS, UUID, 'port-1', 'device_owner=compute:x'),
+         leaks.Leak(states.ALLOCATIONS, UUID, 'rp-1', 'VCPU=1')]
+
+
+class _Out(io.StringIO):
+
+    def __init__(self, tty=False):
+        super().__init__()
+        self.tty = tty
+
+    def isatty(self):
+        return self.tty
+
+
+class AuditCommandTest(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.load = self.useFixture(fixtures.MockPatchObject(
+            audit_cmd, '_load_config', autospec=True)).mock
+        self.useFixture(fixtures.MockPatch(
+            'nova.objects.register_all', autospec=True))
+        self.repair = self.useFixture(fixtures.MockPatchObject(
+            leaks, 'repair', autospec=True,
+            side_effect=lambda ctxt, leak, clients: 'fixed ' +
+            leak.resource_id)).mock
+        self.found = list(LEAKS)
+        self.failed_cells = []
+        self.sweep_cls = self.useFixture(fixtures.MockPatchObject(
+            sweep, 'Sweep', autospec=True, side_effect=self._sweep)).mock
+        self.log_path = os.path.join(
+            self.useFixture(fixtures.TempDir()).path, 'audit.jsonl')
+        self.flags(audit_log=self.log_path, group='delete_ext')
+        self.out, self.err = _Out(), _Out()
+
+    def _sweep(self, context, clients, filters, kinds, batch_size,
+               progress):
+        fake = mock.Mock(spec=['leaks', 'counts'])
+        fake.counts = sweep.Counts(instances=10, restorable=2, cells=2,
+                                   failed_cells=self.failed_cells)
+
+        def gen():
+            if progress:
+                progress(fake.counts, 0)
+            yield from self.found
+        fake.leaks.side_effect = gen
+        return fake
+
+    def run_cmd(self, *argv):
+        args = self._parse(list(argv))
+        args.parser = audit_cmd.argparse.ArgumentParser()
+        return audit_cmd.run(args, out=self.out, err=self.err)
+
+    def _parse(self, argv):
+        parser = audit_cmd.argparse.ArgumentParser()
+        audit_cmd.add_arguments(parser)
+        return parser.parse_args(argv)
+
+    def json_out(self):
+        return jsonutils.loads(self.out.getvalue())
+
+    def audit_lines(self):
+        if not os.path.exists(self.log_path):
+            return []
+        with open(self.log_path) as f:
+            return [jsonutils.loads(line) for line in f]
+
+    # Exit codes -------------------------------------------------------------
+
+    def test_nothing_found_exits_0(self):
+        self.found = []
+        self.assertEqual(0, self.run_cmd())
+        self.assertIn('0 leak(s) in 10 deleted instance(s) of 2 cell(s); 2 '
+                      'soft-deleted', self.out.getvalue())
+
+    def test_leaks_found_exits_3_and_repairs_nothing(self):
+        self.assertEqual(3, self.run_cmd())
+        self.repair.assert_not_called()
+        self.assertEqual([], self.audit_lines())
+        table = self.out.getvalue()
+        self.assertIn('port-1', table)
+        self.assertIn('device_owner=compute:x', table)
+        self.assertNotIn('Repair', table)
+
+    def test_repair_yes_exits_4_and_logs_each(self):
+        self.assertEqual(4, self.run_cmd('--repair', '--yes'))
+        self.assertEqual(2, self.repair.call_count)
+        lines = self.audit_lines()
+        self.assertEqual(['port-1', 'rp-1'],
+                         [line['resource_id'] for line in lines])
+        self.assertEqual({'repaired'}, {line['outcome'] for line in lines})
+        self.assertEqual('fixed port-1', lines[0]['action'])
+        self.assertEqual('leak_repair', lines[0]['event'])
+        self.assertIn('fixed rp-1', self.out.getvalue())
+
+    def test_a_failed_repair_exits_1_and_is_logged(self):
+        self.repair.side_effect = [RuntimeError('neutron down'), 'fixed']
+        self.assertEqual(1, self.run_cmd('--repair', '--yes',
+                                         '--format', 'json'))
+        lines = self.audit_lines()
+        self.assertEqual(['failed', 'repaired'],
+                         [line['outcome'] for line in lines])
+        self.assertIn('neutron down', lines[0]['error'])
+        self.assertIn('neutron down',
+                      self.json_out()['leaks'][0]['error'])
+
+    def test_an_unreadable_cell_exits_1(self):
+        self.failed_cells = ['cell2']
+        self.assertEqual(1, self.run_cmd())
+        self.assertIn('Cell cell2 could not be read', self.out.getvalue())
+
+    def test_sweep_error_exits_1(self):
+        self.sweep_cls.side_effect = RuntimeError('db down')
+        self.assertEqual(1, self.run_cmd())
+        self.assertIn('RuntimeError: db down', self.err.getvalue())
+
+    # Confirmation ------------------------------------------------------------
+
+    @mock.patch('sys.stdin', new_callable=lambda: _Out(tty=True))
+    def test_confirmed_on_a_terminal(self, stdin):
+        stdin.write('y\n')
+        stdin.seek(0)
+        self.assertEqual(4, self.run_cmd('--repair'))
+        self.assertIn('Repair 2 leak(s)?', self.err.getvalue())
+
+    @mock.patch('sys.stdin', new_callable=lambda: _Out(tty=True))
+    def test_declined_on_a_terminal(self, stdin):
+        stdin.write('\n')
+        stdin.seek(0)
+        self.assertEqual(3, self.run_cmd('--repair'))
+        self.repair.assert_not_called()
+
+    @mock.patch('sys.stdin', new_callable=_Out)
+    def test_no_terminal_no_yes_repairs_nothing(self, stdin):
+        self.assertEqual(3, self.run_cmd('--repair'))
+        self.repair.assert_not_called()
+        self.assertIn('add --yes', self.err.getvalue())
+
+    # Arguments -------------------------------------------------------------
+
+    def test_filters_and_options_reach_the_sweep(self):
+        self.run_cmd('--since', '2025-01-02T03:00:00+01:00',
+                     '--before', '2025-02-01', '--project', 'p1',
+                     '--cell', 'cell1', '--kinds', 'ports,volumes',
+                     '--batch-size', '7')
+        kwargs = self.sweep_cls.call_args
+        filters = kwargs.args[2]
+        self.assertEqual(sweep.Filters(
+            since=datetime.datetime(2025, 1, 2, 2, 0),
+            before=datetime.datetime(2025, 2, 1), project_id='p1',
+            cell='cell1'), filters)
+        self.assertEqual({states.PORTS, states.VOLUMES},
+                         kwargs.kwargs['kinds'])
+        self.assertEqual(7, kwargs.kwargs['batch_size'])
+
+    def test_progress_only_on_a_terminal(self):
+        self.run_cmd()
+        self.assertIsNone(self.sweep_cls.call_args.kwargs['progress'])
+        self.err = _Out(tty=True)
+        self.run_cmd()
+        self.assertIn('\rSwept 10 instances', self.err.getvalue())
+
+    def _usage_error(self, *argv):
+        with fixtures.MonkeyPatch('sys.stderr', io.StringIO()):
+            error = self.assertRaises(SystemExit, audit_cmd.main, list(argv))
+        self.assertEqual(2, error.code)
+
+    def test_bad_arguments_exit_2(self):
+        self._usage_error('--since', 'yesterday')
+        self._usage_error('--kinds', 'domain')
+        self._usage_error('--batch-size', '0')
+        self._usage_error('--format', 'xml')
+        self._usage_error('--since', '2025-02-01', '--before', '2025-01-01')
+        self.sweep_cls.assert_not_called()
+
+    def test_repair_needs_the_audit_log(self):
+        self.flags(audit_log=None, group='delete_ext')
+        self._usage_error('--repair', '--yes')
+        self.sweep_cls.assert_not_called()
+
+    def test_unknown_cell_exits_2(self):
+        self.sweep_cls.side_effect = sweep.UnknownCell(cell='c9')
+        self._usage_error('--cell', 'c9')
+
+    def test_json(self):
+        self.assertEqual(3, self.run_cmd('--format', 'json'))
+        data = self.json_out()
+        self.assertEqual((10, 2, 2, []),
+                         (data['instances'], data['restorable_skipped'],
+                          data['cells'], data['failed_cells']))
+        self.assertEqual([leak.as_dict() for leak in LEAKS], data['leaks'])
+
+    def test_console_script_dispatches_to_audit(self):
+        self.found = []
+        with fixtures.MonkeyPatch('sys.stdout', io.StringIO()):
+            self.assertEqual(0, cmd.main(['audit', '--project', 'p1']))
+        self.assertEqual('p1', self.sweep_cls.call_args.args[2].project_id)
+
+
+class LoadConfigTest(base.TestCase):
+
+    @mock.patch.object(audit_cmd.logging, 'setup', autospec=True)
+    @mock.patch.object(audit_cmd.nova_config, 'parse_args', autospec=True)
+    def test_like_nova_manage_without_rpc(self, parse_args, setup):
+        parser = audit_cmd.argparse.ArgumentParser()
+        audit_cmd.add_arguments(parser)
+        args = parser.parse_args(['--config-file', 'a.conf',
+                                  '--config-file', 'b.conf',
+                                  '--config-dir', 'd', '--debug'])
+        audit_cmd._load_config(args)
+        parse_args.assert_called_once_with(
+            ['nova-delete-ext', '--config-file', 'a.conf', '--config-file',
+             'b.conf', '--config-dir', 'd', '--debug'], init_rpc=False)
+        setup.assert_called_once_with(audit_cmd.CONF, 'nova-delete-ext')

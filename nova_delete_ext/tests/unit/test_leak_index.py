@@ -1,0 +1,213 @@
+"""Tests of :mod:`nova_delete_ext.leak_index` and :mod:`.sweep`."""
+
+import datetime
+from unittest import mock
+
+import fixtures
+
+from nova.compute import vm_states
+from nova import exception as nova_exception
+from nova.scheduler.client import report
+from nova.volume import cinder
+
+from nova_delete_ext import leak_index
+from nova_delete_ext import leaks
+from nova_delete_ext import states
+from nova_delete_ext import sweep
+from nova_delete_ext.tests.unit import base
+from nova_delete_ext.tests.unit import test_leaks
+
+A, B, C = ('aaaaaaaa-0000-4000-8000-00000000000%d' % i for i in (1, 2, 3))
+
+
+class _Resp:
+
+    def __init__(self, data, ok=True):
+        self.data, self.ok, self.text = data, ok, 'boom'
+
+    def __bool__(self):
+        return self.ok
+
+    def json(self):
+        return self.data
+
+
+class _Att:
+
+    def __init__(self, att_id, instance, volume='v'):
+        self.id = att_id
+        self.data = {'id': att_id, 'instance': instance, 'volume_id': volume}
+
+    def to_dict(self):
+        return dict(self.data)
+
+
+class IndexTest(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.ctxt = mock.Mock(global_id='req-1')
+        self.placement = mock.create_autospec(report.SchedulerReportClient,
+                                              instance=True)
+
+    def test_allocations_by_consumer_over_every_provider(self):
+        self.placement.get.return_value = _Resp(
+            {'resource_providers': [{'uuid': 'rp1'}, {'uuid': 'rp2'}]})
+        self.placement.get_allocations_for_resource_provider.side_effect = [
+            report.ProviderAllocInfo(allocations={
+                A: {'resources': {'VCPU': 1}}, B: {'resources': {}}}),
+            report.ProviderAllocInfo(allocations={
+                A: {'resources': {'DISK_GB': 1}}})]
+        index = leak_index.allocations_by_consumer(self.ctxt, self.placement)
+        self.assertEqual({A: {'rp1': {'resources': {'VCPU': 1}},
+                              'rp2': {'resources': {'DISK_GB': 1}}},
+                          B: {'rp1': {'resources': {}}}}, dict(index))
+        self.placement.get.assert_called_once_with(
+            '/resource_providers', version='1.14', global_request_id='req-1')
+
+    def test_allocations_listing_failure_raises(self):
+        self.placement.get.return_value = _Resp({}, ok=False)
+        self.assertRaises(leak_index.ListingFailed,
+                          leak_index.allocations_by_consumer, self.ctxt,
+                          self.placement)
+
+    @mock.patch.object(cinder, 'cinderclient', autospec=True)
+    def test_attachments_paged_by_marker(self, cinderclient):
+        listing = cinderclient.return_value.attachments.list
+        listing.side_effect = [[_Att('1', A), _Att('2', B)],
+                               [_Att('3', A, 'v3'), _Att('4', None)], []]
+        index = leak_index.attachments_by_instance(self.ctxt, page_size=2)
+        self.assertEqual(['1', '3'], [a['id'] for a in index[A]])
+        self.assertEqual('v3', index[A][1]['volume_id'])
+        self.assertEqual([mock.call(search_opts={'all_tenants': 1},
+                                    marker=m, limit=2)
+                          for m in (None, '2', '4')], listing.call_args_list)
+        cinderclient.assert_called_once_with(self.ctxt, '3.44',
+                                             skip_version_check=True)
+
+
+class BulkFinderTest(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.clients = test_leaks.make_clients()
+        self.neutron = self.clients.neutron.return_value
+        self.neutron.list_ports.return_value = {'ports': [
+            test_leaks.port(device_id=B, port_id='pb')]}
+        self.clients.image_api.get.side_effect = nova_exception.ImageNotFound(
+            image_id='x')
+        self.finder = leak_index.BulkFinder(mock.sentinel.ctxt, self.clients)
+        self.allocs = self.useFixture(mock_fixture(
+            'allocations_by_consumer',
+            {A: {'rp1': {'resources': {'VCPU': 1}}}}))
+        self.atts = self.useFixture(mock_fixture(
+            'attachments_by_instance',
+            {C: [{'id': 'att', 'instance': C, 'volume_id': 'v'}]}))
+
+    def test_each_kind_from_its_index(self):
+        every = frozenset(sweep.SWEPT)
+        found = self.finder.find([leak_index.Wanted(u, every)
+                                  for u in (A, B, C)])
+        self.assertEqual([(A, states.ALLOCATIONS, 'rp1'),
+                          (B, states.PORTS, 'pb'),
+                          (C, states.VOLUMES, 'att')],
+                         [(x.instance_uuid, x.kind, x.resource_id)
+                          for x in found])
+        self.neutron.list_ports.assert_called_once_with(
+            device_id=[A, B, C], fields=leak_index._PORT_FIELDS)
+        self.clients.image_api.get.assert_not_called()  # no image id
+
+    def test_indexes_built_once_per_sweep(self):
+        wanted = [leak_index.Wanted(A, frozenset({states.ALLOCATIONS,
+                                                  states.VOLUMES}))]
+        self.finder.find(wanted)
+        self.finder.find(wanted)
+        self.assertEqual(1, self.allocs.mock.call_count)
+        self.assertEqual(1, self.atts.mock.call_count)
+
+    def test_no_index_when_no_instance_needs_it(self):
+        self.finder.find([leak_index.Wanted(A, frozenset({states.PORTS}))])
+        self.allocs.mock.assert_not_called()
+        self.atts.mock.assert_not_called()
+
+    def test_ports_in_chunks(self):
+        self.useFixture(fixtures_patch(leak_index, 'PORT_CHUNK', 2))
+        wanted = [leak_index.Wanted(u, frozenset({states.PORTS}))
+                  for u in (A, B, C)]
+        self.finder.find(wanted)
+        self.assertEqual([[A, B], [C]],
+                         [c.kwargs['device_id']
+                          for c in self.neutron.list_ports.call_args_list])
+
+    def test_shelve_image_looked_up_by_id(self):
+        self.clients.image_api.get.side_effect = None
+        self.clients.image_api.get.return_value = test_leaks.image(owner=A)
+        found = self.finder.find([leak_index.Wanted(
+            A, frozenset({states.SHELVE_IMAGE}), 'img-1')])
+        self.assertEqual([leaks.Leak(states.SHELVE_IMAGE, A, 'img-1',
+                                     'name=vm-shelved')], found)
+
+
+def mock_fixture(name, value):
+    return fixtures.MockPatchObject(leak_index, name, autospec=True,
+                                    return_value=value)
+
+
+def fixtures_patch(obj, name, value):
+    return fixtures.MonkeyPatch('%s.%s' % (obj.__name__, name), value)
+
+
+class StateKnowledgeTest(base.TestCase):
+
+    def kinds(self, **fields):
+        fields.setdefault('deleted', True)
+        fields.setdefault('vm_state', vm_states.DELETED)
+        return sweep.wanted(base.make_instance(**fields)).kinds
+
+    def test_deleted_from_a_host(self):
+        self.assertEqual({states.ALLOCATIONS, states.PORTS, states.VOLUMES},
+                         self.kinds(host='cmp1'))
+
+    def test_never_on_a_host(self):
+        self.assertEqual({states.ALLOCATIONS, states.PORTS, states.VOLUMES},
+                         self.kinds(host=None))
+
+    def test_shelved_offloaded_held_no_allocation(self):
+        wanted = sweep.wanted(base.make_instance(
+            deleted=True, vm_state=vm_states.DELETED, host=None,
+            system_metadata={'shelved_image_id': 'img-1'}))
+        self.assertEqual({states.PORTS, states.VOLUMES, states.SHELVE_IMAGE},
+                         wanted.kinds)
+        self.assertEqual('img-1', wanted.shelve_image_id)
+
+    def test_shelved_on_a_host(self):
+        self.assertEqual(
+            {states.ALLOCATIONS, states.PORTS, states.VOLUMES,
+             states.SHELVE_IMAGE},
+            self.kinds(host='cmp1',
+                       system_metadata={'shelved_image_id': 'img-1'}))
+
+    def test_soft_deleted_is_still_restorable(self):
+        self.assertEqual(frozenset(), self.kinds(
+            deleted=False, vm_state=vm_states.SOFT_DELETED))
+
+    def test_kinds_narrowed(self):
+        self.assertEqual({states.PORTS}, sweep.wanted(
+            base.make_instance(deleted=True, vm_state=vm_states.DELETED),
+            kinds={states.PORTS, states.DOMAIN}).kinds)
+
+
+class WindowTest(base.TestCase):
+
+    def test_deleted_at_compared_with_both_bounds(self):
+        t = datetime.datetime(2025, 5, 1)
+        inst = base.make_instance(deleted_at=t)
+        window = sweep._in_window
+        self.assertTrue(window(inst, sweep.Filters()))
+        self.assertTrue(window(inst, sweep.Filters(since=t)))
+        self.assertFalse(window(inst, sweep.Filters(before=t)))
+        self.assertFalse(window(inst, sweep.Filters(
+            since=t + datetime.timedelta(seconds=1))))
+        no_time = base.make_instance(deleted_at=None)
+        self.assertTrue(window(no_time, sweep.Filters()))
+        self.assertFalse(window(no_time, sweep.Filters(since=t)))

@@ -1,0 +1,310 @@
+"""Tests of :mod:`nova_delete_ext.leaks`: the rules, find() and repair()."""
+
+from unittest import mock
+
+from neutronclient.common import exceptions as neutron_exc
+from neutronclient.v2_0 import client as neutron_client
+from nova import exception as nova_exception
+from nova.image import glance
+from nova.network import neutron
+from nova.scheduler.client import report
+from nova.volume import cinder
+
+from nova_delete_ext import leaks
+from nova_delete_ext import states
+from nova_delete_ext.tests.unit import base
+
+UUID = base.UUID
+RP = 'b1c2d3e4-0000-4000-8000-000000000001'
+PORT = 'p0000000-0000-4000-8000-000000000001'
+
+
+def make_clients():
+    """A :class:`leaks.Clients` whose service clients are autospecced."""
+    clients = mock.Mock(spec=leaks.Clients)
+    clients.placement = mock.create_autospec(report.SchedulerReportClient,
+                                             instance=True)
+    clients.network_api = mock.create_autospec(neutron.API, instance=True)
+    clients.volume_api = mock.create_autospec(cinder.API, instance=True)
+    clients.image_api = mock.create_autospec(glance.API, instance=True)
+    clients.neutron.return_value = mock.create_autospec(
+        neutron_client.Client, instance=True)
+    return clients
+
+
+def port(device_id=UUID, port_id=PORT, **extra):
+    return dict({'id': port_id, 'device_id': device_id,
+                 'device_owner': 'compute:nova',
+                 'binding:host_id': 'cmp1'}, **extra)
+
+
+def image(owner=UUID, status='active', image_id='img-1'):
+    return {'id': image_id, 'name': 'vm-shelved', 'status': status,
+            'properties': {'instance_uuid': owner}}
+
+
+class LeakTest(base.TestCase):
+
+    def test_describe(self):
+        self.assertEqual(
+            'instance %s: ports %s (device_owner=x)' % (UUID, PORT),
+            leaks.Leak(states.PORTS, UUID, PORT, 'device_owner=x').describe())
+        self.assertEqual('instance %s: domain %s' % (UUID, UUID),
+                         leaks.Leak(states.DOMAIN, UUID, UUID).describe())
+
+    def test_repairable(self):
+        self.assertTrue(leaks.Leak(states.PORTS, UUID, PORT).repairable)
+        self.assertFalse(leaks.Leak(states.DOMAIN, UUID, UUID).repairable)
+
+
+class RulesTest(base.TestCase):
+
+    def test_allocations_one_leak_per_provider(self):
+        found = leaks.allocation_leaks(UUID, {
+            'rp-b': {'resources': {'VCPU': 1, 'MEMORY_MB': 512}},
+            'rp-a': {'resources': {'DISK_GB': 1}}})
+        self.assertEqual(
+            [leaks.Leak(states.ALLOCATIONS, UUID, 'rp-a', 'DISK_GB=1'),
+             leaks.Leak(states.ALLOCATIONS, UUID, 'rp-b',
+                        'MEMORY_MB=512,VCPU=1')], found)
+
+    def test_ports_only_those_still_naming_the_instance(self):
+        found = leaks.port_leaks(UUID, [port(), port('other', 'p2'),
+                                        port('', 'p3')])
+        self.assertEqual([leaks.Leak(states.PORTS, UUID, PORT,
+                                     'device_owner=compute:nova host=cmp1')],
+                         found)
+
+    def test_attachments_in_each_shape(self):
+        found = leaks.attachment_leaks(UUID, [
+            {'id': 'a1', 'instance': UUID, 'volume_id': 'v1'},
+            {'id': 'a2', 'instance_uuid': UUID},
+            {'id': 'a3', 'connection_info': {'instance': UUID}},
+            {'id': 'a4', 'instance': 'someone-else'},
+            {'id': 'a5'}])  # filtered by the query already
+        self.assertEqual(['a1', 'a2', 'a3', 'a5'],
+                         [leak.resource_id for leak in found])
+        self.assertEqual('volume=v1', found[0].detail)
+
+    def test_shelve_image(self):
+        self.assertEqual(
+            [leaks.Leak(states.SHELVE_IMAGE, UUID, 'img-1',
+                        'name=vm-shelved')],
+            leaks.shelve_image_leaks(UUID, image()))
+        self.assertEqual(1, len(leaks.shelve_image_leaks(
+            UUID, dict(image(), properties={}))))
+
+    def test_shelve_image_gone_or_someone_elses(self):
+        self.assertEqual([], leaks.shelve_image_leaks(UUID, None))
+        self.assertEqual([], leaks.shelve_image_leaks(
+            UUID, image(status='deleted')))
+        self.assertEqual([], leaks.shelve_image_leaks(UUID, image('other')))
+        self.assertEqual(1, len(self.logs.at(30)))
+
+    def test_domain(self):
+        self.assertEqual([leaks.Leak(states.DOMAIN, UUID, UUID,
+                                     'still defined on the hypervisor')],
+                         leaks.domain_leaks(UUID, ['x', UUID]))
+        self.assertEqual([], leaks.domain_leaks(UUID, ['x']))
+
+
+class FindTest(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.ctxt = mock.sentinel.context
+        self.clients = make_clients()
+        self.clients.placement.get_allocs_for_consumer.return_value = {
+            'allocations': {RP: {'resources': {'VCPU': 1}}}}
+        self.neutron = self.clients.neutron.return_value
+        self.neutron.list_ports.return_value = {'ports': [port()]}
+        self.clients.volume_api.attachment_get_all.return_value = [
+            {'id': 'att-1', 'volume_id': 'vol-1'}]
+        self.clients.image_api.get.return_value = image()
+        self.driver = mock.Mock(spec=['list_instance_uuids'])
+        self.driver.list_instance_uuids.return_value = [UUID]
+
+    def test_every_kind_in_order(self):
+        found = leaks.find(self.ctxt, UUID, set(leaks.CHECKED), self.clients,
+                           shelve_image_id='img-1', driver=self.driver)
+        self.assertEqual(
+            [(states.ALLOCATIONS, RP), (states.PORTS, PORT),
+             (states.VOLUMES, 'att-1'), (states.SHELVE_IMAGE, 'img-1'),
+             (states.DOMAIN, UUID)],
+            [(leak.kind, leak.resource_id) for leak in found])
+        self.clients.placement.get_allocs_for_consumer.assert_called_once_with(
+            self.ctxt, UUID)
+        self.neutron.list_ports.assert_called_once_with(device_id=UUID)
+        self.clients.neutron.assert_called_once_with(self.ctxt)
+        self.clients.volume_api.attachment_get_all.assert_called_once_with(
+            self.ctxt, instance_id=UUID)
+        self.clients.image_api.get.assert_called_once_with(self.ctxt, 'img-1')
+
+    def test_only_the_kinds_asked(self):
+        found = leaks.find(self.ctxt, UUID, {states.PORTS}, self.clients,
+                           shelve_image_id='img-1', driver=self.driver)
+        self.assertEqual([states.PORTS], [leak.kind for leak in found])
+        self.clients.placement.get_allocs_for_consumer.assert_not_called()
+        self.clients.volume_api.attachment_get_all.assert_not_called()
+        self.clients.image_api.get.assert_not_called()
+        self.driver.list_instance_uuids.assert_not_called()
+
+    def test_image_and_domain_need_their_inputs(self):
+        found = leaks.find(self.ctxt, UUID,
+                           {states.SHELVE_IMAGE, states.DOMAIN}, self.clients)
+        self.assertEqual([], found)
+        self.clients.image_api.get.assert_not_called()
+
+    def test_image_not_found_is_no_leak(self):
+        self.clients.image_api.get.side_effect = nova_exception.ImageNotFound(
+            image_id='img-1')
+        self.assertEqual([], leaks.find(self.ctxt, UUID,
+                                        {states.SHELVE_IMAGE}, self.clients,
+                                        shelve_image_id='img-1'))
+
+    def test_nothing_left(self):
+        self.clients.placement.get_allocs_for_consumer.return_value = {
+            'allocations': {}}
+        self.neutron.list_ports.return_value = {'ports': []}
+        self.clients.volume_api.attachment_get_all.return_value = []
+        self.assertEqual([], leaks.find(self.ctxt, UUID, set(leaks.CHECKED),
+                                        self.clients))
+
+    def test_a_service_error_is_raised_not_hidden(self):
+        error = nova_exception.ConsumerAllocationRetrievalFailed(
+            consumer_uuid=UUID, error='500')
+        self.clients.placement.get_allocs_for_consumer.side_effect = error
+        self.assertRaises(nova_exception.ConsumerAllocationRetrievalFailed,
+                          leaks.find, self.ctxt, UUID, {states.ALLOCATIONS},
+                          self.clients)
+
+
+class RepairTest(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.ctxt = mock.sentinel.context
+        self.clients = make_clients()
+        self.neutron = self.clients.neutron.return_value
+
+    def test_allocations_deleted(self):
+        placement = self.clients.placement
+        placement.delete_allocation_for_instance.return_value = True
+        leak = leaks.Leak(states.ALLOCATIONS, UUID, RP)
+        self.assertIn('deleted the allocations',
+                      leaks.repair(self.ctxt, leak, self.clients))
+        placement.delete_allocation_for_instance.assert_called_once_with(
+            self.ctxt, UUID, force=True)
+
+    def test_allocations_already_gone(self):
+        placement = self.clients.placement
+        placement.delete_allocation_for_instance.return_value = False
+        self.assertIn('were gone', leaks.repair(
+            self.ctxt, leaks.Leak(states.ALLOCATIONS, UUID, RP),
+            self.clients))
+
+    def test_allocations_placement_unreachable(self):
+        # safe_connect answers None for a connection failure.
+        placement = self.clients.placement
+        placement.delete_allocation_for_instance.return_value = None
+        self.assertRaises(leaks.RepairFailed, leaks.repair, self.ctxt,
+                          leaks.Leak(states.ALLOCATIONS, UUID, RP),
+                          self.clients)
+
+    def test_port_unbound_not_deleted(self):
+        self.neutron.show_port.side_effect = [
+            {'port': port()}, {'port': port(device_id='')}]
+        text = leaks.repair(self.ctxt, leaks.Leak(states.PORTS, UUID, PORT),
+                            self.clients)
+        self.assertIn('unbound port', text)
+        self.clients.network_api.unbind_ports.assert_called_once_with(
+            self.ctxt, [PORT], detach=True)
+        self.neutron.delete_port.assert_not_called()
+
+    def test_port_still_bound_after_unbind_fails(self):
+        self.neutron.show_port.return_value = {'port': port()}
+        self.assertRaises(leaks.RepairFailed, leaks.repair, self.ctxt,
+                          leaks.Leak(states.PORTS, UUID, PORT), self.clients)
+
+    def test_port_reused_is_left_alone(self):
+        self.neutron.show_port.return_value = {'port': port('another-vm')}
+        text = leaks.repair(self.ctxt, leaks.Leak(states.PORTS, UUID, PORT),
+                            self.clients)
+        self.assertIn('left alone', text)
+        self.clients.network_api.unbind_ports.assert_not_called()
+
+    def test_port_gone(self):
+        for error in (neutron_exc.PortNotFoundClient(),
+                      nova_exception.PortNotFound(port_id=PORT)):
+            self.neutron.show_port.side_effect = error
+            self.assertIn('was gone', leaks.repair(
+                self.ctxt, leaks.Leak(states.PORTS, UUID, PORT),
+                self.clients))
+        self.clients.network_api.unbind_ports.assert_not_called()
+
+    def test_attachment_deleted_volume_untouched(self):
+        text = leaks.repair(self.ctxt,
+                            leaks.Leak(states.VOLUMES, UUID, 'att-1'),
+                            self.clients)
+        self.assertIn('the volume is untouched', text)
+        self.clients.volume_api.attachment_delete.assert_called_once_with(
+            self.ctxt, 'att-1')
+        self.clients.volume_api.delete.assert_not_called()
+        self.clients.volume_api.detach.assert_not_called()
+
+    def test_attachment_error_raised(self):
+        self.clients.volume_api.attachment_delete.side_effect = (
+            nova_exception.CinderConnectionFailed(reason='x'))
+        self.assertRaises(nova_exception.CinderConnectionFailed,
+                          leaks.repair, self.ctxt,
+                          leaks.Leak(states.VOLUMES, UUID, 'att-1'),
+                          self.clients)
+
+    def test_shelve_image_deleted(self):
+        self.clients.image_api.get.return_value = image()
+        text = leaks.repair(self.ctxt,
+                            leaks.Leak(states.SHELVE_IMAGE, UUID, 'img-1'),
+                            self.clients)
+        self.assertEqual('deleted shelve snapshot image img-1', text)
+        self.clients.image_api.delete.assert_called_once_with(self.ctxt,
+                                                              'img-1')
+
+    def test_shelve_image_not_the_instances_is_kept(self):
+        self.clients.image_api.get.return_value = image(owner='other')
+        leaks.repair(self.ctxt, leaks.Leak(states.SHELVE_IMAGE, UUID,
+                                           'img-1'), self.clients)
+        self.clients.image_api.delete.assert_not_called()
+
+    def test_shelve_image_vanished_meanwhile(self):
+        self.clients.image_api.get.return_value = image()
+        self.clients.image_api.delete.side_effect = (
+            nova_exception.ImageNotFound(image_id='img-1'))
+        self.assertIn('was gone', leaks.repair(
+            self.ctxt, leaks.Leak(states.SHELVE_IMAGE, UUID, 'img-1'),
+            self.clients))
+
+    def test_domain_not_repaired(self):
+        error = self.assertRaises(leaks.NotRepairable, leaks.repair,
+                                  self.ctxt,
+                                  leaks.Leak(states.DOMAIN, UUID, UUID),
+                                  self.clients)
+        self.assertIn('running_deleted_instance_action', str(error))
+
+
+class ClientsTest(base.TestCase):
+
+    @mock.patch.object(report, 'report_client_singleton', autospec=True)
+    @mock.patch.object(cinder, 'API', autospec=True)
+    def test_built_once_on_first_use(self, cinder_api, singleton):
+        clients = leaks.Clients()
+        singleton.assert_not_called()
+        self.assertIs(clients.placement, clients.placement)
+        self.assertIs(clients.volume_api, clients.volume_api)
+        singleton.assert_called_once_with()
+        cinder_api.assert_called_once_with()
+
+    @mock.patch.object(neutron, 'get_client', autospec=True)
+    def test_neutron_is_admin(self, get_client):
+        self.assertIs(get_client.return_value,
+                      leaks.Clients.neutron(mock.sentinel.context))
+        get_client.assert_called_once_with(mock.sentinel.context, admin=True)
