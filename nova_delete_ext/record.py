@@ -109,7 +109,9 @@ class DeleteRecord:
         if self.capture:
             parts.append('capture=%s' % self.capture)
         if self.leaks:
-            parts.append('leaks="%s"' % '; '.join(self.leaks))
+            parts.append('leaks=%s' % ','.join(
+                '%s:%s' % (leak['kind'], leak['resource_id'])
+                for leak in self.leaks))
         if self.repaired is not None:
             parts.append('repaired=%d' % len(self.repaired))
         if self.error:

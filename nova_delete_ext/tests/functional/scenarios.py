@@ -9,12 +9,21 @@ import datetime
 
 import fixtures
 
+from keystoneauth1 import exceptions as ks_exc
 from nova.compute import rpcapi as compute_rpcapi
 from nova.conductor import manager as conductor_manager
 from nova import context as nova_context
 from nova import exception
+from nova.scheduler.client import report
 from nova.tests import fixtures as nova_fixtures
+from nova.volume import cinder
 from oslo_utils import timeutils
+
+#: A port of the Neutron fixture that exists before any server: Nova
+#: unbinds it on delete instead of deleting it.
+PORT_1 = nova_fixtures.NeutronFixture.port_1['id']
+#: A volume of the Cinder fixture that can be attached to a server.
+VOLUME = nova_fixtures.CinderFixture.IMAGE_BACKED_VOL
 
 
 class ServerStates:
@@ -153,3 +162,66 @@ class ServerStates:
         if before_restart is not None:
             before_restart(server)
         self.compute = self.restart_compute_service(self.compute)
+
+
+def _fail_once(original, error, applies=lambda *args, **kwargs: True):
+    """``original``, except that its first matching call raises ``error``.
+
+    The outage is over by the time anything looks at the leak afterwards,
+    as it usually is in a deployment.
+    """
+    failed = []
+
+    def call(*args, **kwargs):
+        if not failed and applies(*args, **kwargs):
+            failed.append(True)
+            raise error
+        return original(*args, **kwargs)
+    return call
+
+
+class LeakyDeletes:
+    """Deletes during which one cleanup call of Nova fails, once.
+
+    Nova logs each of these failures and finishes the delete anyway, which
+    is how resources leak in a deployment.
+    """
+
+    def delete_keeping_allocations(self, server):
+        delete = _fail_once(
+            report.SchedulerReportClient.delete,
+            ks_exc.ConnectFailure('placement is away'),
+            lambda client, url, *a, **k: url.startswith('/allocations/'))
+        with fixtures.MockPatchObject(report.SchedulerReportClient, 'delete',
+                                      delete):
+            self._delete_server(server)
+
+    def delete_keeping_port_bound(self, server):
+        update_port = _fail_once(
+            self.neutron.update_port, RuntimeError('neutron is away'),
+            lambda port_id, body=None: body['port'].get('device_id') == '')
+        with fixtures.MockPatchObject(self.neutron, 'update_port',
+                                      update_port):
+            self._delete_server(server)
+
+    def delete_keeping_attachment(self, server):
+        # Wraps the CinderFixture's own stand-in for the method.
+        with fixtures.MockPatchObject(
+                cinder.API, 'attachment_delete',
+                _fail_once(cinder.API.attachment_delete,
+                           RuntimeError('cinder is away'))):
+            self._delete_server(server)
+
+    def delete_keeping_snapshot(self, server):
+        with fixtures.MockPatchObject(
+                self.glance, 'delete',
+                _fail_once(self.glance.delete, RuntimeError('away'))):
+            self._delete_server(server)
+
+    def shelve_snapshot(self, server):
+        """The id of the Glance image shelve took of ``server``."""
+        ids = [image['id'] for image in self.glance.images.values()
+               if (image.get('properties') or {}).get('instance_uuid') ==
+               server['id']]
+        self.assertEqual(1, len(ids), ids)
+        return ids[0]

@@ -31,10 +31,12 @@ class AsDictTest(base.TestCase):
         self.assertEqual('ValueError: boom', data['error'])
 
     def test_policy_fields_kept_when_set(self):
-        data = make_record(capture='/c/x.json', leaks=['port p1'],
-                           repaired=[]).as_dict()
+        leak = {'kind': 'ports', 'resource_id': 'p1', 'detail': ''}
+        record = make_record(capture='/c/x.json', leaks=[leak], repaired=[])
+        data = record.as_dict()
         self.assertEqual('/c/x.json', data['capture'])
-        self.assertEqual(['port p1'], data['leaks'])
+        self.assertEqual([leak], data['leaks'])
+        self.assertIn(' leaks=ports:p1 repaired=0 ', record.summary())
         self.assertEqual([], data['repaired'])
 
     def test_empty_error_is_kept(self):

@@ -1,0 +1,97 @@
+"""The ``verify`` policy: after a delete, check that nothing was left behind.
+
+It runs after the delete has finished, in the background, and looks only
+for what the delete should have released from the state the instance was
+in (the record's ``released``): no Glance lookup for a server that was
+never shelved, no hypervisor lookup for a delete nova-api did without the
+compute host. The checks and repairs are those of
+:mod:`nova_delete_ext.leaks`, shared with the ``nova-delete-ext audit``
+sweep.
+"""
+
+from nova import context as nova_context
+from oslo_log import log as logging
+
+from nova_delete_ext.conf import verify as verify_conf
+from nova_delete_ext import leaks
+from nova_delete_ext.policies import base
+from nova_delete_ext import states
+
+LOG = logging.getLogger(__name__)
+
+GROUP = 'delete_ext_verify'
+
+
+class Verify(base.DeletePolicy):
+    """Find, and optionally repair, what a delete left behind."""
+
+    def __init__(self, conf, name=None):
+        super().__init__(conf, name)
+        self._clients = None
+
+    def register_opts(self, conf):
+        verify_conf.register_opts(conf)
+
+    def validate(self):
+        base.read_options(self.conf, GROUP)
+
+    @property
+    def clients(self):
+        if self._clients is None:
+            self._clients = leaks.Clients()
+        return self._clients
+
+    def after_delete(self, event):
+        opts = self.conf[GROUP]
+        if not base.applies_in(opts.states, event.state.vm_state):
+            return None
+        kinds = set(event.record.released) & set(leaks.CHECKED)
+        if event.driver is None:
+            kinds.discard(states.DOMAIN)
+        if not kinds:
+            return None
+        context = nova_context.get_admin_context()
+        try:
+            found = leaks.find(context, event.instance.uuid, kinds,
+                               self.clients,
+                               shelve_image_id=event.shelve_image_id,
+                               driver=event.driver)
+        except Exception as exc:
+            LOG.warning('Could not verify what this delete released: %s',
+                        exc, instance=event.instance)
+            return self.decision('unverified', detail=type(exc).__name__)
+        if not found:
+            return self.decision('clean')
+        for leak in found:
+            LOG.warning('The delete left this behind: %s', leak.describe(),
+                        instance=event.instance)
+        fields = {'leaks': [_as_field(leak) for leak in found]}
+        if opts.mode != 'repair':
+            return self.decision('leaks', detail=str(len(found)),
+                                 fields=fields)
+        fields['repaired'] = self._repair(context, event, found)
+        return self.decision(
+            'repaired', detail='%d/%d' % (len(fields['repaired']),
+                                          len(found)),
+            fields=fields)
+
+    def _repair(self, context, event, found):
+        repaired = []
+        for leak in found:
+            if not leak.repairable:
+                continue
+            try:
+                done = leaks.repair(context, leak, self.clients)
+            except Exception as exc:
+                LOG.warning('Could not repair %s: %s', leak.describe(), exc,
+                            instance=event.instance)
+                continue
+            repaired.append(done)
+        return repaired
+
+
+def _as_field(leak):
+    """A leak as the record lists it; the record names the instance."""
+    data = leak.as_dict()
+    del data['instance_uuid']
+    return data
