@@ -154,6 +154,46 @@ class FinishTest(AttemptTestBase):
         self.assertIsInstance(error.exc_info[1], OSError)
 
 
+class FinishThenTest(AttemptTestBase):
+    """Work after the delete, before the record is written."""
+
+    def setUp(self):
+        super().setUp()
+        self.emit = self.useFixture(fixtures.MockPatchObject(
+            audit, 'emit', autospec=True)).mock
+        # Run what would go to Nova's thread pool right away.
+        self.spawn = self.useFixture(fixtures.MockPatch(
+            'nova.thread_pool_factory.spawn', autospec=True,
+            side_effect=lambda func, *args: func(*args))).mock
+
+    def test_then_runs_in_the_background_before_the_record(self):
+        attempt = self._attempt()
+        seen = []
+
+        def then(done):
+            self.emit.assert_not_called()
+            done.record.decisions.append('late:one')
+            seen.append(done)
+
+        attempt.finish(rec.DELETED, then=then)
+        self.assertEqual(1, self.spawn.call_count)
+        self.assertEqual([attempt], seen)
+        self.emit.assert_called_once_with(attempt.record, self.instance)
+        self.assertEqual(['late:one'], attempt.record.decisions)
+
+    def test_record_written_even_if_then_fails(self):
+        attempt = self._attempt()
+        attempt.finish(rec.DELETED, then=mock.Mock(side_effect=_Boom('x')))
+        self.emit.assert_called_once_with(attempt.record, self.instance)
+        self.assertEqual(1, len(self.logs.at(logging.ERROR)))
+
+    def test_abandon_writes_nothing(self):
+        attempt = self._attempt()
+        attempt.abandon()
+        attempt.finish(rec.DELETED)
+        self.emit.assert_not_called()
+
+
 class FinishToFileTest(AttemptTestBase):
 
     def test_one_line_in_the_audit_file(self):

@@ -8,11 +8,13 @@ from nova.compute import vm_states
 from nova import objects
 
 from nova_delete_ext import exception
+from nova_delete_ext import leaks
 from nova_delete_ext import policies
 from nova_delete_ext.policies import base as policy_base
 from nova_delete_ext.policies import capture
 from nova_delete_ext.policies import protect
 from nova_delete_ext.policies import recycle
+from nova_delete_ext.policies import verify
 from nova_delete_ext import record as rec
 from nova_delete_ext import states
 from nova_delete_ext.tests.unit import base
@@ -336,3 +338,74 @@ class CaptureTest(base.TestCase):
         self.assertEqual('capture:failed', str(decision))
         self.assertIn('disk full',
                       self.logs.at(logging.WARNING)[0].getMessage())
+
+
+class VerifyTest(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.policy = verify.Verify(self.conf, 'verify')
+        self.find = self.useFixture(base.fixtures.MockPatch(
+            'nova_delete_ext.leaks.find', autospec=True, return_value=[]
+        )).mock
+        self.repair = self.useFixture(base.fixtures.MockPatch(
+            'nova_delete_ext.leaks.repair', autospec=True,
+            return_value='done')).mock
+        self.useFixture(base.fixtures.MockPatch(
+            'nova_delete_ext.leaks.Clients', autospec=True))
+
+    def event(self, released, driver=None, vm_state=vm_states.ACTIVE):
+        event = make_event(base.make_instance(vm_state=vm_state))
+        event.record.released = list(released)
+        event.driver = driver
+        return event
+
+    def kinds_checked(self):
+        return self.find.call_args[0][2]
+
+    def test_checks_only_what_was_released(self):
+        decision = self.policy.after_delete(self.event(
+            ['allocations', 'disks', 'domain', 'ports'], driver=mock.Mock()))
+        self.assertEqual('verify:clean', str(decision))
+        self.assertEqual({'allocations', 'domain', 'ports'},
+                         self.kinds_checked())
+
+    def test_no_hypervisor_check_without_driver(self):
+        self.policy.after_delete(self.event(['domain', 'shelve_image']))
+        self.assertEqual({'shelve_image'}, self.kinds_checked())
+
+    def test_nothing_to_check(self):
+        self.assertIsNone(self.policy.after_delete(self.event(['disks'])))
+        self.find.assert_not_called()
+
+    def test_states(self):
+        self.flags(states=[vm_states.ERROR], group='delete_ext_verify')
+        self.assertIsNone(self.policy.after_delete(self.event(['ports'])))
+        self.find.assert_not_called()
+
+    def test_report(self):
+        self.find.return_value = [leaks.Leak('ports', base.UUID, 'p1')]
+        decision = self.policy.after_delete(self.event(['ports']))
+        self.assertEqual('verify:leaks(1)', str(decision))
+        self.assertEqual({'leaks': [{'kind': 'ports', 'resource_id': 'p1',
+                                     'detail': ''}]}, decision.fields)
+        self.repair.assert_not_called()
+        self.assertEqual(1, len(self.logs.at(logging.WARNING)))
+
+    def test_repair_skips_what_it_cannot_repair_and_survives_errors(self):
+        self.flags(mode='repair', group='delete_ext_verify')
+        self.find.return_value = [
+            leaks.Leak('ports', base.UUID, 'p1'),
+            leaks.Leak('allocations', base.UUID, 'rp1'),
+            leaks.Leak('domain', base.UUID, base.UUID)]
+        self.repair.side_effect = ['unbound p1', RuntimeError('away')]
+        decision = self.policy.after_delete(self.event(
+            ['ports', 'allocations', 'domain'], driver=mock.Mock()))
+        self.assertEqual('verify:repaired(1/3)', str(decision))
+        self.assertEqual(['unbound p1'], decision.fields['repaired'])
+        self.assertEqual(2, self.repair.call_count)
+
+    def test_check_that_cannot_be_made_is_not_clean(self):
+        self.find.side_effect = RuntimeError('placement is away')
+        decision = self.policy.after_delete(self.event(['allocations']))
+        self.assertEqual('verify:unverified(RuntimeError)', str(decision))
