@@ -118,6 +118,19 @@ class BulkFinder:
             self._attachments = attachments_by_instance(self.context)
         return self._attachments
 
+    def candidates(self, kinds):
+        """Sorted uuids the indexes of ``kinds`` hold anything for.
+
+        Only for kinds in ``sweep.INDEXED``: for those, an instance the
+        indexes do not name holds nothing of that kind.
+        """
+        uuids = set()
+        if states.ALLOCATIONS in kinds:
+            uuids.update(self.allocations())
+        if states.VOLUMES in kinds:
+            uuids.update(self.attachments())
+        return sorted(uuids)
+
     def find(self, wanted):
         """Leaks of the instances in ``wanted`` (:class:`Wanted` items).
 

@@ -230,15 +230,27 @@ class TestAudit(AuditTestBase):
         self.assertEqual(3, code)
         self.assertEqual({states.ALLOCATIONS, states.PORTS},
                          {leak['kind'] for leak in output['leaks']})
+        # Indexed kinds only: just the instances the services name are read.
+        code, output = self.audit('--kinds', 'allocations,volumes')
+        self.assertEqual(3, code)
+        self.assertEqual(
+            sorted((kind, uuid, res) for kind, (uuid, res) in leaky.items()
+                   if kind in (states.ALLOCATIONS, states.VOLUMES)),
+            self.found(output))
+        # The two leaking, and the soft-deleted one, which keeps its own.
+        self.assertEqual((3, 1), (output['instances'],
+                                  output['restorable_skipped']))
         code, output = self.audit('--project', 'no-such-project')
         self.assertEqual((0, 0), (code, output['instances']))
         code, output = self.audit('--since', '2999-01-01T00:00:00Z')
         self.assertEqual((0, 0), (code, output['instances']))
+        calls = self.listing.calls
         code, output = self.audit('--before', '2999-01-01T00:00:00Z',
                                   '--batch-size', '2')
         self.assertEqual(3, code)
         self.assertEqual(len(leaky), len(output['leaks']))
-        self.assertEqual(1, self.listing.calls - 1)  # one page + the end
+        # Attachments are listed once per sweep: one page, then the end.
+        self.assertEqual(2, self.listing.calls - calls)
 
     def test_port_reused_since_is_left_alone(self):
         server = self.boot(networks=[{'port': PORT_1}])

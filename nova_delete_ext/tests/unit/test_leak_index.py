@@ -130,6 +130,12 @@ class BulkFinderTest(base.TestCase):
         self.allocs.mock.assert_not_called()
         self.atts.mock.assert_not_called()
 
+    def test_candidates_from_the_indexes_asked(self):
+        self.assertEqual([A], self.finder.candidates({states.ALLOCATIONS}))
+        self.assertEqual([A, C], self.finder.candidates(
+            {states.ALLOCATIONS, states.VOLUMES}))
+        self.assertEqual([C], self.finder.candidates({states.VOLUMES}))
+
     def test_ports_in_chunks(self):
         self.useFixture(fixtures_patch(leak_index, 'PORT_CHUNK', 2))
         wanted = [leak_index.Wanted(u, frozenset({states.PORTS}))
