@@ -3,8 +3,9 @@
 Run it with ``tox -e demo`` (or ``python -m
 nova_delete_ext.tests.functional.demo [AUDIT_FILE]``). It boots Nova's
 functional harness with the extension installed, takes one server into each
-state, deletes it the way that state calls for, prints a table of the
-records and the path of the JSON-lines audit file they were written to.
+state, deletes it the way that state calls for, then does a few deletes
+with the four built-in policies in force, prints a table of the records
+and the path of the JSON-lines audit file they were written to.
 """
 
 import os
@@ -12,6 +13,7 @@ import sys
 import time
 import unittest
 
+from nova_delete_ext import policies
 from nova_delete_ext.tests.functional import base
 from nova_delete_ext.tests.functional import scenarios
 
@@ -36,13 +38,26 @@ STEPS = (
     ('soft-delete, forceDelete', 'soft_delete', 'force_delete'),
     ('soft-delete, reclaim', 'soft_delete', 'reclaim'),
     ('active, restart mid-delete', 'active', 'restart'),
+    # With protect, recycle, capture and verify in force (see POLICIES).
+    ('active, protected', 'active', 'protected_delete'),
+    ('active, recycled', 'active', 'recycled_delete'),
+    ('paused, not recycled', 'paused', 'delete'),
+    ('error, captured', 'error', 'delete'),
+    ('stopped, placement fails', 'stopped', 'leaky_delete'),
+    # Without policies again.
     ('active, host down', 'active', 'host_down'),
     # Last: no server builds after this one.
     ('building', 'building', 'delete'),
 )
 
 
-class Demo(scenarios.ServerStates, base.DeleteExtTestBase):
+_POLICY_LABELS = ('active, protected', 'active, recycled',
+                  'paused, not recycled', 'error, captured',
+                  'stopped, placement fails')
+
+
+class Demo(scenarios.ServerStates, scenarios.LeakyDeletes,
+           base.DeleteExtTestBase):
 
     audit_path = None
 
@@ -51,8 +66,27 @@ class Demo(scenarios.ServerStates, base.DeleteExtTestBase):
         if self.audit_path:
             self.flags(audit_log=self.audit_path, group='delete_ext')
             self.audit_log = self.audit_path
+        self.capture_dir = os.path.splitext(self.audit_log)[0] + '-captures'
+        self.policies = self.use_policies(
+            'protect', 'recycle', 'capture', 'verify',
+            delete_ext_recycle={'retention': {'active': 86400}},
+            delete_ext_capture={'directory': self.capture_dir},
+            delete_ext_verify={'mode': 'repair'})
+        self.no_policies = policies.PolicyChain()
 
     def act(self, server, action):
+        if action == 'protected_delete':
+            self.api.post_server_metadata(server['id'],
+                                          {'delete_protection': 'true'})
+            self.assert_conflict(self.api.delete_server, server['id'])
+            return
+        if action == 'recycled_delete':
+            self.api.delete_server(server['id'])
+            self._wait_for_state_change(server, 'SOFT_DELETED')
+            return
+        if action == 'leaky_delete':
+            self.delete_keeping_allocations(server)
+            return
         if action in ('delete', 'host_down'):
             if action == 'host_down':
                 self.compute_host_down()
@@ -81,24 +115,29 @@ class Demo(scenarios.ServerStates, base.DeleteExtTestBase):
             OUT.write('[%2d/%d] %-28s' % (number, len(STEPS), label))
             OUT.flush()
             started = time.monotonic()
+            policies.set_active(self.policies if label in _POLICY_LABELS
+                                else self.no_policies)
             server = self.server_in(state)
             seen = len(self.records(server['id']))
             self.act(server, action)
-            record = self.records(server['id'])[seen]
+            # verify writes the record once it has checked, off the path.
+            record = self.wait_for_record(server, seen + 1)
             rows.append((label, record))
             OUT.write('%s (%.1fs)\n' % (record['outcome'],
                                         time.monotonic() - started))
         print_table(rows)
         OUT.write('\nJSON-lines audit file: %s\n' % self.audit_log)
+        OUT.write('Capture files: %s\n' % self.capture_dir)
 
 
 def print_table(rows):
     headers = ('state at request', 'type', 'trigger', 'path', 'released',
-               'retained', 'outcome', 'ms')
+               'retained', 'outcome', 'ms', 'policy decisions')
     table = [headers] + [
         (label, r['delete_type'], r['trigger'], r['path'] or '-',
          ','.join(r['released']) or '-', ','.join(r['retained']) or '-',
-         r['outcome'], '%.0f' % r['duration_ms'])
+         r['outcome'], '%.0f' % r['duration_ms'],
+         ' '.join(r['decisions']) or '-')
         for label, r in rows]
     widths = [max(len(str(row[i])) for row in table)
               for i in range(len(headers))]
