@@ -7,7 +7,11 @@ prints the median duration of the DELETE request in each case, their
 ratio, and the extension's own synchronous time per delete, measured
 around every extension function that runs on the delete path.
 
-    python tools/bench_overhead.py [--deletes N]
+    python tools/bench_overhead.py [--deletes N] [--policies NAMES]
+
+With ``--policies`` (any of protect, capture, verify) the timed deletes run
+with those policies in force, their synchronous work counted as the
+extension's own; verify's checks run after the delete, off its path.
 
 Run it with ``tox -e bench``. It measures; it asserts nothing.
 """
@@ -25,8 +29,12 @@ from nova_delete_ext.tests.functional import scenarios
 
 from nova_delete_ext import attempt
 from nova_delete_ext import carry
+from nova_delete_ext import decide
 from nova_delete_ext import hooks
 from nova_delete_ext import release
+
+# recycle turns the delete into a soft delete: nothing to compare.
+BENCH_POLICIES = ('protect', 'capture', 'verify')
 
 
 class _Stopwatch:
@@ -52,6 +60,7 @@ class Bench(scenarios.ServerStates, base.DeleteExtTestBase):
 
     deletes = 40
     rounds = 4
+    policy_names = ()
 
     def timed_delete(self):
         server = self.boot()
@@ -68,8 +77,12 @@ class Bench(scenarios.ServerStates, base.DeleteExtTestBase):
         for owner, name in ((attempt, 'begin'),
                             (attempt.Attempt, 'finish'),
                             (carry, 'stash'), (carry, 'read'),
-                            (release, 'plan')):
+                            (release, 'plan'), (decide, 'on_request'),
+                            (decide, 'before_destroy')):
             self.addCleanup(watch.around(owner, name))
+        if self.policy_names:
+            self.use_policies(*self.policy_names, delete_ext_capture={
+                'directory': self.audit_dir})
         self.boot()  # warm-up: first build and delete pay one-off costs
         with_ext, without_ext = [], []
         per_round = max(1, self.deletes // self.rounds)
@@ -91,13 +104,15 @@ def report(with_ext, without_ext, own):
     median_without = statistics.median(without_ext) * 1000
     own_ms = own * 1000
     demo.OUT.write(
-        '\ndeletes per case:                    %d\n'
+        '\npolicies:                            %s\n'
+        'deletes per case:                    %d\n'
         'median DELETE, extension installed:  %.1f ms\n'
         'median DELETE, without extension:    %.1f ms\n'
         'ratio with/without:                  %.3f\n'
         "extension's own time per delete:     %.3f ms (%.2f%% of the "
         'median delete)\n'
-        % (len(with_ext), median_with, median_without,
+        % (','.join(Bench.policy_names) or '-', len(with_ext), median_with,
+           median_without,
            median_with / median_without, own_ms,
            100.0 * own_ms / median_with))
 
@@ -106,10 +121,19 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--deletes', type=int, default=40,
                         help='deletes per case (default 40)')
+    parser.add_argument('--policies', default='',
+                        help='comma-separated policies in force, among %s'
+                        % ', '.join(BENCH_POLICIES))
     args = parser.parse_args()
     if args.deletes < 1:
         parser.error('--deletes must be at least 1')
+    names = tuple(n for n in args.policies.split(',') if n)
+    unknown = sorted(set(names) - set(BENCH_POLICIES))
+    if unknown:
+        parser.error('--policies: %s not among %s' % (
+            ', '.join(unknown), ', '.join(BENCH_POLICIES)))
     Bench.deletes = args.deletes
+    Bench.policy_names = names
     demo._send_output_to('bench_overhead.log')
     demo.OUT.write('Booting an in-process Nova...\n')
     result = unittest.TextTestRunner(stream=open('/dev/null', 'w'),
