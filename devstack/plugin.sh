@@ -77,10 +77,18 @@ function configure_nova_delete_ext {
             iniset $NOVA_CONF delete_ext_capture states \
                 $NOVA_DELETE_EXT_CAPTURE_STATES
         fi
+        if [[ -n "$NOVA_DELETE_EXT_CAPTURE_MAX_BYTES" ]]; then
+            iniset $NOVA_CONF delete_ext_capture max_bytes \
+                $NOVA_DELETE_EXT_CAPTURE_MAX_BYTES
+        fi
     fi
 
     if nova_delete_ext_policy_enabled verify; then
         iniset $NOVA_CONF delete_ext_verify mode $NOVA_DELETE_EXT_VERIFY_MODE
+        if [[ -n "$NOVA_DELETE_EXT_VERIFY_STATES" ]]; then
+            iniset $NOVA_CONF delete_ext_verify states \
+                $NOVA_DELETE_EXT_VERIFY_STATES
+        fi
     fi
 }
 

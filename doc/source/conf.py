@@ -18,6 +18,8 @@ extensions = [
     'openstackdocstheme',
     'oslo_config.sphinxext',
     'oslo_config.sphinxconfiggen',
+    'oslo_policy.sphinxext',
+    'oslo_policy.sphinxpolicygen',
     'sphinx.ext.autodoc',
 ]
 
@@ -25,6 +27,12 @@ extensions = [
 # from the same generator file as ``tox -e genconfig``.
 config_generator_config_file = '../../etc/nova-delete-ext-config-generator.conf'
 sample_config_basename = '_static/nova-delete-ext'
+
+# oslo_policy.sphinxpolicygen writes _static/nova-delete-ext.policy.yaml.sample
+# from the same generator file as oslopolicy-sample-generator; the
+# show-policy directive reads it too.
+policy_generator_config_file = '../../etc/nova-delete-ext-policy-generator.conf'
+sample_policy_basename = '_static/nova-delete-ext'
 
 # The API reference imports Nova; keep members in source order.
 autodoc_member_order = 'bysource'
