@@ -36,6 +36,10 @@ def stash(instance, attempt, steps=(), decisions=()):
     value = jsonutils.dumps(data, separators=(',', ':'))
     if len(value) > _MAX_CHARS:
         # Keep the essentials; steps and decisions are the optional part.
+        LOG.warning('The steps and policy decisions of this delete are too '
+                    'long to carry to the compute host (%s %s); its record '
+                    'there will not list them.', ','.join(steps),
+                    ','.join(decisions), instance=instance)
         data['x'], data['p'] = [], []
         value = jsonutils.dumps(data, separators=(',', ':'))
     if len(value) > _MAX_CHARS:

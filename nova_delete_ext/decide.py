@@ -6,14 +6,22 @@ put the decisions in the record and turn a denial into the outcome
 """
 
 import contextvars
+import dataclasses
 
 from nova.compute import vm_states
+from nova import exception as nova_exception
+from oslo_log import log as logging
 
+from nova_delete_ext import exception
 from nova_delete_ext import policies
 from nova_delete_ext.policies import base
 from nova_delete_ext import record as rec
 
+LOG = logging.getLogger(__name__)
+
 _SHELVED = (vm_states.SHELVED, vm_states.SHELVED_OFFLOADED)
+_RECORD_FIELDS = frozenset(
+    field.name for field in dataclasses.fields(rec.DeleteRecord))
 
 # (request_id, instance uuid) of the last denial recorded in this context:
 # the servers controller retries a refused soft delete as a delete, which
@@ -44,7 +52,11 @@ def _apply(attempt, decisions):
     for decision in decisions:
         record.decisions.append(str(decision))
         for name, value in decision.fields.items():
-            setattr(record, name, value)
+            if name in _RECORD_FIELDS:
+                setattr(record, name, value)
+            else:
+                LOG.warning('Policy %s set %r, which is not a field of the '
+                            'delete record; ignored.', decision.policy, name)
     denial = decisions[-1] if decisions and decisions[-1].deny else None
     return denial
 
@@ -68,7 +80,11 @@ def on_request(attempt, path=None):
         else:
             _LAST_DENIAL.set(key)
             attempt.finish(rec.DENIED, path=path)
-        raise denial.deny
+        if isinstance(denial.deny, nova_exception.InstanceIsLocked):
+            raise denial.deny
+        # Only Nova's InstanceIsLocked becomes 409 Conflict; anything else
+        # would be taken for a failure of the extension itself.
+        raise exception.DeleteProtected(reason=str(denial.deny))
     return decisions
 
 

@@ -19,7 +19,9 @@ def plan(state, path, has_volumes=None, soft=False):
     if has_volumes is False:
         held.discard(states.VOLUMES)
     if soft:
-        return frozenset(), frozenset(held)
+        # nova-api deletes the shelve snapshot for any kind of delete.
+        snapshot = held & {states.SHELVE_IMAGE}
+        return frozenset(snapshot), frozenset(held - snapshot)
     if path == rec.PATH_BUILD_REQUEST:
         # Before a cell has the instance there is nothing but the request,
         # the allocation claimed for it and volumes given at boot.

@@ -18,6 +18,9 @@ from nova_delete_ext import conf as ext_conf
 from nova_delete_ext import exception
 from nova_delete_ext import hooks
 from nova_delete_ext import policies
+from nova_delete_ext.policies import base
+from nova_delete_ext.policies import capture
+from nova_delete_ext.policies import recycle
 
 CONF = nova.conf.CONF
 DRIVER = 'nova_delete_ext'
@@ -71,7 +74,7 @@ class Checks(upgradecheck.UpgradeCommands):
         try:
             chain = policies.load(self.conf)
         except exception.ConfigInvalid as exc:
-            return Result(Code.FAILURE, '%s The service would not start.'
+            return Result(Code.FAILURE, '%s. The service would not start.'
                           % exc)
         if not chain.policies:
             return Result(Code.SUCCESS, 'Valid; no policy enabled, deletes '
@@ -98,12 +101,17 @@ class Checks(upgradecheck.UpgradeCommands):
         if 'capture' not in self.conf.delete_ext.policies:
             return Result(Code.SUCCESS, 'capture is not enabled.')
         try:
-            directory = self.conf.delete_ext_capture.directory
-        except ValueError as exc:
+            directory = base.read_options(
+                self.conf, capture.GROUP)['directory']
+        except exception.ConfigInvalid as exc:
             return Result(Code.FAILURE, str(exc))
-        if not _writable_dir(directory):
-            return Result(Code.FAILURE, '[delete_ext_capture]directory %s '
-                          'is missing or not writable.' % directory)
+        problem = capture.directory_problem(directory)
+        if problem:
+            return Result(Code.FAILURE, '[%s]directory %s.'
+                          % (capture.GROUP, problem))
+        if not os.path.isdir(directory):
+            return Result(Code.SUCCESS, 'Capture directory %s will be '
+                          'created at the first capture.' % directory)
         return Result(Code.SUCCESS, 'Capture directory %s is writable.'
                       % directory)
 
@@ -111,8 +119,8 @@ class Checks(upgradecheck.UpgradeCommands):
         if 'recycle' not in self.conf.delete_ext.policies:
             return Result(Code.SUCCESS, 'recycle is not enabled.')
         try:
-            retention = self.conf.delete_ext_recycle.retention
-        except ValueError as exc:
+            base.read_options(self.conf, recycle.GROUP)
+        except exception.ConfigInvalid as exc:
             return Result(Code.FAILURE, str(exc))
         interval = self.conf.reclaim_instance_interval
         if interval <= 0:
@@ -121,15 +129,8 @@ class Checks(upgradecheck.UpgradeCommands):
                           'reclaim recycled servers. Set it above 0 on '
                           'every compute node (fine on a node that runs '
                           'only nova-api).' % interval)
-        shortest = min(retention.values(), default=0)
-        if interval > shortest:
-            return Result(Code.WARNING, '[DEFAULT]reclaim_instance_interval '
-                          '(%d s) is longer than the shortest retention '
-                          '(%d s): servers may be kept up to %d s longer '
-                          'than their retention.'
-                          % (interval, shortest, interval))
-        return Result(Code.SUCCESS, 'Recycled servers are reclaimed within '
-                      '%d s after their retention.' % interval)
+        return Result(Code.SUCCESS, 'nova-compute reclaims recycled servers '
+                      'about a minute after their retention.')
 
     _upgrade_checks = (
         ('Hook points', _check_hook_points),

@@ -10,9 +10,9 @@ Options of the ``recycle`` policy, active on nova-api when
 ``[delete_ext]policies`` lists ``recycle``. A plain delete of a server in a
 listed vm_state becomes a soft delete: the server is kept, powered off, for
 that state's retention and can be restored until then. nova-compute
-reclaims it once the retention has passed; it does so only when its
-``[DEFAULT]reclaim_instance_interval`` is greater than 0, and the interval
-is also how late a reclaim may come.
+reclaims it once the retention has passed, in its periodic task that runs
+about once a minute; it runs that task only when its
+``[DEFAULT]reclaim_instance_interval`` is greater than 0.
 """)
 
 recycle_opts = [
@@ -38,8 +38,9 @@ Possible values:
 Related options:
 
 * ``[DEFAULT]reclaim_instance_interval`` on nova-compute: must be greater
-  than 0; a recycled server is reclaimed between its retention and its
-  retention plus this interval.
+  than 0, or nothing is ever reclaimed. Its value does not matter for
+  recycled servers: each is reclaimed within about a minute after its own
+  retention, by a periodic task that runs about once a minute.
 """),
 ]
 

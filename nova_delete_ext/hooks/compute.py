@@ -21,6 +21,7 @@ from nova_delete_ext import carry
 from nova_delete_ext import decide
 from nova_delete_ext.hooks import _installer
 from nova_delete_ext import policies
+from nova_delete_ext.policies import protect
 from nova_delete_ext.policies import recycle
 from nova_delete_ext import record as rec
 from nova_delete_ext import release
@@ -29,6 +30,11 @@ from nova_delete_ext import states
 LOG = logging.getLogger(__name__)
 
 MANAGER = 'nova.compute.manager.ComputeManager'
+
+# Instances whose reclaim a policy refused in this process: the periodic
+# task asks again every minute, and one record of the refusal is enough.
+_REFUSED_RECLAIMS = set()
+_MAX_REFUSED_RECLAIMS = 10000
 
 
 def _with_trigger(trigger, original, *args):
@@ -109,6 +115,15 @@ def _destroy_denied(attempt, instance):
         denied = policies.active().fails_closed
     if not denied:
         return False
+    if attempt.record.trigger == rec.TRIGGER_RECLAIM:
+        if instance.uuid in _REFUSED_RECLAIMS:
+            LOG.debug('Reclaim refused again: %s',
+                      ', '.join(attempt.record.decisions), instance=instance)
+            attempt.abandon()
+            return True
+        if len(_REFUSED_RECLAIMS) >= _MAX_REFUSED_RECLAIMS:
+            _REFUSED_RECLAIMS.clear()
+        _REFUSED_RECLAIMS.add(instance.uuid)
     with attempt.guard():
         LOG.warning('Not deleting this instance: %s',
                     ', '.join(attempt.record.decisions) or 'a policy failed',
@@ -141,9 +156,11 @@ def soft_delete_instance(original, self, context, instance):
 
 def restore_instance(original, self, context, instance):
     try:
-        # A restored server is no longer in the recycle bin; Nova's restore
-        # saves the instance, and with it this change.
+        # A restored server is no longer in the recycle bin, and a bypass
+        # of its protection is spent; Nova's restore saves the instance,
+        # and with it these changes.
         recycle.forget(instance)
+        protect.forget(instance)
     except Exception:
         attempt_mod.log_internal_error(instance)
     state = None

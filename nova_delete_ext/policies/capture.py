@@ -25,6 +25,29 @@ GROUP = 'delete_ext_capture'
 _FILE_MODE = 0o640
 
 
+def directory_problem(directory):
+    """Why captures cannot be written to ``directory``, or None.
+
+    A missing directory is fine if this user can create it: it is created
+    at the first capture, so checking the configuration (the service's
+    start, ``nova-delete-ext-status``) changes nothing on disk.
+    """
+    if not directory:
+        return 'is empty'
+    existing = os.path.abspath(directory)
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        return '%r cannot be created: %r is not a directory' % (directory,
+                                                                existing)
+    if not os.access(existing, os.W_OK | os.X_OK):
+        if existing == os.path.abspath(directory):
+            return '%r is not writable by this service' % directory
+        return '%r cannot be created: %r is not writable by this service' % (
+            directory, existing)
+    return None
+
+
 def _primitive(value):
     """Plain data for JSON from a Nova object, its lists included."""
     if isinstance(value, (list, tuple)):
@@ -45,21 +68,10 @@ class Capture(base.DeletePolicy):
 
     def validate(self):
         values = base.read_options(self.conf, GROUP)
-        directory = values['directory']
-        option = '[%s]directory' % GROUP
-        if not directory:
-            raise exception.ConfigInvalid(option=option,
-                                          reason='is empty')
-        try:
-            fileutils.ensure_tree(directory)
-        except OSError as exc:
-            raise exception.ConfigInvalid(
-                option=option,
-                reason='%r cannot be created: %s' % (directory, exc))
-        if not os.access(directory, os.W_OK | os.X_OK):
-            raise exception.ConfigInvalid(
-                option=option,
-                reason='%r is not writable by this service' % directory)
+        problem = directory_problem(values['directory'])
+        if problem:
+            raise exception.ConfigInvalid(option='[%s]directory' % GROUP,
+                                          reason=problem)
 
     def before_destroy(self, event):
         opts = self.conf[GROUP]
@@ -112,6 +124,7 @@ class Capture(base.DeletePolicy):
 
     @staticmethod
     def _write(directory, event, data):
+        fileutils.ensure_tree(directory)
         stamp = timeutils.utcnow().strftime('%Y%m%dT%H%M%S.%fZ')
         path = os.path.join(directory,
                             '%s-%s.json' % (event.instance.uuid, stamp))

@@ -17,6 +17,11 @@ from nova_delete_ext import record as rec
 
 GROUP = 'delete_ext_protect'
 
+#: system_metadata key set when a delete bypassed the protection: the
+#: soft-deleted server's later reclaim by nova-compute completes that
+#: authorised delete instead of being refused forever.
+BYPASS_KEY = 'delete_ext_protect_bypassed'
+
 
 class Protect(base.DeletePolicy):
     """Refuse to delete protected servers."""
@@ -79,6 +84,8 @@ class Protect(base.DeletePolicy):
             return None
         reason, lift = found
         if rbac.may_bypass_protection(event.context, event.instance):
+            event.instance.system_metadata[BYPASS_KEY] = str(
+                getattr(event.context, 'request_id', None) or 'yes')
             return self.decision('bypassed', detail=reason)
         return self.decision('denied', detail=reason, deny=(
             exception.DeleteProtected(reason=(
@@ -94,8 +101,17 @@ class Protect(base.DeletePolicy):
         if found is None:
             return None
         reason, lift = found
+        if BYPASS_KEY in (event.instance.system_metadata or {}):
+            return self.decision('bypassed', detail='%s, at the request'
+                                 % reason)
         return self.decision('denied', detail=reason, deny=(
             exception.DeleteProtected(reason=(
                 'Not destroying server %s on %s: it is protected by %s. To '
                 'let Nova delete it, restore it and %s.' % (
                     event.instance.uuid, event.trigger, reason, lift)))))
+
+
+def forget(instance):
+    """Drop a bypass marker (the server was restored)."""
+    if instance.obj_attr_is_set('system_metadata'):
+        instance.system_metadata.pop(BYPASS_KEY, None)

@@ -50,7 +50,7 @@ class Verify(base.DeletePolicy):
             kinds.discard(states.DOMAIN)
         if not kinds:
             return None
-        context = nova_context.get_admin_context()
+        context = _checking_context(event.context)
         try:
             found = leaks.find(context, event.instance.uuid, kinds,
                                self.clients,
@@ -88,6 +88,20 @@ class Verify(base.DeletePolicy):
                 continue
             repaired.append(done)
         return repaired
+
+
+def _checking_context(request_context):
+    """The context to check with.
+
+    The request's own, elevated, while its token is fresh: Nova's Glance
+    and Cinder clients act with the caller's token (placement and the
+    admin Neutron client use nova.conf's service credentials either way).
+    A delete Nova started by itself (a reclaim) has no token: an admin
+    context, with which a check that needs one ends ``unverified``.
+    """
+    if getattr(request_context, 'auth_token', None):
+        return request_context.elevated()
+    return nova_context.get_admin_context()
 
 
 def _as_field(leak):

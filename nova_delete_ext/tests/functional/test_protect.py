@@ -95,13 +95,16 @@ class TestProtect(ProtectTestBase):
         self.assert_gone(active)
         self.assertEqual([], self.only_record(active)['decisions'])
 
-    def test_bypass_rule_lets_admin_delete_and_is_recorded(self):
+    def allow_bypass(self):
         policy_file = os.path.join(self.audit_dir, 'policy.yaml')
         with open(policy_file, 'w') as f:
             f.write('"delete_ext:protect:bypass": "role:admin"\n')
         self.flags(policy_file=policy_file, group='oslo_policy')
         rbac.reset()
         self.addCleanup(rbac.reset)
+
+    def test_bypass_rule_lets_admin_delete_and_is_recorded(self):
+        self.allow_bypass()
         server = self.server_active()
         self.protect(server)
         self._delete_server(server)
@@ -110,6 +113,27 @@ class TestProtect(ProtectTestBase):
         self.assertEqual('deleted', record['outcome'])
         self.assertEqual(['protect:bypassed(metadata delete_protection=true)'],
                          record['decisions'])
+
+    def test_bypassed_delete_kept_by_recycle_is_reclaimed(self):
+        # The bypass authorised the delete; nova-compute's reclaim, which
+        # has no caller to authorise, completes it.
+        self.allow_bypass()
+        self.use_policies('protect', 'recycle',
+                          delete_ext_recycle={'retention': {'active': 60}})
+        server = self.server_active()
+        self.protect(server)
+        self.api.delete_server(server['id'])
+        self._wait_for_state_change(server, 'SOFT_DELETED')
+        self.assertEqual(['protect:bypassed(metadata delete_protection=true)',
+                          'recycle:soft_delete(60s)'],
+                         self.only_record(server)['decisions'])
+        self.reclaim_now(older_than=120)
+        self.assert_gone(server)
+        record = self.records(server['id'])[-1]
+        self.assertEqual(('reclaim', 'deleted'),
+                         (record['trigger'], record['outcome']))
+        self.assertEqual(['protect:bypassed(metadata delete_protection=true, '
+                          'at the request)'], record['decisions'])
 
     def test_bypass_rule_default_lets_nobody(self):
         # The harness's API user is an admin; the default still refuses.
@@ -145,6 +169,9 @@ class TestProtectOnComputeHost(ProtectTestBase):
                          record['decisions'])
         self.assertEqual('SOFT_DELETED',
                          self.api.get_server(server['id'])['status'])
+        # The periodic task asks again every minute: one record is enough.
+        self.reclaim_now()
+        self.assertEqual(2, len(self.records(server['id'])))
 
     def test_resumed_delete_of_a_protected_server_is_refused(self):
         server = self.server_active()

@@ -78,11 +78,20 @@ class ChecksTest(base.TestCase):
         self.flags(directory=self.tmp, group='delete_ext_capture')
         self.assert_result(Code.SUCCESS,
                            self.checks._check_capture_directory)
-        self.flags(directory=os.path.join(self.tmp, 'nope'),
+        self.flags(directory=os.path.join(self.tmp, 'new'),
+                   group='delete_ext_capture')
+        self.assert_result(Code.SUCCESS,
+                           self.checks._check_capture_directory,
+                           'will be created')
+        # Checking creates nothing (run as root, it would be root's).
+        self.assertFalse(os.path.exists(os.path.join(self.tmp, 'new')))
+        blocker = os.path.join(self.tmp, 'file')
+        open(blocker, 'w').close()
+        self.flags(directory=os.path.join(blocker, 'sub'),
                    group='delete_ext_capture')
         self.assert_result(Code.FAILURE,
                            self.checks._check_capture_directory,
-                           'missing or not writable')
+                           'cannot be created', 'is not a directory')
 
     def test_recycle_retention(self):
         self.assert_result(Code.SUCCESS,
@@ -97,11 +106,14 @@ class ChecksTest(base.TestCase):
         self.flags(reclaim_instance_interval=600)
         self.assert_result(Code.SUCCESS,
                            self.checks._check_recycle_retention,
-                           'within 600 s')
-        self.flags(retention={'active': 60}, group='delete_ext_recycle')
-        self.assert_result(Code.WARNING,
+                           'about a minute after their retention')
+        self.conf.clear_override('retention', group='delete_ext_recycle')
+        self.conf_fixture.load_raw_values(group='delete_ext_recycle',
+                                          retention='active:-1')
+        self.assert_result(Code.FAILURE,
                            self.checks._check_recycle_retention,
-                           'longer than the shortest retention (60 s)')
+                           "[delete_ext_recycle]retention: '-1' for vm_state "
+                           "active")
 
 
 class CommandTest(base.TestCase):

@@ -5,8 +5,11 @@ import os
 from unittest import mock
 
 from nova.compute import vm_states
+from nova import context as nova_context
 from nova import objects
 
+from nova_delete_ext import attempt as attempt_mod
+from nova_delete_ext import decide
 from nova_delete_ext import exception
 from nova_delete_ext import leaks
 from nova_delete_ext import policies
@@ -115,15 +118,18 @@ class LoadTest(base.TestCase):
         open(blocker, 'w').close()
         self.assert_invalid('[delete_ext_capture]directory',
                             repr(os.path.join(blocker, 'sub')),
-                            'cannot be created', names=('capture',),
+                            'cannot be created', 'is not a directory',
+                            names=('capture',),
                             delete_ext_capture={
                                 'directory': os.path.join(blocker, 'sub')})
 
-    def test_capture_directory_created(self):
+    def test_capture_directory_created_at_first_capture_only(self):
+        # Validating changes nothing on disk: nova-delete-ext-status runs
+        # it too, maybe as another user than the service.
         target = os.path.join(self.useFixture(base.fixtures.TempDir()).path,
                               'a', 'b')
         self.load('capture', delete_ext_capture={'directory': target})
-        self.assertTrue(os.path.isdir(target))
+        self.assertFalse(os.path.exists(target))
 
     def test_plugin_that_is_not_a_policy(self):
         fake = mock.Mock()
@@ -232,12 +238,24 @@ class ProtectTest(base.TestCase):
             meta, vm_state=vm_states.STOPPED)))
 
     def test_bypass(self):
+        instance = self.instance({'delete_protection': '1'})
+        context = mock.Mock(request_id='req-9')
         with mock.patch('nova_delete_ext.rbac.may_bypass_protection',
                         return_value=True):
-            decision = self.decide(self.instance({'delete_protection': '1'}))
+            decision = self.decide(instance, context=context)
         self.assertEqual('protect:bypassed(metadata delete_protection=1)',
                          str(decision))
         self.assertIsNone(decision.deny)
+        # Saved with the delete, so that a later reclaim completes it.
+        self.assertEqual('req-9',
+                         instance.system_metadata[protect.BYPASS_KEY])
+        decision = self.policy.before_destroy(make_event(
+            instance, trigger=rec.TRIGGER_RECLAIM))
+        self.assertEqual('protect:bypassed(metadata delete_protection=1, '
+                         'at the request)', str(decision))
+        self.assertIsNone(decision.deny)
+        protect.forget(instance)
+        self.assertNotIn(protect.BYPASS_KEY, instance.system_metadata)
 
     def test_before_destroy_only_for_nova_own_deletes(self):
         instance = self.instance({'delete_protection': 'true'})
@@ -331,6 +349,12 @@ class CaptureTest(base.TestCase):
         self.assertIn('"console_output": "\\ufffd console"', text)
         self.assertIn('"state": "running"', text)
 
+    def test_directory_created_at_first_capture(self):
+        self.flags(directory=os.path.join(self.directory, 'new'),
+                   group='delete_ext_capture')
+        decision = self.policy.before_destroy(self.event())
+        self.assertTrue(os.path.isfile(decision.fields['capture']))
+
     def test_write_failure_is_a_decision_not_an_error(self):
         with mock.patch.object(capture.Capture, '_write',
                                side_effect=OSError('disk full')):
@@ -409,3 +433,57 @@ class VerifyTest(base.TestCase):
         self.find.side_effect = RuntimeError('placement is away')
         decision = self.policy.after_delete(self.event(['allocations']))
         self.assertEqual('verify:unverified(RuntimeError)', str(decision))
+
+
+class Refuse(policy_base.DeletePolicy):
+    """Denies with an exception Nova does not map to 409."""
+
+    def validate(self):
+        pass
+
+    def on_request(self, event):
+        return self.decision('denied', deny=RuntimeError('not today'),
+                             fields={'colour': 'red'})
+
+
+class DecideTest(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.flags(host='test-host')
+        policies.set_active(policies.PolicyChain([Refuse(self.conf)]))
+        self.emit = self.useFixture(base.fixtures.MockPatch(
+            'nova_delete_ext.audit.emit', autospec=True)).mock
+
+    def attempt(self, request_id='req-1', instance=None):
+        context = nova_context.RequestContext('u', 'p', is_admin=False,
+                                              request_id=request_id)
+        return attempt_mod.Attempt(context, instance or base.make_instance(),
+                                   rec.DELETE, rec.TRIGGER_API, 'api')
+
+    def test_any_denial_becomes_409(self):
+        attempt = self.attempt()
+        exc = self.assertRaises(exception.DeleteProtected, decide.on_request,
+                                attempt)
+        self.assertEqual('not today', exc.format_message())
+        self.assertEqual(rec.DENIED, attempt.record.outcome)
+        self.assertEqual(['refuse:denied'], attempt.record.decisions)
+
+    def test_unknown_record_field_ignored_with_a_warning(self):
+        attempt = self.attempt()
+        self.assertRaises(exception.DeleteProtected, decide.on_request,
+                          attempt)
+        self.assertNotIn('colour', attempt.record.as_dict())
+        self.assertIn("set 'colour'",
+                      self.logs.at(logging.WARNING)[0].getMessage())
+
+    def test_same_request_refused_twice_is_recorded_once(self):
+        # The servers controller retries a refused soft delete as a delete.
+        instance = base.make_instance()
+        for _ in range(2):
+            self.assertRaises(exception.DeleteProtected, decide.on_request,
+                              self.attempt(instance=instance))
+        self.assertEqual(1, self.emit.call_count)
+        self.assertRaises(exception.DeleteProtected, decide.on_request,
+                          self.attempt(request_id='req-2', instance=instance))
+        self.assertEqual(2, self.emit.call_count)

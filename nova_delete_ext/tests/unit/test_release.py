@@ -125,7 +125,8 @@ class PlanTest(base.TestCase):
         self.assertEqual(frozenset({BUILD_REQUEST, ALLOCATIONS, VOLUMES}),
                          released)
 
-    # A soft delete releases nothing, whatever the path.
+    # A soft delete releases nothing, whatever the path, but the shelve
+    # snapshot, which nova-api deletes for every kind of delete.
 
     @ddt.data(*PATHS)
     def test_soft_keeps_everything(self, path):
@@ -141,7 +142,7 @@ class PlanTest(base.TestCase):
 
     def test_soft_offloaded(self):
         self.assertEqual(
-            (frozenset(), frozenset({PORTS, VOLUMES, SHELVE_IMAGE})),
+            (frozenset({SHELVE_IMAGE}), frozenset({PORTS, VOLUMES})),
             self._plan(OFFLOADED, rec.PATH_LOCAL, soft=True))
 
     # Whole-table properties.
@@ -165,7 +166,7 @@ class PlanTest(base.TestCase):
             why = (vm_state, host, task, path, has_volumes, soft)
             self.assertLessEqual(released | retained, allowed, why)
             if soft:
-                self.assertEqual(frozenset(), released, why)
+                self.assertLessEqual(released, {SHELVE_IMAGE}, why)
 
     def test_does_not_change_the_state(self):
         before = ACTIVE.may_hold()
