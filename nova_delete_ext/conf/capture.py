@@ -31,9 +31,9 @@ Possible values:
         help="""
 Directory for the capture files, one JSON file per delete.
 
-It is created if missing; the service refuses to start if it cannot be
-created or written to. Nothing removes old files: rotate them with a
-``tmpfiles.d`` or cron rule.
+It is created at the first capture if missing; the service refuses to start
+if it cannot be created or written to. Nothing removes old files: rotate
+them with a ``tmpfiles.d`` or cron rule.
 """),
     cfg.IntOpt(
         'max_bytes',
