@@ -161,9 +161,8 @@ def _redirect(api, context, instance, delete_type, attempt):
                 # Never launched: Nova only deletes such a server, as its
                 # servers controller does when a soft delete is refused.
                 recycle.forget(instance)
-                attempt_mod.REDIRECTED.set(
-                    list(attempt.record.decisions) + ['recycle:not_kept('
-                                                      'never launched)'])
+                attempt_mod.REDIRECTED.set(list(attempt.record.decisions) +
+                                           [recycle.NOT_LAUNCHED])
         return api.delete(context, instance)
     finally:
         attempt_mod.REDIRECTED.reset(token)

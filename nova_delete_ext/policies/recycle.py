@@ -24,6 +24,10 @@ GROUP = 'delete_ext_recycle'
 #: system_metadata key holding a recycled server's retention in seconds.
 RETENTION_KEY = 'delete_ext_retention'
 
+#: The decision recorded when a server to recycle had never launched, which
+#: Nova cannot soft-delete: it is deleted.
+NOT_LAUNCHED = 'recycle:not_kept(never launched)'
+
 # A soft delete cannot keep a server in these states: one never built
 # cannot be soft-deleted, nova-api destroys a shelved-offloaded one on the
 # spot, and the last two are already deleted.
