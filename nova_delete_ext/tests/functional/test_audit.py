@@ -9,10 +9,7 @@ import contextlib
 import io
 
 import fixtures
-from keystoneauth1 import exceptions as ks_exc
 from nova import context as nova_context
-from nova.scheduler.client import report
-from nova.tests import fixtures as nova_fixtures
 from oslo_serialization import jsonutils
 
 from nova_delete_ext.cmd import audit as audit_cmd
@@ -20,8 +17,8 @@ from nova_delete_ext import states
 from nova_delete_ext.tests.functional import base
 from nova_delete_ext.tests.functional import scenarios
 
-PORT_1 = nova_fixtures.NeutronFixture.port_1['id']
-VOLUME = nova_fixtures.CinderFixture.IMAGE_BACKED_VOL
+PORT_1 = scenarios.PORT_1
+VOLUME = scenarios.VOLUME
 
 
 class _Attachment:
@@ -71,7 +68,8 @@ class CinderAttachmentListing(fixtures.Fixture):
         return [_Attachment(rec) for rec in records[:limit]]
 
 
-class AuditTestBase(scenarios.ServerStates, base.DeleteExtTestBase):
+class AuditTestBase(scenarios.ServerStates, scenarios.LeakyDeletes,
+                    base.DeleteExtTestBase):
 
     def setUp(self):
         super().setUp()
@@ -94,50 +92,6 @@ class AuditTestBase(scenarios.ServerStates, base.DeleteExtTestBase):
     def found(output):
         return sorted((leak['kind'], leak['instance_uuid'],
                        leak['resource_id']) for leak in output['leaks'])
-
-    # Deleting while one cleanup step of Nova fails -----------------------
-
-    def delete_keeping_allocations(self, server):
-        def delete(client, url, *args, **kwargs):
-            if url.startswith('/allocations/'):
-                raise ks_exc.ConnectFailure('placement is away')
-            return original(client, url, *args, **kwargs)
-
-        original = report.SchedulerReportClient.delete
-        with fixtures.MockPatchObject(report.SchedulerReportClient, 'delete',
-                                      delete):
-            self._delete_server(server)
-
-    def delete_keeping_port_bound(self, server):
-        original = self.neutron.update_port
-
-        def update_port(port_id, body=None):
-            if body['port'].get('device_id') == '':
-                raise RuntimeError('neutron is away')
-            return original(port_id, body)
-
-        with fixtures.MockPatchObject(self.neutron, 'update_port',
-                                      update_port):
-            self._delete_server(server)
-
-    def delete_keeping_attachment(self, server):
-        # CinderFixture's own mock of the method is replaced for a while.
-        with fixtures.MockPatch('nova.volume.cinder.API.attachment_delete',
-                                side_effect=RuntimeError('cinder is away'),
-                                autospec=False):
-            self._delete_server(server)
-
-    def delete_keeping_snapshot(self, server):
-        with fixtures.MockPatchObject(self.glance, 'delete',
-                                      side_effect=RuntimeError('away')):
-            self._delete_server(server)
-
-    def shelve_snapshot(self, server):
-        ids = [image['id'] for image in self.glance.images.values()
-               if (image.get('properties') or {}).get('instance_uuid') ==
-               server['id']]
-        self.assertEqual(1, len(ids), ids)
-        return ids[0]
 
     def repairs(self):
         return [r for r in self.records() if r.get('event') == 'leak_repair']
