@@ -8,7 +8,6 @@ put the decisions in the record and turn a denial into the outcome
 import contextvars
 import dataclasses
 
-from nova.compute import vm_states
 from nova import exception as nova_exception
 from oslo_log import log as logging
 
@@ -19,7 +18,6 @@ from nova_delete_ext import record as rec
 
 LOG = logging.getLogger(__name__)
 
-_SHELVED = (vm_states.SHELVED, vm_states.SHELVED_OFFLOADED)
 _RECORD_FIELDS = frozenset(
     field.name for field in dataclasses.fields(rec.DeleteRecord))
 
@@ -28,14 +26,6 @@ _RECORD_FIELDS = frozenset(
 # is the same request refused again, not a second one to record.
 _LAST_DENIAL = contextvars.ContextVar('nova_delete_ext_last_denial',
                                       default=None)
-
-
-def shelve_image_id(instance):
-    """The shelve snapshot of a shelved instance, without a lazy load."""
-    if (instance.vm_state in _SHELVED and
-            instance.obj_attr_is_set('system_metadata')):
-        return instance.system_metadata.get('shelved_image_id')
-    return None
 
 
 def event_for(attempt):

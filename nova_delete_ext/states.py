@@ -25,6 +25,9 @@ ON_HYPERVISOR = (DOMAIN, DISKS)
 
 _SHELVED = (vm_states.SHELVED, vm_states.SHELVED_OFFLOADED)
 
+#: system_metadata key where shelve keeps the id of its Glance snapshot.
+SHELVE_IMAGE_KEY = 'shelved_image_id'
+
 
 def all_vm_states():
     """Every vm_state the running Nova defines, read from its module."""
@@ -45,6 +48,14 @@ def resources_removed(vm_state, task_state=None):
     if helper is not None:
         return helper(vm_state, task_state)
     return vm_state in vm_states.ALLOW_RESOURCE_REMOVAL
+
+
+def shelve_image_id(instance):
+    """The shelve snapshot of a shelved instance, without a lazy load."""
+    if (instance.vm_state in _SHELVED and
+            instance.obj_attr_is_set('system_metadata')):
+        return instance.system_metadata.get(SHELVE_IMAGE_KEY)
+    return None
 
 
 def power_state_name(value):

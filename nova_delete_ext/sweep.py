@@ -35,7 +35,6 @@ SWEPT = frozenset({states.ALLOCATIONS, states.PORTS, states.VOLUMES,
 #: Kinds whose bulk index names every instance that could leak them.
 INDEXED = frozenset({states.ALLOCATIONS, states.VOLUMES})
 DEFAULT_BATCH = 500
-_SHELVE_KEY = 'shelved_image_id'
 
 
 class UnknownCell(exception.DeleteExtError):
@@ -59,7 +58,7 @@ def state_at_delete(instance):
     on a host, or never on one. The vm_state is a representative of each
     of those groups, not necessarily the exact one.
     """
-    shelved = _SHELVE_KEY in (instance.system_metadata or {})
+    shelved = states.SHELVE_IMAGE_KEY in (instance.system_metadata or {})
     if shelved:
         vm_state = (vm_states.SHELVED if instance.host
                     else vm_states.SHELVED_OFFLOADED)
@@ -81,7 +80,7 @@ def wanted(instance, kinds=SWEPT):
     held = state_at_delete(instance).may_hold() & SWEPT & frozenset(kinds)
     return leak_index.Wanted(
         instance.uuid, held,
-        (instance.system_metadata or {}).get(_SHELVE_KEY))
+        (instance.system_metadata or {}).get(states.SHELVE_IMAGE_KEY))
 
 
 def select_cells(context, name_or_uuid=None):

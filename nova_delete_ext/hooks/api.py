@@ -25,6 +25,7 @@ from nova_delete_ext import policies
 from nova_delete_ext.policies import recycle
 from nova_delete_ext import record as rec
 from nova_delete_ext import release
+from nova_delete_ext import states
 
 LOG = logging.getLogger(__name__)
 
@@ -127,7 +128,7 @@ def _decide(attempt):
         return None
     try:
         with attempt.guard():
-            attempt.shelve_image_id = decide.shelve_image_id(attempt.instance)
+            attempt.shelve_image_id = states.shelve_image_id(attempt.instance)
         decisions = decide.on_request(attempt)
     except nova_exception.InstanceIsLocked:
         raise

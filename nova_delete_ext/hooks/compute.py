@@ -83,7 +83,7 @@ def _delete_instance(original, self, context, instance, bdms):
         return original(self, context, instance, bdms)
     with attempt.guard():
         attempt.driver = self.driver
-        attempt.shelve_image_id = decide.shelve_image_id(instance)
+        attempt.shelve_image_id = states.shelve_image_id(instance)
     if _destroy_denied(attempt, instance):
         return None
     try:
