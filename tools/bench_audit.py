@@ -6,8 +6,9 @@ in-process Nova with several compute hosts, writes the instances straight
 into the cell database through Nova's objects (created, then destroyed),
 and makes a few percent of them leak for real: placement allocations held
 by their uuid, Neutron ports still naming them, Cinder attachments and
-shelve snapshots. Live instances with their allocations stand beside
-them. It then prints, per size:
+shelve snapshots. The same number of live instances, with their
+allocations, stands beside them at every size: the cloud keeps its size
+while its history of deletes grows. It then prints, per size:
 
 * the full sweep (every kind): instances per second;
 * the shared work, orphaned allocations: the sweep limited to
@@ -17,7 +18,7 @@ them. It then prints, per size:
 * the peak memory Python allocated during the full sweep (tracemalloc, in
   a second run, as tracing slows the first one down).
 
-    python tools/bench_audit.py [--sizes 1000,10000] [--hosts 10]
+    python tools/bench_audit.py [--sizes 1000,10000] [--hosts 10] [--live 500]
 
 It measures; it asserts nothing.
 """
@@ -45,13 +46,13 @@ from oslo_utils import uuidutils
 from nova_delete_ext.cmd import audit as audit_cmd
 
 LEAK_EVERY = 33  # about 3% of the deleted instances leak, each one kind
-LIVE_SHARE = 0.1  # live instances, as a share of the deleted ones
 
 
 class Bench(test_audit.AuditTestBase):
 
     size = 1000
     hosts = 10
+    live = 500
     results = []
 
     def test_bench(self):
@@ -88,7 +89,7 @@ class Bench(test_audit.AuditTestBase):
             self.node_ids = {
                 host: objects.ComputeNode.get_by_nodename(cctxt, host).id
                 for host in self.providers}
-            for number in range(int(self.size * LIVE_SHARE)):
+            for number in range(self.live):
                 self.instance(cctxt, number, allocate=True)
             for number in range(self.size):
                 self.deleted(cctxt, number)
@@ -166,14 +167,19 @@ def main():
                              '1000,10000)')
     parser.add_argument('--hosts', type=int, default=10,
                         help='compute hosts (default 10)')
+    parser.add_argument('--live', type=int, default=500,
+                        help='live instances with allocations, the same '
+                             'at every size (default 500)')
     args = parser.parse_args()
     try:
         sizes = [int(s) for s in args.sizes.split(',')]
     except ValueError:
         parser.error('--sizes takes numbers separated by commas')
-    if min(sizes) < 1 or args.hosts < 1:
-        parser.error('sizes and --hosts must be at least 1')
+    if min(sizes) < 1 or args.hosts < 1 or args.live < 0:
+        parser.error('sizes and --hosts must be at least 1, --live at '
+                     'least 0')
     Bench.hosts = args.hosts
+    Bench.live = args.live
     demo._send_output_to('bench_audit.log')
     failed = False
     for size in sizes:

@@ -6,7 +6,9 @@ sweep then runs in-process through the command's ``main()``.
 """
 
 import contextlib
+import gc
 import io
+import weakref
 
 import fixtures
 from nova import context as nova_context
@@ -14,6 +16,7 @@ from oslo_serialization import jsonutils
 
 from nova_delete_ext.cmd import audit as audit_cmd
 from nova_delete_ext import states
+from nova_delete_ext import sweep
 from nova_delete_ext.tests.functional import base
 from nova_delete_ext.tests.functional import scenarios
 
@@ -205,6 +208,34 @@ class TestAudit(AuditTestBase):
         self.assertEqual(len(leaky), len(output['leaks']))
         # Attachments are listed once per sweep: one page, then the end.
         self.assertEqual(2, self.listing.calls - calls)
+
+    def test_each_batch_is_freed_without_the_cycle_collector(self):
+        # A cycle left in Nova's objects would keep every batch read until
+        # Python's rare full collection: the sweep's memory would grow with
+        # the number of deleted instances.
+        for _ in range(2):
+            self._delete_server(self._create_server(networks='none'))
+        self.delete_keeping_allocations(self._create_server(networks='none'))
+        lists, instances = [], []
+        original = sweep._without_cycles
+
+        def spy(instance_list):
+            lists.append(weakref.ref(instance_list))
+            instances.extend(weakref.ref(inst) for inst in instance_list)
+            return original(instance_list)
+
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova_delete_ext.sweep._without_cycles', spy))
+        gc.collect()
+        gc.disable()
+        self.addCleanup(gc.enable)
+        for kinds in ('allocations', ','.join(sorted(sweep.SWEPT))):
+            code, output = self.audit('--batch-size', '1', '--kinds', kinds)
+            self.assertEqual(3, code, output)
+        # The leaking instance alone, then all three, one per batch.
+        self.assertEqual(1 + 3, len(instances))
+        self.assertEqual([], [ref() for ref in lists + instances
+                              if ref() is not None])
 
     def test_port_reused_since_is_left_alone(self):
         server = self.boot(networks=[{'port': PORT_1}])
