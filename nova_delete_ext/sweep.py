@@ -147,6 +147,17 @@ def release(instances):
             del instance.system_metadata
 
 
+def _within(instances, filters):
+    """The instances deleted within the window; the others are released."""
+    inside = []
+    for instance in instances:
+        if _in_window(instance, filters):
+            inside.append(instance)
+        else:
+            release([instance])
+    return inside
+
+
 def deleted_batches(cell_context, filters, batch_size=DEFAULT_BATCH):
     """Yield lists of deleted (and soft-deleted) instances of one cell."""
     query = _query(filters)
@@ -159,7 +170,7 @@ def deleted_batches(cell_context, filters, batch_size=DEFAULT_BATCH):
         if not batch:
             return
         marker = batch[-1].uuid
-        yield [inst for inst in batch if _in_window(inst, filters)]
+        yield _within(batch, filters)
 
 
 def candidate_batches(cell_context, filters, uuids,
@@ -175,7 +186,7 @@ def candidate_batches(cell_context, filters, uuids,
             cell_context, dict(query, uuid=uuids[start:start + batch_size]),
             sort_keys=['id'], sort_dirs=['asc'],
             expected_attrs=['system_metadata']))
-        yield [inst for inst in batch if _in_window(inst, filters)]
+        yield _within(batch, filters)
 
 
 @dataclasses.dataclass

@@ -232,8 +232,11 @@ class TestAudit(AuditTestBase):
         for kinds in ('allocations', ','.join(sorted(sweep.SWEPT))):
             code, output = self.audit('--batch-size', '1', '--kinds', kinds)
             self.assertEqual(3, code, output)
-        # The leaking instance alone, then all three, one per batch.
-        self.assertEqual(1 + 3, len(instances))
+        # Read, then left out as deleted after --before.
+        code, output = self.audit('--before', '2000-01-01T00:00:00Z')
+        self.assertEqual((0, 0), (code, output['instances']))
+        # The leaking instance alone, then all three twice.
+        self.assertEqual(1 + 3 + 3, len(instances))
         self.assertEqual([], [ref() for ref in lists + instances
                               if ref() is not None])
 
