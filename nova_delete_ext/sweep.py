@@ -137,10 +137,10 @@ def _without_cycles(instance_list):
 
 
 def release(instances):
-    """Let reference counting free ``instances`` once :func:`wanted` ran.
+    """Let reference counting free ``instances`` the sweep is done with.
 
-    For instances of :func:`deleted_batches` or :func:`candidate_batches`;
-    why, in :func:`_without_cycles`.
+    That is, once :func:`wanted` has read them, or once they are left out
+    of the window. Why, in :func:`_without_cycles`.
     """
     for instance in instances:
         if instance.obj_attr_is_set('system_metadata'):
