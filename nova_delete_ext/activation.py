@@ -11,6 +11,8 @@ to Nova's code, packages or service units.
 The driver itself sends nothing; the other drivers listed keep working.
 """
 
+import atexit
+
 from oslo_log import log as logging
 from oslo_messaging.notify import notifier
 
@@ -18,6 +20,7 @@ from nova_delete_ext import conf as ext_conf
 from nova_delete_ext import exception
 from nova_delete_ext import hooks
 from nova_delete_ext import policies
+from nova_delete_ext import sinks
 
 LOG = logging.getLogger(__name__)
 
@@ -54,6 +57,7 @@ def activate(conf):
         return False
     try:
         chain = policies.load(conf)
+        loaded_sinks = sinks.load(conf)
     except exception.ConfigInvalid as exc:
         _refuse(str(exc))
     try:
@@ -72,6 +76,8 @@ def activate(conf):
                     'cannot be applied.' % ', '.join(chain.names))
         return False
     policies.set_active(chain)
+    sinks.set_active(loaded_sinks)
+    atexit.register(loaded_sinks.stop)
     if chain.policies:
         LOG.info('nova-delete-ext policies in force: %s',
                  ', '.join(chain.names))

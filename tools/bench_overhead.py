@@ -27,11 +27,11 @@ from nova_delete_ext.tests.functional import base  # noqa: I100
 from nova_delete_ext.tests.functional import demo
 from nova_delete_ext.tests.functional import scenarios
 
-from nova_delete_ext import attempt
-from nova_delete_ext import carry
-from nova_delete_ext import decide
 from nova_delete_ext import hooks
-from nova_delete_ext import release
+from nova_delete_ext.hooks import decide
+from nova_delete_ext.record import attempt
+from nova_delete_ext.record import release
+from nova_delete_ext.record import sysmeta
 
 # recycle turns the delete into a soft delete: nothing to compare.
 BENCH_POLICIES = ('protect', 'capture', 'verify')
@@ -72,17 +72,17 @@ class Bench(scenarios.ServerStates, base.DeleteExtTestBase):
 
     def test_bench(self):
         watch = _Stopwatch()
-        # The extension's own code on the delete path; audit.emit nests in
+        # The extension's own code on the delete path; sinks.emit nests in
         # Attempt.finish, so it is not timed twice.
         for owner, name in ((attempt, 'begin'),
                             (attempt.Attempt, 'finish'),
-                            (carry, 'stash'), (carry, 'read'),
+                            (sysmeta, 'stash'), (sysmeta, 'read'),
                             (release, 'plan'), (decide, 'on_request'),
                             (decide, 'before_destroy')):
             self.addCleanup(watch.around(owner, name))
         if self.policy_names:
             self.use_policies(*self.policy_names, delete_ext_capture={
-                'directory': self.audit_dir})
+                'directory': self.temp_dir})
         self.boot()  # warm-up: first build and delete pay one-off costs
         with_ext, without_ext = [], []
         per_round = max(1, self.deletes // self.rounds)

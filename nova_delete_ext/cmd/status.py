@@ -21,6 +21,7 @@ from nova_delete_ext import policies
 from nova_delete_ext.policies import base
 from nova_delete_ext.policies import capture
 from nova_delete_ext.policies import recycle
+from nova_delete_ext import sinks
 
 CONF = nova.conf.CONF
 DRIVER = 'nova_delete_ext'
@@ -82,20 +83,30 @@ class Checks(upgradecheck.UpgradeCommands):
         return Result(Code.SUCCESS, 'Valid; policies in force: %s.'
                       % ', '.join(chain.names))
 
-    def _check_audit_log(self):
-        path = self.conf.delete_ext.audit_log
+    def _check_sinks(self):
+        try:
+            loaded = sinks.load(self.conf)
+        except exception.ConfigInvalid as exc:
+            return Result(Code.FAILURE, '%s. The service would not start.'
+                          % exc)
+        names = ', '.join(loaded.names)
+        if 'file' not in loaded.names:
+            return Result(Code.SUCCESS, 'Records go to: %s.' % names)
+        path = self.conf.delete_ext.record_file
         if not path:
-            return Result(Code.SUCCESS, 'No [delete_ext]audit_log: records '
-                          'go to the service log only.')
+            return Result(Code.SUCCESS, 'Records go to: %s; no '
+                          '[delete_ext]record_file, so the file sink writes '
+                          'nothing.' % names)
         if os.path.exists(path):
             writable = os.access(path, os.W_OK)
         else:
             writable = _writable_dir(os.path.dirname(path) or '.')
         if not writable:
-            return Result(Code.FAILURE, '[delete_ext]audit_log %s is not '
+            return Result(Code.FAILURE, '[delete_ext]record_file %s is not '
                           'writable by this user; records would be lost.'
                           % path)
-        return Result(Code.SUCCESS, 'Audit log %s is writable.' % path)
+        return Result(Code.SUCCESS, 'Records go to: %s; record file %s is '
+                      'writable.' % (names, path))
 
     def _check_capture_directory(self):
         if 'capture' not in self.conf.delete_ext.policies:
@@ -136,7 +147,7 @@ class Checks(upgradecheck.UpgradeCommands):
         ('Hook points', _check_hook_points),
         ('Activation', _check_activation),
         ('Configuration', _check_configuration),
-        ('Audit log', _check_audit_log),
+        ('Sinks', _check_sinks),
         ('Capture directory', _check_capture_directory),
         ('Recycle retention', _check_recycle_retention),
     )

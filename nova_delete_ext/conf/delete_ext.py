@@ -27,20 +27,68 @@ Related options:
   the extension to be loaded at all.
 """),
     cfg.StrOpt(
-        'audit_log',
+        'record_file',
+        deprecated_name='audit_log',
         help="""
-Path of the JSON-lines audit file.
+Path of the JSON-lines record file, written by the ``file`` sink.
 
-When set, every delete record is appended to this file as one JSON object per
-line, in addition to the INFO line logged through oslo.log. The file is
-opened in append mode for each record and written with a single write, so
-several workers may share one file and logrotate's ``create`` mode works.
-When unset, records go to the service log only.
+Every delete record is appended to this file as one JSON object per line.
+The file is opened in append mode for each record and written with a single
+write, so several workers may share one file and logrotate's ``create`` mode
+works. Lines are written by a background writer, never by the thread that
+serves the delete.
 
 Possible values:
 
 * An absolute path writable by the user the Nova service runs as.
-* Unset (the default): no audit file.
+* Unset (the default): the ``file`` sink writes nothing.
+
+Related options:
+
+* ``sinks`` must list ``file`` (it does by default).
+"""),
+    cfg.ListOpt(
+        'sinks',
+        default=['file'],
+        help="""
+Where delete records go besides the service log.
+
+Each name is a plugin of the ``nova_delete_ext.sinks`` entry point namespace.
+The service log always gets one INFO line per record. The built-in sinks are
+``file`` (the JSON-lines ``record_file``) and ``notification`` (an
+oslo.messaging notification per record, on the notification transport and
+with the notifier Nova itself uses). An unknown name stops the service from
+starting with one error naming it.
+
+Possible values:
+
+* A comma-separated list of sink names, e.g. ``file,notification``.
+* Empty: records go to the service log only.
+
+Related options:
+
+* ``record_file``: where the ``file`` sink writes.
+* ``[notifications]notification_format``: which of Nova's notifiers the
+  ``notification`` sink uses.
+* ``sink_queue_size``, ``sink_stop_timeout``.
+"""),
+    cfg.IntOpt(
+        'sink_queue_size',
+        default=1000,
+        min=1,
+        help="""
+Records waiting for a sink's background writer, at most.
+
+Deletes never wait for a sink: when a sink is slower than the deletes (a
+file system that stopped answering, a message broker that is down), records
+beyond this many are dropped and the number dropped is logged.
+"""),
+    cfg.FloatOpt(
+        'sink_stop_timeout',
+        default=5.0,
+        min=0.0,
+        help="""
+Seconds a stopping service waits for the sinks to write the records queued.
 """),
     cfg.ListOpt(
         'policies',

@@ -8,13 +8,13 @@ another signature it changes nothing and raises
 :class:`~nova_delete_ext.exception.HookMismatch` naming them.
 """
 
-from nova_delete_ext.hooks import _installer
 from nova_delete_ext.hooks import api
 from nova_delete_ext.hooks import compute
+from nova_delete_ext.hooks import installer
 
 HOOK_POINTS = api.HOOK_POINTS + compute.HOOK_POINTS
 
-_INSTALLER = _installer.Installer(HOOK_POINTS)
+_INSTALLER = installer.Installer(HOOK_POINTS)
 
 
 def install():
@@ -37,4 +37,4 @@ def installed():
 
 def problems():
     """Describe every hook point that does not match the installed Nova."""
-    return _installer.problems(HOOK_POINTS)
+    return installer.problems(HOOK_POINTS)

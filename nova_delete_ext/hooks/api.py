@@ -16,21 +16,22 @@ from nova.compute import task_states
 from nova import exception as nova_exception
 from oslo_log import log as logging
 
-from nova_delete_ext import attempt as attempt_mod
-from nova_delete_ext import carry
-from nova_delete_ext import decide
 from nova_delete_ext import exception
-from nova_delete_ext.hooks import _installer
+from nova_delete_ext.hooks import decide
+from nova_delete_ext.hooks import installer
 from nova_delete_ext import policies
-from nova_delete_ext.policies import recycle
 from nova_delete_ext import record as rec
-from nova_delete_ext import release
+from nova_delete_ext.record import attempt as attempt_mod
+from nova_delete_ext.record import release
+from nova_delete_ext.record import sysmeta
 from nova_delete_ext import states
 
 LOG = logging.getLogger(__name__)
 
 API = 'nova.compute.api.API'
 _DELETING = (task_states.DELETING, task_states.SOFT_DELETING)
+#: The decision recorded when Nova refused the delete type a policy chose.
+REDIRECT_REFUSED = 'nova:refused(%s)'
 
 
 class ApiDelete:
@@ -49,8 +50,8 @@ class ApiDelete:
             if not kwargs.get('local', False):
                 with self.attempt.guard():
                     self.path = rec.PATH_COMPUTE
-                    carry.stash(instance, self.attempt, steps=self.steps,
-                                decisions=self.attempt.record.decisions)
+                    sysmeta.stash(instance, self.attempt, steps=self.steps,
+                                  decisions=self.attempt.record.decisions)
             return cb(context, instance, bdms, *args, **kwargs)
         return callback
 
@@ -158,12 +159,15 @@ def _redirect(api, context, instance, delete_type, attempt):
                 return api.soft_delete(context, instance)
             except nova_exception.InstanceIsLocked:
                 raise
-            except nova_exception.InstanceInvalidState:
-                # Never launched: Nova only deletes such a server, as its
-                # servers controller does when a soft delete is refused.
-                recycle.forget(instance)
-                attempt_mod.REDIRECTED.set(list(attempt.record.decisions) +
-                                           [recycle.NOT_LAUNCHED])
+            except nova_exception.InstanceInvalidState as exc:
+                # Nova would not soft-delete it: delete it, as Nova's servers
+                # controller does when its own soft delete is refused.
+                LOG.info('Nova refused the soft delete a policy asked for '
+                         '(%s); deleting the server instead.', exc,
+                         instance=instance)
+                attempt_mod.REDIRECTED.set(
+                    list(attempt.record.decisions) +
+                    [REDIRECT_REFUSED % delete_type])
         return api.delete(context, instance)
     finally:
         attempt_mod.REDIRECTED.reset(token)
@@ -217,30 +221,30 @@ def _confirm_resize_on_deleting(original, self, context, instance):
 
 
 HOOK_POINTS = (
-    _installer.HookPoint(
+    installer.HookPoint(
         API, '_delete',
         '(self, context, instance, delete_type, cb, **instance_attrs)',
         _delete),
-    _installer.HookPoint(
+    installer.HookPoint(
         API, '_delete_while_booting', '(self, context, instance)',
         _delete_while_booting),
-    _installer.HookPoint(
+    installer.HookPoint(
         API, '_local_delete',
         '(self, context, instance, bdms, delete_type, cb)', _local_delete),
-    _installer.HookPoint(
+    installer.HookPoint(
         API, '_local_delete_cleanup', '(self, context, instance_uuid)',
         _local_delete_cleanup),
-    _installer.HookPoint(
+    installer.HookPoint(
         API, '_local_cleanup_bdm_volumes', '(self, bdms, instance, context)',
         _local_cleanup_bdm_volumes),
-    _installer.HookPoint(
+    installer.HookPoint(
         API, '_confirm_resize_on_deleting', '(self, context, instance)',
         _confirm_resize_on_deleting),
-    _installer.HookPoint(
+    installer.HookPoint(
         API, '_lookup_instance', '(self, context, uuid)', _lookup_instance),
     # Called, not wrapped: a policy's redirect goes through Nova's own
     # public methods, with their lock and state checks.
-    _installer.HookPoint(
+    installer.HookPoint(
         API, 'soft_delete', '(self, context, instance)', None),
-    _installer.HookPoint(API, 'delete', '(self, context, instance)', None),
+    installer.HookPoint(API, 'delete', '(self, context, instance)', None),
 )

@@ -16,15 +16,13 @@ from nova.compute import task_states
 from nova import exception as nova_exception
 from oslo_log import log as logging
 
-from nova_delete_ext import attempt as attempt_mod
-from nova_delete_ext import carry
-from nova_delete_ext import decide
-from nova_delete_ext.hooks import _installer
+from nova_delete_ext.hooks import decide
+from nova_delete_ext.hooks import installer
 from nova_delete_ext import policies
-from nova_delete_ext.policies import protect
-from nova_delete_ext.policies import recycle
 from nova_delete_ext import record as rec
-from nova_delete_ext import release
+from nova_delete_ext.record import attempt as attempt_mod
+from nova_delete_ext.record import release
+from nova_delete_ext.record import sysmeta
 from nova_delete_ext import states
 
 LOG = logging.getLogger(__name__)
@@ -59,7 +57,7 @@ def _begin(context, instance, default_type, trigger):
     """Open the attempt with the facts nova-api carried, when it did."""
     carried = None
     try:
-        carried = carry.take(instance, getattr(context, 'request_id', None))
+        carried = sysmeta.take(instance, getattr(context, 'request_id', None))
     except Exception:
         LOG.exception('nova-delete-ext could not read the facts nova-api '
                       'carried; recording what the compute host sees.',
@@ -155,14 +153,6 @@ def soft_delete_instance(original, self, context, instance):
 
 
 def restore_instance(original, self, context, instance):
-    try:
-        # A restored server is no longer in the recycle bin, and a bypass
-        # of its protection is spent; Nova's restore saves the instance,
-        # and with it these changes.
-        recycle.forget(instance)
-        protect.forget(instance)
-    except Exception:
-        attempt_mod.log_internal_error(instance)
     state = None
     try:
         state = states.InstanceState.of(instance)
@@ -181,6 +171,10 @@ def restore_instance(original, self, context, instance):
                                 rec.TRIGGER_API, 'compute', state=state)
     if attempt is None:
         return original(self, context, instance)
+    with attempt.guard():
+        # Nova's restore saves the instance, and with it what the policies
+        # change on it here.
+        decide.on_restore(attempt)
     try:
         result = original(self, context, instance)
     except Exception as exc:
@@ -192,7 +186,7 @@ def restore_instance(original, self, context, instance):
 
 def _deleted_old_enough(original, self, instance, timeout):
     try:
-        retention = recycle.retention_of(instance)
+        retention = policies.active().retention(instance)
     except Exception:
         attempt_mod.log_internal_error(instance)
         retention = None
@@ -202,22 +196,22 @@ def _deleted_old_enough(original, self, instance, timeout):
 
 
 HOOK_POINTS = (
-    _installer.HookPoint(
+    installer.HookPoint(
         MANAGER, 'terminate_instance', '(self, context, instance, bdms)',
         terminate_instance),
-    _installer.HookPoint(
+    installer.HookPoint(
         MANAGER, '_init_instance', '(self, context, instance)',
         _init_instance),
-    _installer.HookPoint(
+    installer.HookPoint(
         MANAGER, '_delete_instance', '(self, context, instance, bdms)',
         _delete_instance),
-    _installer.HookPoint(
+    installer.HookPoint(
         MANAGER, 'soft_delete_instance', '(self, context, instance)',
         soft_delete_instance),
-    _installer.HookPoint(
+    installer.HookPoint(
         MANAGER, 'restore_instance', '(self, context, instance)',
         restore_instance),
-    _installer.HookPoint(
+    installer.HookPoint(
         MANAGER, '_deleted_old_enough', '(self, instance, timeout)',
         _deleted_old_enough),
 )

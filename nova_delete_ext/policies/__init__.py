@@ -74,13 +74,36 @@ class PolicyChain:
         return bool(self._after)
 
     def after_delete(self, event):
-        decisions = []
-        for policy in self._after:
+        """Decisions after a delete; a failing policy is logged, skipped."""
+        return self._each(self._after, 'after_delete', event)
+
+    def on_restore(self, event):
+        """Decisions before a restore; a failing policy is logged, skipped."""
+        return self._each(self.policies, 'on_restore', event)
+
+    def retention(self, instance):
+        """Seconds to keep a soft-deleted instance: the first answer."""
+        for policy in self.policies:
             try:
-                decision = policy.after_delete(event)
+                seconds = policy.retention(instance)
             except Exception:
-                LOG.exception('nova-delete-ext policy %s failed after the '
-                              'delete.', policy.name, instance=event.instance)
+                LOG.exception('nova-delete-ext policy %s failed to tell the '
+                              'retention; asking the next one.', policy.name,
+                              instance=instance)
+                continue
+            if seconds is not None:
+                return seconds
+        return None
+
+    @staticmethod
+    def _each(policies, method, event):
+        decisions = []
+        for policy in policies:
+            try:
+                decision = getattr(policy, method)(event)
+            except Exception:
+                LOG.exception('nova-delete-ext policy %s failed in %s.',
+                              policy.name, method, instance=event.instance)
                 continue
             if decision is not None:
                 decisions.append(decision)

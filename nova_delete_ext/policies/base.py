@@ -14,6 +14,19 @@ of a delete and answers each with a :class:`Decision` or None:
 * :meth:`DeletePolicy.after_delete`: after a delete has finished, in the
   background, never delaying Nova's answer. The delete record is written
   once every policy's ``after_delete`` has returned.
+* :meth:`DeletePolicy.on_restore`: in nova-compute, before Nova restores a
+  soft-deleted server, for a policy to drop what it stored for the delete.
+
+and asked one question:
+
+* :meth:`DeletePolicy.retention`: in nova-compute's periodic reclaim, how
+  long a soft-deleted server is kept. The first policy that answers
+  decides; with no answer Nova's ``reclaim_instance_interval`` applies.
+
+What a policy must carry from nova-api to nova-compute it keeps in the
+instance's ``system_metadata`` (set in ``on_request``, saved by Nova with
+the delete); :mod:`nova_delete_ext.record.sysmeta` lists the entries the
+built-in policies use.
 
 Policies never see an exception of another policy, and an exception of
 their own is logged and ignored, unless the policy sets ``fail_closed``:
@@ -113,6 +126,24 @@ class DeletePolicy(metaclass=abc.ABCMeta):
 
     def after_delete(self, event):
         """After a delete has finished, in the background."""
+        return None
+
+    def on_restore(self, event):
+        """nova-compute: a soft-deleted server is about to be restored.
+
+        ``event.delete_type`` is ``restore``. Changes to
+        ``event.instance`` are saved with the restore.
+        """
+        return None
+
+    def retention(self, instance):
+        """Seconds to keep the soft-deleted ``instance``, or None.
+
+        Asked by nova-compute's periodic reclaim, with the instance as it
+        reads it from the database (no request, no context). None leaves
+        the decision to the next policy, and in the end to Nova's
+        ``[DEFAULT]reclaim_instance_interval``.
+        """
         return None
 
     def decision(self, action, **kwargs):

@@ -12,15 +12,11 @@ from oslo_utils import strutils
 from nova_delete_ext.conf import protect as protect_conf
 from nova_delete_ext import exception
 from nova_delete_ext.policies import base
-from nova_delete_ext import rbac
+from nova_delete_ext.policies import rules
 from nova_delete_ext import record as rec
+from nova_delete_ext.record import sysmeta
 
 GROUP = 'delete_ext_protect'
-
-#: system_metadata key set when a delete bypassed the protection: the
-#: soft-deleted server's later reclaim by nova-compute completes that
-#: authorised delete instead of being refused forever.
-BYPASS_KEY = 'delete_ext_protect_bypassed'
 
 
 class Protect(base.DeletePolicy):
@@ -83,8 +79,8 @@ class Protect(base.DeletePolicy):
         if found is None:
             return None
         reason, lift = found
-        if rbac.may_bypass_protection(event.context, event.instance):
-            event.instance.system_metadata[BYPASS_KEY] = str(
+        if rules.may_bypass_protection(event.context, event.instance):
+            event.instance.system_metadata[sysmeta.BYPASS_KEY] = str(
                 getattr(event.context, 'request_id', None) or 'yes')
             return self.decision('bypassed', detail=reason)
         return self.decision('denied', detail=reason, deny=(
@@ -101,7 +97,7 @@ class Protect(base.DeletePolicy):
         if found is None:
             return None
         reason, lift = found
-        if BYPASS_KEY in (event.instance.system_metadata or {}):
+        if sysmeta.get(event.instance, sysmeta.BYPASS_KEY) is not None:
             return self.decision('bypassed', detail='%s, at the request'
                                  % reason)
         return self.decision('denied', detail=reason, deny=(
@@ -110,8 +106,6 @@ class Protect(base.DeletePolicy):
                 'let Nova delete it, restore it and %s.' % (
                     event.instance.uuid, event.trigger, reason, lift)))))
 
-
-def forget(instance):
-    """Drop a bypass marker (the server was restored)."""
-    if instance.obj_attr_is_set('system_metadata'):
-        instance.system_metadata.pop(BYPASS_KEY, None)
+    def on_restore(self, event):
+        # A bypass was for the delete the restore undoes.
+        sysmeta.drop(event.instance, sysmeta.BYPASS_KEY)

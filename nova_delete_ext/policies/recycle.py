@@ -2,11 +2,12 @@
 
 In nova-api, a plain delete of a server in a state listed in
 ``[delete_ext_recycle]retention`` becomes a soft delete, and the retention
-is stored in the server's system_metadata (saved with the soft delete).
-A delete from any other state is done at once, even when Nova would have
-soft-deleted it. In nova-compute, the periodic reclaim of soft-deleted
-servers asks ``_deleted_old_enough``, which honours that stored retention
-(see :func:`retention_of`).
+is stored in the server's system_metadata (``sysmeta.RETENTION_KEY``, saved
+with the soft delete). A delete from any other state is done at once, even
+when Nova would have soft-deleted it. In nova-compute, the periodic reclaim
+of soft-deleted servers asks the policies for the retention
+(:meth:`Recycle.retention`), and a restore drops it
+(:meth:`Recycle.on_restore`).
 """
 
 from nova.compute import vm_states
@@ -16,17 +17,11 @@ from nova_delete_ext.conf import recycle as recycle_conf
 from nova_delete_ext import exception
 from nova_delete_ext.policies import base
 from nova_delete_ext import record as rec
+from nova_delete_ext.record import sysmeta
 
 LOG = logging.getLogger(__name__)
 
 GROUP = 'delete_ext_recycle'
-
-#: system_metadata key holding a recycled server's retention in seconds.
-RETENTION_KEY = 'delete_ext_retention'
-
-#: The decision recorded when a server to recycle had never launched, which
-#: Nova cannot soft-delete: it is deleted.
-NOT_LAUNCHED = 'recycle:not_kept(never launched)'
 
 # A soft delete cannot keep a server in these states: one never built
 # cannot be soft-deleted, nova-api destroys a shelved-offloaded one on the
@@ -75,29 +70,29 @@ class Recycle(base.DeletePolicy):
                     'delete_now', detail='%s not kept' % event.state.vm_state,
                     redirect=rec.DELETE)
             return None
-        event.instance.system_metadata[RETENTION_KEY] = str(seconds)
+        if not event.instance.launched_at:
+            # Nova soft-deletes only servers that launched; it deletes one
+            # that never did, as its servers controller does.
+            return self.decision('not_kept', detail='never launched',
+                                 redirect=rec.DELETE)
+        event.instance.system_metadata[sysmeta.RETENTION_KEY] = str(seconds)
         return self.decision('soft_delete', detail='%ds' % seconds,
                              redirect=rec.SOFT_DELETE)
 
+    def on_restore(self, event):
+        # A restored server is no longer in the recycle bin.
+        sysmeta.drop(event.instance, sysmeta.RETENTION_KEY)
 
-def forget(instance):
-    """Drop a stored retention (a restore, or a soft delete not done)."""
-    if instance.obj_attr_is_set('system_metadata'):
-        instance.system_metadata.pop(RETENTION_KEY, None)
-
-
-def retention_of(instance):
-    """The retention stored on a recycled ``instance``, or None."""
-    if (instance.vm_state != vm_states.SOFT_DELETED or
-            not instance.obj_attr_is_set('system_metadata')):
-        return None
-    value = instance.system_metadata.get(RETENTION_KEY)
-    if value is None:
-        return None
-    try:
-        return max(0, int(value))
-    except ValueError:
-        LOG.warning('Ignoring the unreadable recycle retention %r; Nova\'s '
-                    'reclaim_instance_interval applies.', value,
-                    instance=instance)
-        return None
+    def retention(self, instance):
+        if instance.vm_state != vm_states.SOFT_DELETED:
+            return None
+        value = sysmeta.get(instance, sysmeta.RETENTION_KEY)
+        if value is None:
+            return None
+        try:
+            return max(0, int(value))
+        except ValueError:
+            LOG.warning('Ignoring the unreadable recycle retention %r; '
+                        'Nova\'s reclaim_instance_interval applies.', value,
+                        instance=instance)
+            return None

@@ -5,7 +5,7 @@ for what the delete should have released from the state the instance was
 in (the record's ``released``): no Glance lookup for a server that was
 never shelved, no hypervisor lookup for a delete nova-api did without the
 compute host. The checks and repairs are those of
-:mod:`nova_delete_ext.leaks`, shared with the ``nova-delete-ext audit``
+:mod:`nova_delete_ext.leaks`, shared with the ``nova-delete-ext sweep``
 sweep.
 """
 
@@ -14,6 +14,8 @@ from oslo_log import log as logging
 
 from nova_delete_ext.conf import verify as verify_conf
 from nova_delete_ext import leaks
+from nova_delete_ext.leaks import repair
+from nova_delete_ext.leaks import services
 from nova_delete_ext.policies import base
 from nova_delete_ext import states
 
@@ -38,7 +40,7 @@ class Verify(base.DeletePolicy):
     @property
     def clients(self):
         if self._clients is None:
-            self._clients = leaks.Clients()
+            self._clients = services.Clients()
         return self._clients
 
     def after_delete(self, event):
@@ -81,7 +83,7 @@ class Verify(base.DeletePolicy):
             if not leak.repairable:
                 continue
             try:
-                done = leaks.repair(context, leak, self.clients)
+                done = repair.repair(context, leak, self.clients)
             except Exception as exc:
                 LOG.warning('Could not repair %s: %s', leak.describe(), exc,
                             instance=event.instance)

@@ -3,7 +3,7 @@
 Nova's own functional harness starts nova-api (through wsgi-intercept),
 conductor, scheduler, one compute service on the fake virt driver and
 placement, with Nova's Neutron, Glance and Cinder fixtures. On top of it
-this base installs the hooks, points the audit log at a temporary file and
+this base installs the hooks, points the record file at a temporary file and
 reads the records back.
 """
 
@@ -19,6 +19,8 @@ from oslo_serialization import jsonutils
 from nova_delete_ext import conf as ext_conf
 from nova_delete_ext import hooks
 from nova_delete_ext import policies
+from nova_delete_ext import sinks
+from nova_delete_ext.tests import fixtures as ext_fixtures
 
 
 def api_paste_config():
@@ -52,13 +54,14 @@ class DeleteExtTestBase(integrated_helpers._IntegratedTestBase):
         # the notification driver loads while the service parses its
         # configuration.
         self.useFixture(HooksFixture())
-        self.audit_dir = self.useFixture(fixtures.TempDir()).path
-        self.audit_log = os.path.join(self.audit_dir, 'audit.jsonl')
+        self.useFixture(ext_fixtures.Sinks())
+        self.temp_dir = self.useFixture(fixtures.TempDir()).path
+        self.record_file = os.path.join(self.temp_dir, 'records.jsonl')
         super().setUp()
 
     def _setup_services(self):
         self.flags(api_paste_config=api_paste_config(), group='wsgi')
-        self.flags(audit_log=self.audit_log, group='delete_ext')
+        self.flags(record_file=self.record_file, group='delete_ext')
         super()._setup_services()
 
     # Policies ------------------------------------------------------------
@@ -86,9 +89,11 @@ class DeleteExtTestBase(integrated_helpers._IntegratedTestBase):
     # Reading the records back ------------------------------------------
 
     def records(self, instance_uuid=None):
-        if not os.path.exists(self.audit_log):
+        # The file sink writes in the background.
+        self.assertTrue(sinks.flush(10), 'records not written in time')
+        if not os.path.exists(self.record_file):
             return []
-        with open(self.audit_log) as f:
+        with open(self.record_file) as f:
             found = [jsonutils.loads(line) for line in f]
         if instance_uuid:
             found = [r for r in found if r['instance_uuid'] == instance_uuid]

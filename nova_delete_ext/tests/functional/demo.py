@@ -5,7 +5,7 @@ nova_delete_ext.tests.functional.demo [AUDIT_FILE]``). It boots Nova's
 functional harness with the extension installed, takes one server into each
 state, deletes it the way that state calls for, then does a few deletes
 with the four built-in policies in force, prints a table of the records
-and the path of the JSON-lines audit file they were written to.
+and the path of the JSON-lines record file they were written to.
 """
 
 import os
@@ -59,14 +59,14 @@ _POLICY_LABELS = ('active, protected', 'active, recycled',
 class Demo(scenarios.ServerStates, scenarios.LeakyDeletes,
            base.DeleteExtTestBase):
 
-    audit_path = None
+    record_path = None
 
     def setUp(self):
         super().setUp()
-        if self.audit_path:
-            self.flags(audit_log=self.audit_path, group='delete_ext')
-            self.audit_log = self.audit_path
-        self.capture_dir = os.path.splitext(self.audit_log)[0] + '-captures'
+        if self.record_path:
+            self.flags(record_file=self.record_path, group='delete_ext')
+            self.record_file = self.record_path
+        self.capture_dir = os.path.splitext(self.record_file)[0] + '-captures'
         self.policies = self.use_policies(
             'protect', 'recycle', 'capture', 'verify',
             delete_ext_recycle={'retention': {'active': 86400}},
@@ -126,7 +126,7 @@ class Demo(scenarios.ServerStates, scenarios.LeakyDeletes,
             OUT.write('%s (%.1fs)\n' % (record['outcome'],
                                         time.monotonic() - started))
         print_table(rows)
-        OUT.write('\nJSON-lines audit file: %s\n' % self.audit_log)
+        OUT.write('\nJSON-lines record file: %s\n' % self.record_file)
         OUT.write('Capture files: %s\n' % self.capture_dir)
 
 
@@ -164,11 +164,11 @@ def _send_output_to(log_path):
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
-    Demo.audit_path = os.path.abspath(
-        argv[0] if argv else 'nova-delete-ext-demo-audit.jsonl')
-    log_path = os.path.splitext(Demo.audit_path)[0] + '.log'
-    if os.path.exists(Demo.audit_path):
-        os.unlink(Demo.audit_path)
+    Demo.record_path = os.path.abspath(
+        argv[0] if argv else 'nova-delete-ext-demo-records.jsonl')
+    log_path = os.path.splitext(Demo.record_path)[0] + '.log'
+    if os.path.exists(Demo.record_path):
+        os.unlink(Demo.record_path)
     _send_output_to(log_path)
     OUT.write('Booting an in-process Nova (API, conductor, scheduler, fake '
               'compute, placement) with nova-delete-ext installed...\n')

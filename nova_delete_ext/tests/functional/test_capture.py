@@ -13,7 +13,7 @@ class TestCapture(scenarios.ServerStates, base.DeleteExtTestBase):
 
     def setUp(self):
         super().setUp()
-        self.capture_dir = os.path.join(self.audit_dir, 'captures')
+        self.capture_dir = os.path.join(self.temp_dir, 'captures')
         self.use_policies('capture', delete_ext_capture={
             'directory': self.capture_dir, 'max_bytes': 4096})
 

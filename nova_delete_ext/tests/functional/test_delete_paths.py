@@ -10,7 +10,7 @@ from nova import context as nova_context
 from nova import objects
 from nova.tests import fixtures as nova_fixtures
 
-from nova_delete_ext import carry
+from nova_delete_ext.record import sysmeta
 from nova_delete_ext.tests.functional import base
 from nova_delete_ext.tests.functional import scenarios
 
@@ -161,7 +161,7 @@ class TestSoftDeleteRestoreReclaim(DeletePathTestBase):
                                       self.cell_mappings['cell1']) as cctxt:
             instance = objects.Instance.get_by_uuid(
                 cctxt, server['id'], expected_attrs=['system_metadata'])
-        self.assertNotIn(carry.KEY, instance.system_metadata)
+        self.assertNotIn(sysmeta.REQUEST_KEY, instance.system_metadata)
         self.assertEqual('soft_deleted', self.only_record(server)['outcome'])
 
     def test_restore(self):

@@ -5,7 +5,7 @@ import os
 from nova import context as nova_context
 from nova import objects
 
-from nova_delete_ext import rbac
+from nova_delete_ext.policies import rules
 from nova_delete_ext.tests.functional import base
 from nova_delete_ext.tests.functional import scenarios
 
@@ -96,12 +96,12 @@ class TestProtect(ProtectTestBase):
         self.assertEqual([], self.only_record(active)['decisions'])
 
     def allow_bypass(self):
-        policy_file = os.path.join(self.audit_dir, 'policy.yaml')
+        policy_file = os.path.join(self.temp_dir, 'policy.yaml')
         with open(policy_file, 'w') as f:
             f.write('"delete_ext:protect:bypass": "role:admin"\n')
         self.flags(policy_file=policy_file, group='oslo_policy')
-        rbac.reset()
-        self.addCleanup(rbac.reset)
+        rules.reset()
+        self.addCleanup(rules.reset)
 
     def test_bypass_rule_lets_admin_delete_and_is_recorded(self):
         self.allow_bypass()
@@ -137,8 +137,8 @@ class TestProtect(ProtectTestBase):
 
     def test_bypass_rule_default_lets_nobody(self):
         # The harness's API user is an admin; the default still refuses.
-        self.assertEqual('!', rbac.get_enforcer().registered_rules[
-            rbac.PROTECT_BYPASS].check_str)
+        self.assertEqual('!', rules.get_enforcer().registered_rules[
+            rules.PROTECT_BYPASS].check_str)
         server = self.server_active()
         self.protect(server)
         self.assert_denied(server, self.api.delete_server, server['id'])

@@ -3,7 +3,7 @@
 from nova import context as nova_context
 from nova import objects
 
-from nova_delete_ext.policies import recycle
+from nova_delete_ext.record import sysmeta
 from nova_delete_ext.tests.functional import base
 from nova_delete_ext.tests.functional import scenarios
 
@@ -19,7 +19,7 @@ class TestRecycle(scenarios.ServerStates, base.DeleteExtTestBase):
         instance = objects.Instance.get_by_uuid(
             nova_context.get_admin_context(), server['id'],
             expected_attrs=['system_metadata'])
-        return instance.system_metadata.get(recycle.RETENTION_KEY)
+        return instance.system_metadata.get(sysmeta.RETENTION_KEY)
 
     def test_delete_is_kept_and_can_be_restored(self):
         server = self.server_stopped()

@@ -5,7 +5,7 @@ import os
 
 import fixtures
 
-from nova_delete_ext import audit
+from nova_delete_ext import sinks
 from nova_delete_ext.tests.functional import base
 from nova_delete_ext.tests.functional import scenarios
 
@@ -28,9 +28,9 @@ class TestExtensionFailureNeverBlocksDelete(scenarios.ServerStates,
         self.useFixture(fixtures.LogHandler(
             self.errors, name='nova_delete_ext', nuke_handlers=False))
 
-    def test_unwritable_audit_log(self):
+    def test_unwritable_record_file(self):
         server = self.server_active()
-        self.flags(audit_log=os.path.join(self.audit_dir, 'missing', 'x'),
+        self.flags(record_file=os.path.join(self.temp_dir, 'missing', 'x'),
                    group='delete_ext')
         self._delete_server(server)
         self.assert_gone(server)
@@ -43,7 +43,7 @@ class TestExtensionFailureNeverBlocksDelete(scenarios.ServerStates,
 
     def test_bug_in_the_record_code(self):
         self.useFixture(fixtures.MockPatchObject(
-            audit, 'emit', side_effect=RuntimeError('a bug')))
+            sinks, 'emit', side_effect=RuntimeError('a bug')))
         for make in (self.server_active, self.server_shelved_offloaded):
             server = make()
             self._delete_server(server)

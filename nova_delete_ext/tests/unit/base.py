@@ -13,15 +13,17 @@ from nova.compute import vm_states
 from nova import objects
 from oslo_config import cfg
 from oslo_config import fixture as config_fixture
+from oslo_utils import timeutils
 from oslo_utils import uuidutils
 from oslotest import base
 
 from nova_delete_ext import conf as ext_conf  # noqa: F401 registers opts
 from nova_delete_ext import hooks
-from nova_delete_ext.hooks import _installer
+from nova_delete_ext.hooks import installer
 from nova_delete_ext import policies
-from nova_delete_ext import rbac
+from nova_delete_ext.policies import rules
 from nova_delete_ext import record as rec
+from nova_delete_ext.tests import fixtures as ext_fixtures
 
 UUID = '5f6d1b3a-3c1e-4c85-9f3a-1e2b8a1d2c3e'
 
@@ -52,10 +54,10 @@ class HooksUninstalled(fixtures.Fixture):
                 continue  # never imported, so never wrapped
             cls = point.owner_class()
             func = cls.__dict__.get(point.name)
-            if hasattr(func, _installer.ORIGINAL_ATTR):
+            if hasattr(func, installer.ORIGINAL_ATTR):
                 left.append(point.qualname)
-                while hasattr(func, _installer.ORIGINAL_ATTR):
-                    func = getattr(func, _installer.ORIGINAL_ATTR)
+                while hasattr(func, installer.ORIGINAL_ATTR):
+                    func = getattr(func, installer.ORIGINAL_ATTR)
                 setattr(cls, point.name, func)
         if left:
             raise AssertionError('hooks left installed: %s' % left)
@@ -111,7 +113,8 @@ class TestCase(base.BaseTestCase):
         # Activation replaces the active policies; the next test starts
         # with what this one found.
         self.addCleanup(policies.set_active, policies.active())
-        self.addCleanup(rbac.reset)
+        self.addCleanup(rules.reset)
+        self.useFixture(ext_fixtures.Sinks())
         # What Nova and the libraries log goes into the test's details, not
         # to the console; what the extension logs is kept as records.
         self.useFixture(fixtures.FakeLogger(level=logging.DEBUG))
@@ -139,6 +142,7 @@ def make_instance(omit=(), **updates):
         'power_state': power_state.RUNNING,
         'host': 'cmp1',
         'disable_terminate': False,
+        'launched_at': timeutils.utcnow(with_timezone=True),
         'system_metadata': {},
     }
     values.update(updates)

@@ -16,7 +16,7 @@ from stevedore import driver as stevedore_driver
 from nova_delete_ext import activation
 from nova_delete_ext import exception
 from nova_delete_ext import hooks
-from nova_delete_ext.hooks import _installer
+from nova_delete_ext.hooks import installer
 from nova_delete_ext import policies
 from nova_delete_ext.tests.unit import base
 
@@ -25,9 +25,9 @@ DELETE = 'nova.compute.api.API._delete'
 
 def _bad_installer():
     """The real hook points plus one that matches no method of Nova."""
-    bad = _installer.HookPoint('nova.compute.api.API', '_delete',
-                               '(self, context)', lambda original, *a: None)
-    return _installer.Installer(hooks.HOOK_POINTS + (bad,))
+    bad = installer.HookPoint('nova.compute.api.API', '_delete',
+                              '(self, context)', lambda original, *a: None)
+    return installer.Installer(hooks.HOOK_POINTS + (bad,))
 
 
 class ActivateTest(base.TestCase):
@@ -47,7 +47,7 @@ class ActivateTest(base.TestCase):
         conf = cfg.ConfigOpts()
         self.assertTrue(activation.activate(conf))
         self.assertTrue(conf.delete_ext.enabled)
-        self.assertIsNone(conf.delete_ext.audit_log)
+        self.assertIsNone(conf.delete_ext.record_file)
         self.assertTrue(hooks.installed())
 
     def test_disabled_does_nothing(self):
@@ -201,7 +201,7 @@ class NovaRpcInitTest(base.TestCase):
         self.assertTrue(hooks.installed())
         wrapper = manager.ComputeManager.__dict__['_delete_instance']
         self.assertIs(original,
-                      getattr(wrapper, _installer.ORIGINAL_ATTR))
+                      getattr(wrapper, installer.ORIGINAL_ATTR))
         self.assertTrue(hooks.uninstall())
         self.assertIs(original,
                       manager.ComputeManager.__dict__['_delete_instance'])

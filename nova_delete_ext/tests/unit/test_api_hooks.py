@@ -3,9 +3,9 @@
 from nova.compute import task_states
 from nova import context as nova_context
 
-from nova_delete_ext import attempt as attempt_mod
 from nova_delete_ext.hooks import api
 from nova_delete_ext import record as rec
+from nova_delete_ext.record import attempt as attempt_mod
 from nova_delete_ext.tests.unit import base
 
 

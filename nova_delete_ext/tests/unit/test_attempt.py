@@ -13,9 +13,9 @@ from nova import context as nova_context
 from oslo_serialization import jsonutils
 from oslo_utils import fixture as utils_fixture
 
-from nova_delete_ext import attempt as attempt_mod
-from nova_delete_ext import audit
 from nova_delete_ext import record as rec
+from nova_delete_ext.record import attempt as attempt_mod
+from nova_delete_ext import sinks
 from nova_delete_ext import states
 from nova_delete_ext.tests.unit import base
 
@@ -96,14 +96,14 @@ class FinishTest(AttemptTestBase):
     def setUp(self):
         super().setUp()
         self.emit = self.useFixture(fixtures.MockPatchObject(
-            audit, 'emit', autospec=True)).mock
+            sinks, 'emit', autospec=True)).mock
 
     def test_writes_exactly_once(self):
         attempt = self._attempt()
         attempt.finish(rec.DELETED, path=rec.PATH_COMPUTE)
         attempt.finish(rec.FAILED, path=rec.PATH_LOCAL, error=_Boom('x'))
         attempt.finish(rec.IGNORED)
-        self.emit.assert_called_once_with(attempt.record, self.instance)
+        self.emit.assert_called_once_with(attempt.record)
         self.assertEqual(rec.DELETED, attempt.record.outcome)
         self.assertEqual(rec.PATH_COMPUTE, attempt.record.path)
         self.assertNotIn('error', attempt.record.as_dict())
@@ -149,7 +149,7 @@ class FinishTest(AttemptTestBase):
         attempt = self._attempt()
         attempt.finish(rec.DELETED)
         attempt.finish(rec.DELETED)
-        self.emit.assert_called_once_with(attempt.record, self.instance)
+        self.emit.assert_called_once_with(attempt.record)
         error = self._assert_one_error_logged()
         self.assertIsInstance(error.exc_info[1], OSError)
 
@@ -160,7 +160,7 @@ class FinishThenTest(AttemptTestBase):
     def setUp(self):
         super().setUp()
         self.emit = self.useFixture(fixtures.MockPatchObject(
-            audit, 'emit', autospec=True)).mock
+            sinks, 'emit', autospec=True)).mock
         # Run what would go to Nova's thread pool right away.
         self.spawn = self.useFixture(fixtures.MockPatch(
             'nova.thread_pool_factory.spawn', autospec=True,
@@ -178,13 +178,13 @@ class FinishThenTest(AttemptTestBase):
         attempt.finish(rec.DELETED, then=then)
         self.assertEqual(1, self.spawn.call_count)
         self.assertEqual([attempt], seen)
-        self.emit.assert_called_once_with(attempt.record, self.instance)
+        self.emit.assert_called_once_with(attempt.record)
         self.assertEqual(['late:one'], attempt.record.decisions)
 
     def test_record_written_even_if_then_fails(self):
         attempt = self._attempt()
         attempt.finish(rec.DELETED, then=mock.Mock(side_effect=_Boom('x')))
-        self.emit.assert_called_once_with(attempt.record, self.instance)
+        self.emit.assert_called_once_with(attempt.record)
         self.assertEqual(1, len(self.logs.at(logging.ERROR)))
 
     def test_abandon_writes_nothing(self):
@@ -196,14 +196,15 @@ class FinishThenTest(AttemptTestBase):
 
 class FinishToFileTest(AttemptTestBase):
 
-    def test_one_line_in_the_audit_file(self):
+    def test_one_line_in_the_record_file(self):
         path = os.path.join(self.useFixture(fixtures.TempDir()).path,
-                            'audit.jsonl')
-        self.flags(audit_log=path, group='delete_ext')
+                            'records.jsonl')
+        self.flags(record_file=path, group='delete_ext')
         attempt = self._attempt()
         attempt.finish(rec.DELETED, path=rec.PATH_COMPUTE,
                        released={'ports'})
         attempt.finish(rec.DELETED, path=rec.PATH_COMPUTE)
+        self.assertTrue(sinks.flush(10))
         with open(path) as f:
             lines = [jsonutils.loads(line) for line in f]
         self.assertEqual([attempt.record.as_dict()], lines)
@@ -211,13 +212,18 @@ class FinishToFileTest(AttemptTestBase):
         self.assertEqual(base.UUID, lines[0]['instance_uuid'])
         self.assertEqual(1, len(self.logs.at(logging.INFO)))
 
-    def test_unwritable_audit_file(self):
+    def test_unwritable_record_file(self):
         tmp = self.useFixture(fixtures.TempDir()).path
-        self.flags(audit_log=tmp, group='delete_ext')  # a directory
+        self.flags(record_file=tmp, group='delete_ext')  # a directory
         attempt = self._attempt()
         attempt.finish(rec.DELETED)  # does not raise
         self.assertEqual(rec.DELETED, attempt.record.outcome)
-        self._assert_one_error_logged()
+        self.assertTrue(sinks.flush(10))
+        # The file sink's writer lost the record and said so, once.
+        errors = self.logs.at(logging.ERROR)
+        self.assertEqual(1, len(errors), [r.getMessage() for r in errors])
+        self.assertIn('lost 1 delete record(s) for the file sink',
+                      errors[0].getMessage())
 
 
 class GuardTest(AttemptTestBase):

@@ -59,16 +59,24 @@ class ChecksTest(base.TestCase):
                            "[delete_ext]policies: unknown policy 'shield'",
                            'would not start')
 
-    def test_audit_log(self):
-        self.assert_result(Code.SUCCESS, self.checks._check_audit_log,
-                           'service log only')
-        self.flags(audit_log=os.path.join(self.tmp, 'audit.jsonl'),
+    def test_sinks(self):
+        self.assert_result(Code.SUCCESS, self.checks._check_sinks,
+                           'Records go to: log, file; no '
+                           '[delete_ext]record_file')
+        self.flags(record_file=os.path.join(self.tmp, 'records.jsonl'),
                    group='delete_ext')
-        self.assert_result(Code.SUCCESS, self.checks._check_audit_log)
-        self.flags(audit_log=os.path.join(self.tmp, 'missing', 'a.jsonl'),
+        self.assert_result(Code.SUCCESS, self.checks._check_sinks,
+                           'is writable')
+        self.flags(record_file=os.path.join(self.tmp, 'missing', 'a.jsonl'),
                    group='delete_ext')
-        self.assert_result(Code.FAILURE, self.checks._check_audit_log,
+        self.assert_result(Code.FAILURE, self.checks._check_sinks,
                            'not writable')
+        self.flags(sinks=['notification'], group='delete_ext')
+        self.assert_result(Code.SUCCESS, self.checks._check_sinks,
+                           'Records go to: log, notification.')
+        self.flags(sinks=['syslog'], group='delete_ext')
+        self.assert_result(Code.FAILURE, self.checks._check_sinks,
+                           "unknown sink 'syslog'", 'would not start')
 
     def test_capture_directory(self):
         self.assert_result(Code.SUCCESS,

@@ -28,7 +28,8 @@ class ListOptsTest(base.TestCase):
 
     def test_delete_ext_group(self):
         group, opts = self._opts()
-        self.assertEqual({'enabled', 'audit_log', 'policies'}, set(opts))
+        self.assertEqual({'enabled', 'record_file', 'sinks', 'policies',
+                          'sink_queue_size', 'sink_stop_timeout'}, set(opts))
 
     def test_policies(self):
         opt = self._opts()[1]['policies']
@@ -41,11 +42,19 @@ class ListOptsTest(base.TestCase):
         self.assertIs(True, opt.default)
         self.assertTrue(opt.help)
 
-    def test_audit_log(self):
-        opt = self._opts()[1]['audit_log']
+    def test_record_file(self):
+        opt = self._opts()[1]['record_file']
         self.assertIsInstance(opt, cfg.StrOpt)
         self.assertIsNone(opt.default)
         self.assertTrue(opt.help)
+        # Renamed: the old name works for one release, with a warning.
+        self.assertEqual(['audit_log'],
+                         [d.name for d in opt.deprecated_opts])
+
+    def test_sinks(self):
+        opt = self._opts()[1]['sinks']
+        self.assertIsInstance(opt, cfg.ListOpt)
+        self.assertEqual(['file'], opt.default)
 
     def test_entry_point(self):
         mgr = stevedore_driver.DriverManager('oslo.config.opts',
@@ -58,12 +67,12 @@ class RegisterOptsTest(base.TestCase):
     def test_on_global_conf(self):
         self.assertIs(cfg.CONF, ext_conf.CONF)
         self.assertTrue(cfg.CONF.delete_ext.enabled)
-        self.assertIsNone(cfg.CONF.delete_ext.audit_log)
+        self.assertIsNone(cfg.CONF.delete_ext.record_file)
 
     def test_flags(self):
-        self.flags(enabled=False, audit_log='/x', group='delete_ext')
+        self.flags(enabled=False, record_file='/x', group='delete_ext')
         self.assertFalse(cfg.CONF.delete_ext.enabled)
-        self.assertEqual('/x', cfg.CONF.delete_ext.audit_log)
+        self.assertEqual('/x', cfg.CONF.delete_ext.record_file)
 
     def test_fresh_conf_idempotent(self):
         conf = cfg.ConfigOpts()
@@ -71,7 +80,7 @@ class RegisterOptsTest(base.TestCase):
         ext_conf.register_opts(conf)
         conf([], default_config_files=[])
         self.assertTrue(conf.delete_ext.enabled)
-        self.assertIsNone(conf.delete_ext.audit_log)
+        self.assertIsNone(conf.delete_ext.record_file)
 
     def test_read_from_config_file(self):
         path = self.create_tempfiles(
@@ -82,4 +91,4 @@ class RegisterOptsTest(base.TestCase):
         conf([], default_config_files=[path])
         self.assertFalse(conf.delete_ext.enabled)
         self.assertEqual('/var/log/nova/delete-audit.jsonl',
-                         conf.delete_ext.audit_log)
+                         conf.delete_ext.record_file)

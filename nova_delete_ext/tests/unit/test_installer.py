@@ -5,7 +5,7 @@ import threading
 
 from nova_delete_ext import exception
 from nova_delete_ext import hooks
-from nova_delete_ext.hooks import _installer
+from nova_delete_ext.hooks import installer
 from nova_delete_ext.tests.unit import base
 
 HERE = __name__
@@ -56,8 +56,8 @@ def _record_hook(calls, tag):
 
 
 def _point(name, signature, hook=None, owner=HERE + '.Fake'):
-    return _installer.HookPoint(owner, name, signature,
-                                hook or (lambda original, *a, **k: None))
+    return installer.HookPoint(owner, name, signature,
+                               hook or (lambda original, *a, **k: None))
 
 
 def _own_attrs(*classes):
@@ -74,10 +74,10 @@ class InstallerTestBase(base.TestCase):
         self.addCleanup(self._assert_restored)
 
     def _installer(self, points):
-        installer = _installer.Installer(points)
+        inst = installer.Installer(points)
         # Registered after _assert_restored: runs before it.
-        self.addCleanup(installer.uninstall)
-        return installer
+        self.addCleanup(inst.uninstall)
+        return inst
 
     def _assert_restored(self):
         after = _own_attrs(Fake, FakeBase, FakeSibling)
@@ -119,10 +119,10 @@ class HookPointTest(base.TestCase):
 class ProblemsTest(InstallerTestBase):
 
     def test_none_for_matching_points(self):
-        self.assertEqual([], _installer.problems(self._points()))
+        self.assertEqual([], installer.problems(self._points()))
 
     def test_wrong_signature(self):
-        found = _installer.problems(
+        found = installer.problems(
             [_point('own', '(self, context, instance, extra)')])
         self.assertEqual(
             [HERE + '.Fake.own: expected signature '
@@ -131,22 +131,22 @@ class ProblemsTest(InstallerTestBase):
 
     def test_missing_method(self):
         self.assertEqual([HERE + '.Fake.gone: method not found'],
-                         _installer.problems([_point('gone', '(self)')]))
+                         installer.problems([_point('gone', '(self)')]))
 
     def test_not_callable(self):
         self.assertEqual(
             [HERE + '.Fake.not_callable: method not found'],
-            _installer.problems([_point('not_callable', '(self)')]))
+            installer.problems([_point('not_callable', '(self)')]))
 
     def test_missing_class(self):
-        found = _installer.problems(
+        found = installer.problems(
             [_point('own', '(self)', owner=HERE + '.Missing')])
         self.assertEqual(1, len(found))
         self.assertTrue(found[0].startswith(
             HERE + '.Missing.own: class not found ('), found)
 
     def test_missing_module(self):
-        found = _installer.problems(
+        found = installer.problems(
             [_point('own', '(self)', owner='nova_delete_ext.nope.Cls')])
         self.assertEqual(1, len(found))
         self.assertIn('nova_delete_ext.nope.Cls.own: class not found',
@@ -155,18 +155,18 @@ class ProblemsTest(InstallerTestBase):
     def test_owner_without_module(self):
         # rpartition('.') gives the module name '' and import_module('')
         # raises ValueError, which problems() does not expect.
-        found = _installer.problems([_point('own', '(self)', owner='Fake')])
+        found = installer.problems([_point('own', '(self)', owner='Fake')])
         self.assertEqual(1, len(found))
         self.assertIn('Fake.own: class not found', found[0])
 
     def test_unreadable_signature(self):
-        found = _installer.problems([_point('unreadable', '(self)')])
+        found = installer.problems([_point('unreadable', '(self)')])
         self.assertEqual(1, len(found))
         self.assertTrue(found[0].startswith(
             HERE + '.Fake.unreadable: signature unreadable ('), found)
 
     def test_every_problem_named(self):
-        found = _installer.problems(
+        found = installer.problems(
             self._points() + (_point('gone', '(self)'),
                               _point('own', '(self)')))
         self.assertEqual(2, len(found))
@@ -174,24 +174,24 @@ class ProblemsTest(InstallerTestBase):
         self.assertIn('Fake.own', found[1])
 
     def test_sees_through_installed_wrappers(self):
-        installer = self._installer(self._points())
-        installer.install()
-        self.assertEqual([], _installer.problems(self._points()))
+        inst = self._installer(self._points())
+        inst.install()
+        self.assertEqual([], installer.problems(self._points()))
 
 
 class InstallTest(InstallerTestBase):
 
     def test_install_wraps_every_point(self):
-        installer = self._installer(self._points())
-        self.assertFalse(installer.installed)
-        self.assertTrue(installer.install())
-        self.assertTrue(installer.installed)
+        inst = self._installer(self._points())
+        self.assertFalse(inst.installed)
+        self.assertTrue(inst.install())
+        self.assertTrue(inst.installed)
         for name, original in (('own', OWN), ('other', OTHER),
                                ('inherited', INHERITED)):
             wrapper = Fake.__dict__[name]
             self.assertIsNot(original, wrapper)
             self.assertIs(original,
-                          getattr(wrapper, _installer.ORIGINAL_ATTR))
+                          getattr(wrapper, installer.ORIGINAL_ATTR))
             self.assertEqual(original.__name__, wrapper.__name__)
             self.assertEqual(original.__doc__, wrapper.__doc__)
             self.assertEqual(str(inspect.signature(original)),
@@ -201,8 +201,8 @@ class InstallTest(InstallerTestBase):
         self.assertNotIn('inherited', FakeSibling.__dict__)
 
     def test_hook_called_with_original(self):
-        installer = self._installer(self._points())
-        installer.install()
+        inst = self._installer(self._points())
+        inst.install()
         obj = Fake()
         self.assertEqual(('own-hook', ('own', obj, 'ctx', 'inst')),
                          obj.own('ctx', instance='inst'))
@@ -224,31 +224,31 @@ class InstallTest(InstallerTestBase):
     def test_hook_exception_propagates(self):
         def hook(original, *args, **kwargs):
             raise KeyError('from hook')
-        installer = self._installer([_point('own', '(self, context, '
-                                            'instance)', hook)])
-        installer.install()
+        inst = self._installer([_point('own', '(self, context, '
+                                       'instance)', hook)])
+        inst.install()
         self.assertRaises(KeyError, Fake().own, 1, 2)
 
     def test_idempotent(self):
-        installer = self._installer(self._points())
-        self.assertTrue(installer.install())
+        inst = self._installer(self._points())
+        self.assertTrue(inst.install())
         wrappers = {n: Fake.__dict__[n] for n in ('own', 'other',
                                                   'inherited')}
-        self.assertFalse(installer.install())
+        self.assertFalse(inst.install())
         for name, wrapper in wrappers.items():
             self.assertIs(wrapper, Fake.__dict__[name])
             # Not wrapped twice.
-            self.assertNotIn(_installer.ORIGINAL_ATTR, vars(
-                getattr(wrapper, _installer.ORIGINAL_ATTR)))
+            self.assertNotIn(installer.ORIGINAL_ATTR, vars(
+                getattr(wrapper, installer.ORIGINAL_ATTR)))
         obj = Fake()
         obj.own(1, 2)
         self.assertEqual(1, len(self.calls))
 
     def test_uninstall_restores_exact_originals(self):
-        installer = self._installer(self._points())
-        installer.install()
-        self.assertTrue(installer.uninstall())
-        self.assertFalse(installer.installed)
+        inst = self._installer(self._points())
+        inst.install()
+        self.assertTrue(inst.uninstall())
+        self.assertFalse(inst.installed)
         self.assertIs(OWN, Fake.__dict__['own'])
         self.assertIs(OTHER, Fake.__dict__['other'])
         # Inherited: our override is deleted, not replaced by a copy.
@@ -260,19 +260,19 @@ class InstallTest(InstallerTestBase):
         self.assertEqual([], self.calls)
 
     def test_uninstall_when_not_installed(self):
-        installer = self._installer(self._points())
-        self.assertFalse(installer.uninstall())
-        installer.install()
-        self.assertTrue(installer.uninstall())
-        self.assertFalse(installer.uninstall())
+        inst = self._installer(self._points())
+        self.assertFalse(inst.uninstall())
+        inst.install()
+        self.assertTrue(inst.uninstall())
+        self.assertFalse(inst.uninstall())
 
     def test_reinstall_after_uninstall(self):
-        installer = self._installer(self._points())
+        inst = self._installer(self._points())
         for _ in range(3):
-            self.assertTrue(installer.install())
+            self.assertTrue(inst.install())
             self.assertIs(OWN, getattr(Fake.__dict__['own'],
-                                       _installer.ORIGINAL_ATTR))
-            self.assertTrue(installer.uninstall())
+                                       installer.ORIGINAL_ATTR))
+            self.assertTrue(inst.uninstall())
             self.assertIs(OWN, Fake.__dict__['own'])
 
     def test_two_installers_nest(self):
@@ -291,13 +291,13 @@ class InstallTest(InstallerTestBase):
         self.assertIs(OWN, Fake.__dict__['own'])
 
     def test_concurrent_install_installs_once(self):
-        installer = self._installer(self._points())
+        inst = self._installer(self._points())
         results = []
         start = threading.Barrier(8)
 
         def run():
             start.wait()
-            results.append(installer.install())
+            results.append(inst.install())
 
         threads = [threading.Thread(target=run) for _ in range(8)]
         for thread in threads:
@@ -306,30 +306,30 @@ class InstallTest(InstallerTestBase):
             thread.join(10)
         self.assertEqual([True] + [False] * 7, sorted(results, reverse=True))
         self.assertIs(OWN, getattr(Fake.__dict__['own'],
-                                   _installer.ORIGINAL_ATTR))
+                                   installer.ORIGINAL_ATTR))
 
 
 class MismatchTest(InstallerTestBase):
 
-    def _assert_nothing_installed(self, installer):
-        self.assertFalse(installer.installed)
+    def _assert_nothing_installed(self, inst):
+        self.assertFalse(inst.installed)
         self.assertIs(OWN, Fake.__dict__['own'])
         self.assertIs(OTHER, Fake.__dict__['other'])
         self.assertNotIn('inherited', Fake.__dict__)
         self._assert_restored()
-        self.assertFalse(installer.uninstall())
+        self.assertFalse(inst.uninstall())
 
     def _check(self, bad, *names):
         # The bad point last: the good ones before it would be installed
         # first by an installer that did not check everything beforehand.
-        installer = self._installer(self._points() + tuple(bad))
-        exc = self.assertRaises(exception.HookMismatch, installer.install)
+        inst = self._installer(self._points() + tuple(bad))
+        exc = self.assertRaises(exception.HookMismatch, inst.install)
         for name in names:
             self.assertIn(name, str(exc))
         self.assertTrue(str(exc).startswith(
             'nova-delete-ext cannot hook into the installed Nova, nothing '
             'was installed: '))
-        self._assert_nothing_installed(installer)
+        self._assert_nothing_installed(inst)
         return exc
 
     def test_wrong_signature(self):
@@ -353,19 +353,19 @@ class MismatchTest(InstallerTestBase):
                     'Fake.gone', 'Fake.inherited', 'Missing.x')
 
     def test_mismatch_first(self):
-        installer = self._installer((_point('gone', '(self)'),)
-                                    + self._points())
-        self.assertRaises(exception.HookMismatch, installer.install)
-        self._assert_nothing_installed(installer)
+        inst = self._installer((_point('gone', '(self)'),)
+                               + self._points())
+        self.assertRaises(exception.HookMismatch, inst.install)
+        self._assert_nothing_installed(inst)
 
     def test_mismatch_then_fixed_points(self):
         # A failed install leaves the installer usable.
-        installer = self._installer(self._points() + (
+        inst = self._installer(self._points() + (
             _point('own', '(self)'),))
-        self.assertRaises(exception.HookMismatch, installer.install)
-        installer.points = self._points()
-        self.assertTrue(installer.install())
-        self.assertIn(_installer.ORIGINAL_ATTR, vars(Fake.__dict__['own']))
+        self.assertRaises(exception.HookMismatch, inst.install)
+        inst.points = self._points()
+        self.assertTrue(inst.install())
+        self.assertIn(installer.ORIGINAL_ATTR, vars(Fake.__dict__['own']))
 
 
 class RollbackTest(InstallerTestBase):
@@ -374,38 +374,38 @@ class RollbackTest(InstallerTestBase):
     def _immutable_point(self):
         # ``dict`` is an immutable built-in type: setattr on it raises
         # TypeError, after the checks have passed.
-        return _installer.HookPoint(
+        return installer.HookPoint(
             'builtins.dict', 'get', str(inspect.signature(dict.get)),
             lambda original, *a, **k: None)
 
     def test_setattr_failure_rolls_back(self):
-        installer = self._installer(self._points()
-                                    + (self._immutable_point(),))
-        self.assertEqual([], _installer.problems(installer.points))
-        self.assertRaises(TypeError, installer.install)
-        self.assertFalse(installer.installed)
+        inst = self._installer(self._points()
+                               + (self._immutable_point(),))
+        self.assertEqual([], installer.problems(inst.points))
+        self.assertRaises(TypeError, inst.install)
+        self.assertFalse(inst.installed)
         self.assertIs(OWN, Fake.__dict__['own'])
         self.assertIs(OTHER, Fake.__dict__['other'])
         self.assertNotIn('inherited', Fake.__dict__)
         self._assert_restored()
         self.assertEqual({'a': 1}.get('a'), 1)
-        self.assertFalse(installer.uninstall())
+        self.assertFalse(inst.uninstall())
 
     def test_failure_in_the_middle(self):
         points = self._points()
-        installer = self._installer(
+        inst = self._installer(
             points[:2] + (self._immutable_point(),) + points[2:])
-        self.assertRaises(TypeError, installer.install)
-        self.assertFalse(installer.installed)
+        self.assertRaises(TypeError, inst.install)
+        self.assertFalse(inst.installed)
         self._assert_restored()
 
     def test_install_after_rollback(self):
-        installer = self._installer(self._points()
-                                    + (self._immutable_point(),))
-        self.assertRaises(TypeError, installer.install)
-        installer.points = self._points()
-        self.assertTrue(installer.install())
-        self.assertTrue(installer.uninstall())
+        inst = self._installer(self._points()
+                               + (self._immutable_point(),))
+        self.assertRaises(TypeError, inst.install)
+        inst.points = self._points()
+        self.assertTrue(inst.install())
+        self.assertTrue(inst.uninstall())
         self._assert_restored()
 
 
@@ -449,7 +449,7 @@ class NovaHookPointsTest(base.TestCase):
             self.assertIsNot(original, wrapper)
             self.assertIs(getattr(cls, point.name), wrapper)
             self.assertIs(original,
-                          getattr(wrapper, _installer.ORIGINAL_ATTR),
+                          getattr(wrapper, installer.ORIGINAL_ATTR),
                           point.qualname)
         self.assertTrue(hooks.uninstall())
         self.assertFalse(hooks.installed())
@@ -473,31 +473,31 @@ class NovaHookPointsTest(base.TestCase):
     def test_nova_methods_are_not_wrapped_at_rest(self):
         for qualname, (cls, original) in self._snapshot().items():
             self.assertIsNotNone(original, qualname)
-            self.assertFalse(hasattr(original, _installer.ORIGINAL_ATTR),
+            self.assertFalse(hasattr(original, installer.ORIGINAL_ATTR),
                              qualname)
 
     def test_mismatch_installs_nothing_on_nova(self):
         before = self._snapshot()
         good = hooks.HOOK_POINTS
-        bad = _installer.HookPoint(
+        bad = installer.HookPoint(
             good[0].owner, good[0].name, '(self, context, instance)',
             good[0].hook)
-        installer = _installer.Installer(good + (bad,))
-        self.addCleanup(installer.uninstall)
-        exc = self.assertRaises(exception.HookMismatch, installer.install)
+        inst = installer.Installer(good + (bad,))
+        self.addCleanup(inst.uninstall)
+        exc = self.assertRaises(exception.HookMismatch, inst.install)
         self.assertIn('nova.compute.api.API._delete: expected signature '
                       '(self, context, instance), found ', str(exc))
         self.assertEqual(1, str(exc).count('API.'))
         self.assertEqual(before, self._snapshot())
-        self.assertFalse(installer.installed)
+        self.assertFalse(inst.installed)
 
     def test_missing_nova_method_installs_nothing(self):
         before = self._snapshot()
-        installer = _installer.Installer(hooks.HOOK_POINTS + (
-            _installer.HookPoint('nova.compute.api.API', '_no_such_method',
-                                 '(self)', lambda original, *a: None),))
-        self.addCleanup(installer.uninstall)
-        exc = self.assertRaises(exception.HookMismatch, installer.install)
+        inst = installer.Installer(hooks.HOOK_POINTS + (
+            installer.HookPoint('nova.compute.api.API', '_no_such_method',
+                                '(self)', lambda original, *a: None),))
+        self.addCleanup(inst.uninstall)
+        exc = self.assertRaises(exception.HookMismatch, inst.install)
         self.assertIn('nova.compute.api.API._no_such_method: method not '
                       'found', str(exc))
         self.assertEqual(before, self._snapshot())

@@ -11,6 +11,8 @@ from nova.scheduler.client import report
 from nova.volume import cinder
 
 from nova_delete_ext import leaks
+from nova_delete_ext.leaks import repair
+from nova_delete_ext.leaks import services
 from nova_delete_ext import states
 from nova_delete_ext.tests.unit import base
 
@@ -20,8 +22,8 @@ PORT = 'p0000000-0000-4000-8000-000000000001'
 
 
 def make_clients():
-    """A :class:`leaks.Clients` whose service clients are autospecced."""
-    clients = mock.Mock(spec=leaks.Clients)
+    """A :class:`services.Clients` whose service clients are autospecced."""
+    clients = mock.Mock(spec=services.Clients)
     clients.placement = mock.create_autospec(report.SchedulerReportClient,
                                              instance=True)
     clients.network_api = mock.create_autospec(neutron.API, instance=True)
@@ -192,14 +194,14 @@ class RepairTest(base.TestCase):
         placement.delete_allocation_for_instance.return_value = True
         leak = leaks.Leak(states.ALLOCATIONS, UUID, RP)
         self.assertIn('deleted the allocations',
-                      leaks.repair(self.ctxt, leak, self.clients))
+                      repair.repair(self.ctxt, leak, self.clients))
         placement.delete_allocation_for_instance.assert_called_once_with(
             self.ctxt, UUID, force=True)
 
     def test_allocations_already_gone(self):
         placement = self.clients.placement
         placement.delete_allocation_for_instance.return_value = False
-        self.assertIn('were gone', leaks.repair(
+        self.assertIn('were gone', repair.repair(
             self.ctxt, leaks.Leak(states.ALLOCATIONS, UUID, RP),
             self.clients))
 
@@ -207,15 +209,15 @@ class RepairTest(base.TestCase):
         # safe_connect answers None for a connection failure.
         placement = self.clients.placement
         placement.delete_allocation_for_instance.return_value = None
-        self.assertRaises(leaks.RepairFailed, leaks.repair, self.ctxt,
+        self.assertRaises(repair.RepairFailed, repair.repair, self.ctxt,
                           leaks.Leak(states.ALLOCATIONS, UUID, RP),
                           self.clients)
 
     def test_port_unbound_not_deleted(self):
         self.neutron.show_port.side_effect = [
             {'port': port()}, {'port': port(device_id='')}]
-        text = leaks.repair(self.ctxt, leaks.Leak(states.PORTS, UUID, PORT),
-                            self.clients)
+        text = repair.repair(self.ctxt, leaks.Leak(states.PORTS, UUID, PORT),
+                             self.clients)
         self.assertIn('unbound port', text)
         self.clients.network_api.unbind_ports.assert_called_once_with(
             self.ctxt, [PORT], detach=True)
@@ -223,13 +225,13 @@ class RepairTest(base.TestCase):
 
     def test_port_still_bound_after_unbind_fails(self):
         self.neutron.show_port.return_value = {'port': port()}
-        self.assertRaises(leaks.RepairFailed, leaks.repair, self.ctxt,
+        self.assertRaises(repair.RepairFailed, repair.repair, self.ctxt,
                           leaks.Leak(states.PORTS, UUID, PORT), self.clients)
 
     def test_port_reused_is_left_alone(self):
         self.neutron.show_port.return_value = {'port': port('another-vm')}
-        text = leaks.repair(self.ctxt, leaks.Leak(states.PORTS, UUID, PORT),
-                            self.clients)
+        text = repair.repair(self.ctxt, leaks.Leak(states.PORTS, UUID, PORT),
+                             self.clients)
         self.assertIn('left alone', text)
         self.clients.network_api.unbind_ports.assert_not_called()
 
@@ -237,15 +239,15 @@ class RepairTest(base.TestCase):
         for error in (neutron_exc.PortNotFoundClient(),
                       nova_exception.PortNotFound(port_id=PORT)):
             self.neutron.show_port.side_effect = error
-            self.assertIn('was gone', leaks.repair(
+            self.assertIn('was gone', repair.repair(
                 self.ctxt, leaks.Leak(states.PORTS, UUID, PORT),
                 self.clients))
         self.clients.network_api.unbind_ports.assert_not_called()
 
     def test_attachment_deleted_volume_untouched(self):
-        text = leaks.repair(self.ctxt,
-                            leaks.Leak(states.VOLUMES, UUID, 'att-1'),
-                            self.clients)
+        text = repair.repair(self.ctxt,
+                             leaks.Leak(states.VOLUMES, UUID, 'att-1'),
+                             self.clients)
         self.assertIn('the volume is untouched', text)
         self.clients.volume_api.attachment_delete.assert_called_once_with(
             self.ctxt, 'att-1')
@@ -256,35 +258,35 @@ class RepairTest(base.TestCase):
         self.clients.volume_api.attachment_delete.side_effect = (
             nova_exception.CinderConnectionFailed(reason='x'))
         self.assertRaises(nova_exception.CinderConnectionFailed,
-                          leaks.repair, self.ctxt,
+                          repair.repair, self.ctxt,
                           leaks.Leak(states.VOLUMES, UUID, 'att-1'),
                           self.clients)
 
     def test_shelve_image_deleted(self):
         self.clients.image_api.get.return_value = image()
-        text = leaks.repair(self.ctxt,
-                            leaks.Leak(states.SHELVE_IMAGE, UUID, 'img-1'),
-                            self.clients)
+        text = repair.repair(self.ctxt,
+                             leaks.Leak(states.SHELVE_IMAGE, UUID, 'img-1'),
+                             self.clients)
         self.assertEqual('deleted shelve snapshot image img-1', text)
         self.clients.image_api.delete.assert_called_once_with(self.ctxt,
                                                               'img-1')
 
     def test_shelve_image_not_the_instances_is_kept(self):
         self.clients.image_api.get.return_value = image(owner='other')
-        leaks.repair(self.ctxt, leaks.Leak(states.SHELVE_IMAGE, UUID,
-                                           'img-1'), self.clients)
+        repair.repair(self.ctxt, leaks.Leak(states.SHELVE_IMAGE, UUID,
+                                            'img-1'), self.clients)
         self.clients.image_api.delete.assert_not_called()
 
     def test_shelve_image_vanished_meanwhile(self):
         self.clients.image_api.get.return_value = image()
         self.clients.image_api.delete.side_effect = (
             nova_exception.ImageNotFound(image_id='img-1'))
-        self.assertIn('was gone', leaks.repair(
+        self.assertIn('was gone', repair.repair(
             self.ctxt, leaks.Leak(states.SHELVE_IMAGE, UUID, 'img-1'),
             self.clients))
 
     def test_domain_not_repaired(self):
-        error = self.assertRaises(leaks.NotRepairable, leaks.repair,
+        error = self.assertRaises(repair.NotRepairable, repair.repair,
                                   self.ctxt,
                                   leaks.Leak(states.DOMAIN, UUID, UUID),
                                   self.clients)
@@ -296,7 +298,7 @@ class ClientsTest(base.TestCase):
     @mock.patch.object(report, 'report_client_singleton', autospec=True)
     @mock.patch.object(cinder, 'API', autospec=True)
     def test_built_once_on_first_use(self, cinder_api, singleton):
-        clients = leaks.Clients()
+        clients = services.Clients()
         singleton.assert_not_called()
         self.assertIs(clients.placement, clients.placement)
         self.assertIs(clients.volume_api, clients.volume_api)
@@ -306,5 +308,5 @@ class ClientsTest(base.TestCase):
     @mock.patch.object(neutron, 'get_client', autospec=True)
     def test_neutron_is_admin(self, get_client):
         self.assertIs(get_client.return_value,
-                      leaks.Clients.neutron(mock.sentinel.context))
+                      services.Clients.neutron(mock.sentinel.context))
         get_client.assert_called_once_with(mock.sentinel.context, admin=True)

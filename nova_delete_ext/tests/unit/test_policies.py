@@ -8,9 +8,8 @@ from nova.compute import vm_states
 from nova import context as nova_context
 from nova import objects
 
-from nova_delete_ext import attempt as attempt_mod
-from nova_delete_ext import decide
 from nova_delete_ext import exception
+from nova_delete_ext.hooks import decide
 from nova_delete_ext import leaks
 from nova_delete_ext import policies
 from nova_delete_ext.policies import base as policy_base
@@ -19,6 +18,8 @@ from nova_delete_ext.policies import protect
 from nova_delete_ext.policies import recycle
 from nova_delete_ext.policies import verify
 from nova_delete_ext import record as rec
+from nova_delete_ext.record import attempt as attempt_mod
+from nova_delete_ext.record import sysmeta
 from nova_delete_ext import states
 from nova_delete_ext.tests.unit import base
 
@@ -149,6 +150,9 @@ class Boom(policy_base.DeletePolicy):
     def on_request(self, event):
         raise RuntimeError('boom')
 
+    def on_restore(self, event):
+        raise RuntimeError('boom')
+
 
 class Note(policy_base.DeletePolicy):
 
@@ -159,7 +163,55 @@ class Note(policy_base.DeletePolicy):
         return self.decision('noted')
 
 
+class Keep(policy_base.DeletePolicy):
+    """Keeps soft-deleted servers ``seconds``; notes restores."""
+
+    seconds = None
+
+    def validate(self):
+        pass
+
+    def retention(self, instance):
+        if self.seconds == 'boom':
+            raise RuntimeError('boom')
+        return self.seconds
+
+    def on_restore(self, event):
+        event.instance.system_metadata['restored_by'] = self.name
+        return self.decision('restored')
+
+
 class ChainTest(base.TestCase):
+
+    def _keep(self, name, seconds):
+        policy = Keep(self.conf, name)
+        policy.seconds = seconds
+        return policy
+
+    def test_retention_is_the_first_answer(self):
+        chain = policies.PolicyChain([
+            Note(self.conf), self._keep('a', None), self._keep('b', 30),
+            self._keep('c', 90)])
+        self.assertEqual(30, chain.retention(base.make_instance()))
+        self.assertIsNone(policies.PolicyChain([Note(self.conf)]).retention(
+            base.make_instance()))
+
+    def test_retention_skips_a_failing_policy(self):
+        chain = policies.PolicyChain([self._keep('a', 'boom'),
+                                      self._keep('b', 0)])
+        self.assertEqual(0, chain.retention(base.make_instance()))
+        self.assertIn('policy a failed to tell the retention',
+                      self.logs.at(logging.ERROR)[0].getMessage())
+
+    def test_on_restore_asks_every_policy(self):
+        instance = base.make_instance()
+        chain = policies.PolicyChain([self._keep('a', 1), Boom(self.conf),
+                                      self._keep('b', 2)])
+        decisions = chain.on_restore(make_event(instance,
+                                                delete_type=rec.RESTORE))
+        self.assertEqual(['a:restored', 'b:restored'],
+                         [str(d) for d in decisions])
+        self.assertEqual('b', instance.system_metadata['restored_by'])
 
     def test_base_class_is_abstract(self):
         self.assertRaises(TypeError, policy_base.DeletePolicy, self.conf)
@@ -192,7 +244,8 @@ class ProtectTest(base.TestCase):
         super().setUp()
         self.policy = protect.Protect(self.conf, 'protect')
         self.useFixture(base.fixtures.MockPatch(
-            'nova_delete_ext.rbac.may_bypass_protection', return_value=False))
+            'nova_delete_ext.policies.rules.may_bypass_protection',
+            return_value=False))
 
     def instance(self, metadata=None, tags=(), **kwargs):
         instance = base.make_instance(metadata=metadata or {}, **kwargs)
@@ -240,7 +293,7 @@ class ProtectTest(base.TestCase):
     def test_bypass(self):
         instance = self.instance({'delete_protection': '1'})
         context = mock.Mock(request_id='req-9')
-        with mock.patch('nova_delete_ext.rbac.may_bypass_protection',
+        with mock.patch('nova_delete_ext.policies.rules.may_bypass_protection',
                         return_value=True):
             decision = self.decide(instance, context=context)
         self.assertEqual('protect:bypassed(metadata delete_protection=1)',
@@ -248,14 +301,15 @@ class ProtectTest(base.TestCase):
         self.assertIsNone(decision.deny)
         # Saved with the delete, so that a later reclaim completes it.
         self.assertEqual('req-9',
-                         instance.system_metadata[protect.BYPASS_KEY])
+                         instance.system_metadata[sysmeta.BYPASS_KEY])
         decision = self.policy.before_destroy(make_event(
             instance, trigger=rec.TRIGGER_RECLAIM))
         self.assertEqual('protect:bypassed(metadata delete_protection=1, '
                          'at the request)', str(decision))
         self.assertIsNone(decision.deny)
-        protect.forget(instance)
-        self.assertNotIn(protect.BYPASS_KEY, instance.system_metadata)
+        self.policy.on_restore(make_event(instance,
+                                          delete_type=rec.RESTORE))
+        self.assertNotIn(sysmeta.BYPASS_KEY, instance.system_metadata)
 
     def test_before_destroy_only_for_nova_own_deletes(self):
         instance = self.instance({'delete_protection': 'true'})
@@ -282,7 +336,7 @@ class RecycleTest(base.TestCase):
         self.assertEqual(('recycle:soft_delete(60s)', rec.SOFT_DELETE),
                          (str(decision), decision.redirect))
         self.assertEqual('60', instance.system_metadata[
-            recycle.RETENTION_KEY])
+            sysmeta.RETENTION_KEY])
 
     def test_unlisted_state(self):
         instance = base.make_instance(vm_state=vm_states.STOPPED)
@@ -290,28 +344,36 @@ class RecycleTest(base.TestCase):
         decision = self.policy.on_request(make_event(
             instance, delete_type=rec.SOFT_DELETE))
         self.assertEqual(rec.DELETE, decision.redirect)
-        self.assertNotIn(recycle.RETENTION_KEY, instance.system_metadata)
+        self.assertNotIn(sysmeta.RETENTION_KEY, instance.system_metadata)
 
     def test_force_delete_untouched(self):
         self.assertIsNone(self.policy.on_request(make_event(
             base.make_instance(), delete_type=rec.FORCE_DELETE)))
 
-    def test_retention_of(self):
+    def test_never_launched_is_deleted(self):
+        instance = base.make_instance(launched_at=None)
+        decision = self.policy.on_request(make_event(instance))
+        self.assertEqual(('recycle:not_kept(never launched)', rec.DELETE),
+                         (str(decision), decision.redirect))
+        self.assertNotIn(sysmeta.RETENTION_KEY, instance.system_metadata)
+
+    def test_retention(self):
         soft = base.make_instance(vm_state=vm_states.SOFT_DELETED,
                                   system_metadata={
-                                      recycle.RETENTION_KEY: '90'})
-        self.assertEqual(90, recycle.retention_of(soft))
-        soft.system_metadata[recycle.RETENTION_KEY] = 'x'
-        self.assertIsNone(recycle.retention_of(soft))
-        self.assertIsNone(recycle.retention_of(base.make_instance(
-            system_metadata={recycle.RETENTION_KEY: '90'})))
-        self.assertIsNone(recycle.retention_of(base.make_instance(
+                                      sysmeta.RETENTION_KEY: '90'})
+        self.assertEqual(90, self.policy.retention(soft))
+        soft.system_metadata[sysmeta.RETENTION_KEY] = 'x'
+        self.assertIsNone(self.policy.retention(soft))
+        self.assertIsNone(self.policy.retention(base.make_instance(
+            system_metadata={sysmeta.RETENTION_KEY: '90'})))
+        self.assertIsNone(self.policy.retention(base.make_instance(
             vm_state=vm_states.SOFT_DELETED, omit=['system_metadata'])))
 
-    def test_forget(self):
+    def test_on_restore_drops_the_retention(self):
         instance = base.make_instance(system_metadata={
-            recycle.RETENTION_KEY: '90', 'other': 'kept'})
-        recycle.forget(instance)
+            sysmeta.RETENTION_KEY: '90', 'other': 'kept'})
+        self.assertIsNone(self.policy.on_restore(make_event(
+            instance, delete_type=rec.RESTORE)))
         self.assertEqual({'other': 'kept'}, instance.system_metadata)
 
 
@@ -373,10 +435,10 @@ class VerifyTest(base.TestCase):
             'nova_delete_ext.leaks.find', autospec=True, return_value=[]
         )).mock
         self.repair = self.useFixture(base.fixtures.MockPatch(
-            'nova_delete_ext.leaks.repair', autospec=True,
+            'nova_delete_ext.leaks.repair.repair', autospec=True,
             return_value='done')).mock
         self.useFixture(base.fixtures.MockPatch(
-            'nova_delete_ext.leaks.Clients', autospec=True))
+            'nova_delete_ext.leaks.services.Clients', autospec=True))
 
     def event(self, released, driver=None, vm_state=vm_states.ACTIVE):
         event = make_event(base.make_instance(vm_state=vm_state))
@@ -453,7 +515,7 @@ class DecideTest(base.TestCase):
         self.flags(host='test-host')
         policies.set_active(policies.PolicyChain([Refuse(self.conf)]))
         self.emit = self.useFixture(base.fixtures.MockPatch(
-            'nova_delete_ext.audit.emit', autospec=True)).mock
+            'nova_delete_ext.sinks.emit', autospec=True)).mock
 
     def attempt(self, request_id='req-1', instance=None):
         context = nova_context.RequestContext('u', 'p', is_admin=False,

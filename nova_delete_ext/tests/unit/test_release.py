@@ -7,7 +7,7 @@ from nova.compute import task_states
 from nova.compute import vm_states
 
 from nova_delete_ext import record as rec
-from nova_delete_ext import release
+from nova_delete_ext.record import release
 from nova_delete_ext import states
 from nova_delete_ext.tests.unit import base
 

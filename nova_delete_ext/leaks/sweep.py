@@ -23,7 +23,7 @@ from oslo_log import log as logging
 from oslo_utils import timeutils
 
 from nova_delete_ext import exception
-from nova_delete_ext import leak_index
+from nova_delete_ext.leaks import index as leak_index
 from nova_delete_ext import states
 
 LOG = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """What a deleted instance left behind, and how to remove it.
 
 The one implementation of a leak check, shared by the ``verify`` policy
-(one instance, right after its delete) and by ``nova-delete-ext audit``
+(one instance, right after its delete) and by ``nova-delete-ext sweep``
 (many deleted instances, through the bulk lookups of
 :mod:`nova_delete_ext.leak_index`). The rules of each kind live here: which
 record of a service is a leak of an instance (the ``*_leaks`` functions,
@@ -12,15 +12,9 @@ the checks see what Nova sees, with the credentials of ``nova.conf``.
 
 import dataclasses
 
-from neutronclient.common import exceptions as neutron_exc
 from nova import exception as nova_exception
-from nova.image import glance
-from nova.network import neutron
-from nova.scheduler.client import report
-from nova.volume import cinder
 from oslo_log import log as logging
 
-from nova_delete_ext import exception
 from nova_delete_ext import states
 
 LOG = logging.getLogger(__name__)
@@ -33,14 +27,6 @@ REPAIRABLE = frozenset(CHECKED) - {states.DOMAIN}
 
 # Glance statuses of an image that is gone or going.
 _IMAGE_GONE = ('deleted', 'pending_delete', 'killed')
-
-
-class NotRepairable(exception.DeleteExtError):
-    msg_fmt = 'Not repaired: %(leak)s: %(reason)s'
-
-
-class RepairFailed(exception.DeleteExtError):
-    msg_fmt = 'Repair failed: %(leak)s: %(reason)s'
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,44 +55,6 @@ class Leak:
 
     def as_dict(self):
         return dataclasses.asdict(self)
-
-
-class Clients:
-    """Nova's service clients, each built on first use and then kept.
-
-    Built with Nova's own modules and ``nova.conf`` credentials: the
-    placement report client singleton, the Neutron client and API, the
-    Cinder and Glance APIs.
-    """
-
-    def __init__(self):
-        self._built = {}
-
-    def _get(self, name, build):
-        if name not in self._built:
-            self._built[name] = build()
-        return self._built[name]
-
-    @property
-    def placement(self):
-        return self._get('placement', report.report_client_singleton)
-
-    @property
-    def network_api(self):
-        return self._get('network_api', neutron.API)
-
-    @property
-    def volume_api(self):
-        return self._get('volume_api', cinder.API)
-
-    @property
-    def image_api(self):
-        return self._get('image_api', glance.API)
-
-    @staticmethod
-    def neutron(context):
-        """An admin Neutron client: a port of any project is visible."""
-        return neutron.get_client(context, admin=True)
 
 
 # The rules: which records of a service are leaks of an instance ----------
@@ -226,105 +174,3 @@ def find(context, instance_uuid, kinds, clients, shelve_image_id=None,
     if states.DOMAIN in kinds and driver is not None:
         found += domain_leaks(instance_uuid, driver.list_instance_uuids())
     return found
-
-
-# Repair ---------------------------------------------------------------------
-
-def repair(context, leak, clients):
-    """Remove one leak with Nova's service clients; say what was done.
-
-    Nothing a user may still want is destroyed: a port is unbound from the
-    instance, never deleted (it may be the user's own port); a volume
-    attachment record is deleted, the volume itself is not touched; the
-    consumer's allocations and the shelve snapshot (which Nova itself
-    deletes with a shelved server) are deleted. Each repair first checks
-    that the resource is still the instance's, so a port reused since the
-    check is left alone.
-
-    A ``DOMAIN`` leak is never repaired here: nova-compute's periodic task
-    reaps guests of deleted instances when
-    ``[DEFAULT]running_deleted_instance_action`` is ``reap``. For it this
-    function raises :class:`NotRepairable` (test ``leak.repairable`` first
-    to skip it quietly).
-
-    :returns: a short text of what was done.
-    :raises NotRepairable: for a kind that is not repaired here.
-    :raises RepairFailed: when the service did not remove the leak.
-    :raises: what the service clients raise on errors.
-    """
-    repairer = _REPAIRERS.get(leak.kind)
-    if repairer is None:
-        raise NotRepairable(
-            leak=leak.describe(),
-            reason='left to nova-compute, which reaps it when '
-                   '[DEFAULT]running_deleted_instance_action is reap')
-    action = repairer(context, leak, clients)
-    LOG.info('Repaired leak %(leak)s: %(action)s',
-             {'leak': leak.describe(), 'action': action})
-    return action
-
-
-def _repair_allocations(context, leak, clients):
-    deleted = clients.placement.delete_allocation_for_instance(
-        context, leak.instance_uuid, force=True)
-    if deleted is None:
-        # @safe_connect turned a connection error into None.
-        raise RepairFailed(leak=leak.describe(),
-                           reason='placement could not be reached')
-    if deleted:
-        return ('deleted the allocations of consumer %s'
-                % leak.instance_uuid)
-    return 'the allocations of consumer %s were gone' % leak.instance_uuid
-
-
-def _show_port(client, port_id):
-    try:
-        return client.show_port(port_id)['port']
-    except (neutron_exc.PortNotFoundClient, nova_exception.PortNotFound):
-        return None
-
-
-def _repair_port(context, leak, clients):
-    client = clients.neutron(context)
-    port = _show_port(client, leak.resource_id)
-    if port is None:
-        return 'port %s was gone' % leak.resource_id
-    if port.get('device_id') != leak.instance_uuid:
-        return ('port %s is no longer bound to the instance, left alone'
-                % leak.resource_id)
-    # Nova's own unbind, as for a port the user brought: it clears the
-    # binding and its profile too. It only logs a failed update, hence the
-    # check afterwards.
-    clients.network_api.unbind_ports(context, [leak.resource_id],
-                                     detach=True)
-    port = _show_port(client, leak.resource_id)
-    if port is not None and port.get('device_id') == leak.instance_uuid:
-        raise RepairFailed(leak=leak.describe(),
-                           reason='Neutron kept the port bound')
-    return ('unbound port %s (device_id, device_owner and binding host '
-            'cleared; the port is kept)' % leak.resource_id)
-
-
-def _repair_attachment(context, leak, clients):
-    clients.volume_api.attachment_delete(context, leak.resource_id)
-    return ('deleted volume attachment %s (the volume is untouched)'
-            % leak.resource_id)
-
-
-def _repair_shelve_image(context, leak, clients):
-    image = get_image(context, clients, leak.resource_id)
-    if not shelve_image_leaks(leak.instance_uuid, image):
-        return 'image %s was gone' % leak.resource_id
-    try:
-        clients.image_api.delete(context, leak.resource_id)
-    except nova_exception.ImageNotFound:
-        return 'image %s was gone' % leak.resource_id
-    return 'deleted shelve snapshot image %s' % leak.resource_id
-
-
-_REPAIRERS = {
-    states.ALLOCATIONS: _repair_allocations,
-    states.PORTS: _repair_port,
-    states.VOLUMES: _repair_attachment,
-    states.SHELVE_IMAGE: _repair_shelve_image,
-}

@@ -10,10 +10,10 @@ from nova import exception as nova_exception
 from nova.scheduler.client import report
 from nova.volume import cinder
 
-from nova_delete_ext import leak_index
 from nova_delete_ext import leaks
+from nova_delete_ext.leaks import index as leak_index
+from nova_delete_ext.leaks import sweep
 from nova_delete_ext import states
-from nova_delete_ext import sweep
 from nova_delete_ext.tests.unit import base
 from nova_delete_ext.tests.unit import test_leaks
 

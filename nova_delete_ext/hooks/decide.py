@@ -98,6 +98,13 @@ def _run_after_delete(attempt):
     _apply(attempt, policies.active().after_delete(event_for(attempt)))
 
 
+def on_restore(attempt):
+    """Run the policies before a restore; their decisions go on record."""
+    chain = policies.active()
+    if chain.policies:
+        _apply(attempt, chain.on_restore(event_for(attempt)))
+
+
 def redirect_of(decisions):
     """The delete type a policy asked for instead, or None."""
     for decision in decisions:

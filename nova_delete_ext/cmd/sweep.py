@@ -21,18 +21,19 @@ from oslo_serialization import jsonutils
 from oslo_utils import timeutils
 import prettytable
 
-from nova_delete_ext import audit
 from nova_delete_ext import conf as ext_conf
-from nova_delete_ext import leaks
+from nova_delete_ext.leaks import repair
+from nova_delete_ext.leaks import services
+from nova_delete_ext.leaks import sweep
 from nova_delete_ext import record
-from nova_delete_ext import sweep
+from nova_delete_ext.sinks import file as file_sink
 
 LOG = logging.getLogger(__name__)
 CONF = ext_conf.CONF
 
 HELP = 'find (and repair) what deleted instances left behind'
 OK, ERROR, FOUND, REPAIRED = 0, 1, 3, 4
-_TOOL = 'nova-delete-ext audit'
+_TOOL = 'nova-delete-ext sweep'
 
 
 def _utc_time(text):
@@ -89,15 +90,15 @@ def add_arguments(parser):
                         help='remove what was found: ports are unbound, '
                              'not deleted; volumes are not touched, only '
                              'their attachment records. Needs '
-                             '[delete_ext]audit_log.')
+                             '[delete_ext]record_file.')
     parser.add_argument('--yes', action='store_true',
                         help='repair without asking')
 
 
 def main(argv=None):
-    """``nova-delete-ext audit``, with ``argv`` the arguments after it."""
+    """``nova-delete-ext sweep``, with ``argv`` the arguments after it."""
     parser = argparse.ArgumentParser(
-        prog='nova-delete-ext audit', description=__doc__,
+        prog='nova-delete-ext sweep', description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     add_arguments(parser)
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
@@ -127,9 +128,9 @@ def run(args, out=None, err=None):
         _load_config(args)
     except cfg.Error as exc:
         args.parser.error('configuration: %s' % exc)
-    if args.repair and not CONF.delete_ext.audit_log:
-        args.parser.error('--repair writes every removal to the audit log: '
-                          'set [delete_ext]audit_log')
+    if args.repair and not CONF.delete_ext.record_file:
+        args.parser.error('--repair writes every removal to the record '
+                          'file: set [delete_ext]record_file')
     objects.register_all()
     filters = sweep.Filters(since=args.since, before=args.before,
                             project_id=args.project, cell=args.cell)
@@ -145,7 +146,7 @@ def run(args, out=None, err=None):
 
 def _sweep_and_repair(args, filters, out, err):
     context = nova_context.get_admin_context()
-    clients = leaks.Clients()
+    clients = services.Clients()
     progress = _Progress(err) if err.isatty() else None
     sw = sweep.Sweep(context, clients, filters, kinds=args.kinds,
                      batch_size=args.batch_size, progress=progress)
@@ -179,14 +180,14 @@ def _confirm(count, err):
 
 def _repair_all(context, clients, rows):
     """Repair each row's leak; log each outcome; True if all succeeded."""
-    path = CONF.delete_ext.audit_log
+    path = CONF.delete_ext.record_file
     ok = True
     for row in rows:
         leak = row['leak']
         entry = dict(leak.as_dict(), event='leak_repair', tool=_TOOL,
                      at=record.utcnow_iso())
         try:
-            row['action'] = leaks.repair(context, leak, clients)
+            row['action'] = repair.repair(context, leak, clients)
             entry.update(outcome='repaired', action=row['action'])
         except Exception as exc:
             LOG.warning('Could not repair %(leak)s: %(error)s',
@@ -194,7 +195,7 @@ def _repair_all(context, clients, rows):
             row['error'] = record.describe_error(exc)
             entry.update(outcome='failed', error=row['error'])
             ok = False
-        audit.write_line(path, entry)
+        file_sink.write_line(path, entry)
     return ok
 
 

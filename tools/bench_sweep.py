@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""How fast ``nova-delete-ext audit`` sweeps, next to nova-manage.
+"""How fast ``nova-delete-ext sweep`` sweeps, next to nova-manage.
 
 For each size (default 1,000 and 10,000 deleted instances) it starts an
 in-process Nova with several compute hosts, writes the instances straight
@@ -23,7 +23,7 @@ while its history of deletes grows. It then prints, per size:
 
 Each time is the median of five runs, the tools taking turns.
 
-    python tools/bench_audit.py [--sizes 1000,10000] [--hosts 10] [--live 500]
+    python tools/bench_sweep.py [--sizes 1000,10000] [--hosts 10] [--live 500]
 
 It measures; it asserts nothing.
 """
@@ -41,7 +41,7 @@ import unittest
 # Chooses eventlet or threading before anything else is imported.
 from nova_delete_ext.tests.functional import base  # noqa: F401,I100
 from nova_delete_ext.tests.functional import demo
-from nova_delete_ext.tests.functional import test_audit
+from nova_delete_ext.tests.functional import test_sweep
 
 from nova.cmd import manage
 from nova.compute import vm_states
@@ -50,15 +50,15 @@ from nova import objects
 from nova.tests import fixtures as nova_fixtures
 from oslo_utils import uuidutils
 
-from nova_delete_ext.cmd import audit as audit_cmd
-from nova_delete_ext import leak_index
-from nova_delete_ext import leaks
+from nova_delete_ext.cmd import sweep as sweep_cmd
+from nova_delete_ext.leaks import index as leak_index
+from nova_delete_ext.leaks import services
 
 LEAK_EVERY = 33  # about 3% of the deleted instances leak, each one kind
 RUNS = 5  # each time printed is the median of this many runs
 
 
-class Bench(test_audit.AuditTestBase):
+class Bench(test_sweep.SweepTestBase):
 
     size = 1000
     hosts = 10
@@ -68,13 +68,13 @@ class Bench(test_audit.AuditTestBase):
     def test_bench(self):
         self.make_deployment()
         work = {
-            'full': (audit_cmd.main, ['--format', 'json']),
-            'shared': (audit_cmd.main,
+            'full': (sweep_cmd.main, ['--format', 'json']),
+            'shared': (sweep_cmd.main,
                        ['--format', 'json', '--kinds', 'allocations']),
             'nova_manage': (manage.PlacementCommands().audit,),
             'listing': (leak_index.allocations_by_consumer,
                         nova_context.get_admin_context(),
-                        leaks.Clients().placement),
+                        services.Clients().placement),
         }
         # In alternation, so that drift of the machine affects all alike.
         times = collections.defaultdict(list)
@@ -207,7 +207,7 @@ def main():
                      'least 0')
     Bench.hosts = args.hosts
     Bench.live = args.live
-    demo._send_output_to('bench_audit.log')
+    demo._send_output_to('bench_sweep.log')
     failed = False
     for size in sizes:
         demo.OUT.write('Building %d deleted instances on an in-process '

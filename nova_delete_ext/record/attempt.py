@@ -7,7 +7,7 @@ is finished exactly once with the outcome, which writes the record.
 Every piece of extension code on Nova's delete path runs inside
 :meth:`Attempt.guard` or :func:`begin`: an exception there is logged once
 with the instance and swallowed, so a bug in the extension or an unwritable
-audit file never changes what Nova does.
+record file never changes what Nova does.
 """
 
 import contextlib
@@ -17,9 +17,9 @@ import time
 from nova import thread_pool_factory
 from oslo_log import log as logging
 
-from nova_delete_ext import audit
 from nova_delete_ext import conf as ext_conf
 from nova_delete_ext import record as rec
+from nova_delete_ext import sinks
 from nova_delete_ext import states
 
 LOG = logging.getLogger(__name__)
@@ -104,7 +104,7 @@ class Attempt:
             record.duration_ms = round(
                 (time.monotonic() - self._started) * 1000.0, 3)
             if then is None:
-                audit.emit(record, self.instance)
+                sinks.emit(record)
             else:
                 thread_pool_factory.spawn(self._then_write, then)
 
@@ -114,7 +114,7 @@ class Attempt:
                 then(self)
         finally:
             with self.guard():
-                audit.emit(self.record, self.instance)
+                sinks.emit(self.record)
 
     def abandon(self):
         """Finish without a record: another attempt records this delete."""

@@ -12,9 +12,9 @@ from nova import exception as nova_exception
 from nova import objects
 from oslo_serialization import jsonutils
 
-from nova_delete_ext import attempt as attempt_mod
-from nova_delete_ext import carry
 from nova_delete_ext import record as rec
+from nova_delete_ext.record import attempt as attempt_mod
+from nova_delete_ext.record import sysmeta
 from nova_delete_ext import states
 from nova_delete_ext.tests.unit import base
 
@@ -38,16 +38,16 @@ class CarryTestBase(base.TestCase):
             'api', requested_at='2025-01-02T03:04:05.123456+00:00')
 
     def _raw(self):
-        return self.instance.system_metadata[carry.KEY]
+        return self.instance.system_metadata[sysmeta.REQUEST_KEY]
 
 
 class StashReadTest(CarryTestBase):
 
     def test_round_trip(self):
-        carry.stash(self.instance, self.attempt, steps=['confirm_resize'],
-                    decisions=['keep_ports'])
-        carried = carry.read(self.instance, self.context.request_id)
-        self.assertIsInstance(carried, carry.Carried)
+        sysmeta.stash(self.instance, self.attempt, steps=['confirm_resize'],
+                      decisions=['keep_ports'])
+        carried = sysmeta.read(self.instance, self.context.request_id)
+        self.assertIsInstance(carried, sysmeta.Carried)
         self.assertEqual(self.attempt.state, carried.state)
         self.assertEqual('2025-01-02T03:04:05.123456+00:00',
                          carried.requested_at)
@@ -56,8 +56,8 @@ class StashReadTest(CarryTestBase):
         self.assertEqual(['keep_ports'], carried.decisions)
 
     def test_round_trip_without_steps(self):
-        carry.stash(self.instance, self.attempt)
-        carried = carry.read(self.instance, self.context.request_id)
+        sysmeta.stash(self.instance, self.attempt)
+        carried = sysmeta.read(self.instance, self.context.request_id)
         self.assertEqual([], carried.steps)
         self.assertEqual([], carried.decisions)
 
@@ -66,12 +66,12 @@ class StashReadTest(CarryTestBase):
             self.context, self.instance, rec.DELETE, rec.TRIGGER_API, 'api',
             state=states.InstanceState(vm_states.RESIZED, None, 'running',
                                        'old-host'))
-        carry.stash(self.instance, self.attempt)
+        sysmeta.stash(self.instance, self.attempt)
         # Later Nova changes the instance; what was carried stays.
         self.instance.vm_state = vm_states.ACTIVE
         self.instance.task_state = task_states.DELETING
         self.instance.host = 'new-host'
-        carried = carry.read(self.instance, self.context.request_id)
+        carried = sysmeta.read(self.instance, self.context.request_id)
         self.assertEqual(
             states.InstanceState(vm_states.RESIZED, None, 'running',
                                  'new-host'),
@@ -81,16 +81,17 @@ class StashReadTest(CarryTestBase):
         self.attempt = attempt_mod.Attempt(
             self.context, self.instance, rec.DELETE, rec.TRIGGER_API, 'api',
             state=states.InstanceState(vm_states.BUILDING, None, None, None))
-        carry.stash(self.instance, self.attempt)
-        state = carry.read(self.instance, self.context.request_id).state
+        sysmeta.stash(self.instance, self.attempt)
+        state = sysmeta.read(self.instance, self.context.request_id).state
         self.assertIsNone(state.task_state)
         self.assertIsNone(state.power_state)
 
     def test_compact_json_under_the_key(self):
-        carry.stash(self.instance, self.attempt, steps=['a'])
+        sysmeta.stash(self.instance, self.attempt, steps=['a'])
         raw = self._raw()
         self.assertNotIn(' ', raw)
         self.assertEqual({
+            'v': 1,
             'r': self.context.request_id,
             't': '2025-01-02T03:04:05.123456+00:00',
             'd': rec.SOFT_DELETE,
@@ -99,24 +100,25 @@ class StashReadTest(CarryTestBase):
             'p': [],
         }, jsonutils.loads(raw))
         # Only our key is touched.
-        self.assertEqual({carry.KEY}, set(self.instance.system_metadata))
+        self.assertEqual({sysmeta.REQUEST_KEY},
+                         set(self.instance.system_metadata))
 
     def test_other_system_metadata_kept(self):
         self.instance.system_metadata = {'image_os_type': 'linux'}
-        carry.stash(self.instance, self.attempt)
+        sysmeta.stash(self.instance, self.attempt)
         self.assertEqual('linux',
                          self.instance.system_metadata['image_os_type'])
 
     def test_replaces_earlier_entry(self):
-        carry.stash(self.instance, self.attempt, steps=['old'])
-        carry.stash(self.instance, self.attempt, steps=['new'])
-        carried = carry.read(self.instance, self.context.request_id)
+        sysmeta.stash(self.instance, self.attempt, steps=['old'])
+        sysmeta.stash(self.instance, self.attempt, steps=['new'])
+        carried = sysmeta.read(self.instance, self.context.request_id)
         self.assertEqual(['new'], carried.steps)
 
     def test_stash_marks_system_metadata_changed(self):
         # nova-compute saving the instance would persist the entry.
         self.instance.obj_reset_changes()
-        carry.stash(self.instance, self.attempt)
+        sysmeta.stash(self.instance, self.attempt)
         self.assertIn('system_metadata', self.instance.obj_what_changed())
 
 
@@ -127,36 +129,36 @@ class LengthTest(CarryTestBase):
     def test_never_over_255(self, count):
         steps = ['step_%d_confirm_resize' % i for i in range(count)]
         decisions = ['decision-%d' % i for i in range(count)]
-        carry.stash(self.instance, self.attempt, steps=steps,
-                    decisions=decisions)
+        sysmeta.stash(self.instance, self.attempt, steps=steps,
+                      decisions=decisions)
         self.assertLessEqual(len(self._raw()), 255)
-        carried = carry.read(self.instance, self.context.request_id)
+        carried = sysmeta.read(self.instance, self.context.request_id)
         self.assertIsNotNone(carried)
         self.assertEqual(self.attempt.state, carried.state)
         self.assertEqual(rec.SOFT_DELETE, carried.delete_type)
 
     def test_small_steps_kept(self):
-        carry.stash(self.instance, self.attempt, steps=['a', 'b'],
-                    decisions=['c'])
-        carried = carry.read(self.instance, self.context.request_id)
+        sysmeta.stash(self.instance, self.attempt, steps=['a', 'b'],
+                      decisions=['c'])
+        carried = sysmeta.read(self.instance, self.context.request_id)
         self.assertEqual(['a', 'b'], carried.steps)
         self.assertEqual(['c'], carried.decisions)
 
     def test_too_many_steps_dropped_essentials_kept(self):
-        carry.stash(self.instance, self.attempt,
-                    steps=['s' * 50] * 10, decisions=['d' * 50] * 10)
-        carried = carry.read(self.instance, self.context.request_id)
+        sysmeta.stash(self.instance, self.attempt,
+                      steps=['s' * 50] * 10, decisions=['d' * 50] * 10)
+        carried = sysmeta.read(self.instance, self.context.request_id)
         self.assertEqual([], carried.steps)
         self.assertEqual([], carried.decisions)
         self.assertEqual('2025-01-02T03:04:05.123456+00:00',
                          carried.requested_at)
 
     def test_one_long_decision(self):
-        carry.stash(self.instance, self.attempt, decisions=['z' * 300])
+        sysmeta.stash(self.instance, self.attempt, decisions=['z' * 300])
         self.assertLessEqual(len(self._raw()), 255)
 
     def test_non_ascii_counted_as_stored(self):
-        carry.stash(self.instance, self.attempt, steps=['\u00e9' * 40])
+        sysmeta.stash(self.instance, self.attempt, steps=['\u00e9' * 40])
         self.assertLessEqual(len(self._raw()), 255)
 
     def test_worst_case_essentials(self):
@@ -167,10 +169,10 @@ class LengthTest(CarryTestBase):
         self.attempt = attempt_mod.Attempt(
             self.context, self.instance, rec.FORCE_DELETE, rec.TRIGGER_API,
             'api', state=state)
-        carry.stash(self.instance, self.attempt, steps=['x' * 30] * 20,
-                    decisions=['y' * 30] * 20)
+        sysmeta.stash(self.instance, self.attempt, steps=['x' * 30] * 20,
+                      decisions=['y' * 30] * 20)
         self.assertLessEqual(len(self._raw()), 255)
-        carried = carry.read(self.instance, self.context.request_id)
+        carried = sysmeta.read(self.instance, self.context.request_id)
         self.assertEqual(state.vm_state, carried.state.vm_state)
         self.assertEqual(state.task_state, carried.state.task_state)
         self.assertEqual(rec.FORCE_DELETE, carried.delete_type)
@@ -180,24 +182,24 @@ class LengthTest(CarryTestBase):
 class ReadTest(CarryTestBase):
 
     def test_nothing_stashed(self):
-        self.assertIsNone(carry.read(self.instance, self.context.request_id))
+        self.assertIsNone(sysmeta.read(self.instance, self.context.request_id))
 
     def test_empty_value(self):
-        self.instance.system_metadata[carry.KEY] = ''
-        self.assertIsNone(carry.read(self.instance, self.context.request_id))
+        self.instance.system_metadata[sysmeta.REQUEST_KEY] = ''
+        self.assertIsNone(sysmeta.read(self.instance, self.context.request_id))
 
     def test_stale_request_id_ignored(self):
-        carry.stash(self.instance, self.attempt)
-        self.assertIsNone(carry.read(self.instance, 'req-another'))
-        self.assertIsNone(carry.read(self.instance, None))
+        sysmeta.stash(self.instance, self.attempt)
+        self.assertIsNone(sysmeta.read(self.instance, 'req-another'))
+        self.assertIsNone(sysmeta.read(self.instance, None))
         self.assertIsNotNone(
-            carry.read(self.instance, self.context.request_id))
+            sysmeta.read(self.instance, self.context.request_id))
 
     def test_entry_without_request_id_matches_none_only(self):
         self.attempt.record.request_id = None
-        carry.stash(self.instance, self.attempt)
-        self.assertIsNone(carry.read(self.instance, 'req-1'))
-        self.assertIsNotNone(carry.read(self.instance, None))
+        sysmeta.stash(self.instance, self.attempt)
+        self.assertIsNone(sysmeta.read(self.instance, 'req-1'))
+        self.assertIsNotNone(sysmeta.read(self.instance, None))
 
     @ddt.data(
         'not json',
@@ -211,24 +213,24 @@ class ReadTest(CarryTestBase):
         ' "x": 5}',
     )
     def test_unreadable_ignored(self, raw):
-        self.instance.system_metadata[carry.KEY] = raw
-        self.assertIsNone(carry.read(self.instance, 'req-1'))
+        self.instance.system_metadata[sysmeta.REQUEST_KEY] = raw
+        self.assertIsNone(sysmeta.read(self.instance, 'req-1'))
         debug = self.logs.at(logging.DEBUG)
         self.assertEqual(1, len(debug))
-        self.assertIn(carry.KEY, debug[0].getMessage())
+        self.assertIn(sysmeta.REQUEST_KEY, debug[0].getMessage())
         self.assertIs(self.instance, debug[0].instance)
 
     @ddt.data('[1, 2]', 'null', '"req-1"', '42', 'true')
     def test_unreadable_non_object_json_ignored(self, raw):
-        self.instance.system_metadata[carry.KEY] = raw
-        self.assertIsNone(carry.read(self.instance, 'req-1'))
+        self.instance.system_metadata[sysmeta.REQUEST_KEY] = raw
+        self.assertIsNone(sysmeta.read(self.instance, 'req-1'))
 
     def test_no_lazy_load_without_system_metadata(self):
         instance = base.make_instance(omit=('system_metadata',))
         self.assertFalse(instance.obj_attr_is_set('system_metadata'))
         with mock.patch.object(objects.Instance, 'obj_load_attr',
                                autospec=True) as load:
-            self.assertIsNone(carry.read(instance, self.context.request_id))
+            self.assertIsNone(sysmeta.read(instance, self.context.request_id))
         load.assert_not_called()
         self.assertFalse(instance.obj_attr_is_set('system_metadata'))
 
@@ -237,7 +239,57 @@ class ReadTest(CarryTestBase):
         instance = base.make_instance(omit=('system_metadata',))
         self.assertRaises(nova_exception.OrphanedObjectError, getattr,
                           instance, 'system_metadata')
-        self.assertIsNone(carry.read(instance, self.context.request_id))
+        self.assertIsNone(sysmeta.read(instance, self.context.request_id))
+
+
+class VersionTest(CarryTestBase):
+    """The carried entry is a versioned protocol between two services."""
+
+    def _put(self, data):
+        self.instance.system_metadata[sysmeta.REQUEST_KEY] = jsonutils.dumps(
+            data)
+
+    def test_previous_format_without_a_version_is_read(self):
+        # Written by nova-api running the release before versions.
+        self._put({'r': self.context.request_id,
+                   't': '2025-01-02T03:04:05+00:00', 'd': rec.DELETE,
+                   's': [vm_states.STOPPED, None, 'shutdown'],
+                   'x': ['confirm_resize'], 'p': ['protect:bypassed']})
+        carried = sysmeta.read(self.instance, self.context.request_id)
+        self.assertEqual(vm_states.STOPPED, carried.state.vm_state)
+        self.assertEqual(rec.DELETE, carried.delete_type)
+        self.assertEqual(['confirm_resize'], carried.steps)
+        self.assertEqual(['protect:bypassed'], carried.decisions)
+
+    def test_unknown_version_is_ignored_and_logged(self):
+        for version in (2, '1', None, [1]):
+            self._put({'v': version, 'r': self.context.request_id,
+                       'future': {'shape': 'unknown'}})
+            self.assertIsNone(sysmeta.read(self.instance,
+                                           self.context.request_id))
+        warnings = self.logs.at(logging.WARNING)
+        self.assertEqual(4, len(warnings))
+        self.assertIn('version 2 of the delete_ext_request entry is not '
+                      'known here', warnings[0].getMessage())
+
+    def test_take_removes_an_unknown_version_too(self):
+        self._put({'v': 99})
+        self.assertIsNone(sysmeta.take(self.instance,
+                                       self.context.request_id))
+        self.assertNotIn(sysmeta.REQUEST_KEY, self.instance.system_metadata)
+
+    def test_the_three_keys(self):
+        self.assertEqual(
+            ['delete_ext_protect_bypassed', 'delete_ext_request',
+             'delete_ext_retention'],
+            sorted([sysmeta.BYPASS_KEY, sysmeta.REQUEST_KEY,
+                    sysmeta.RETENTION_KEY]))
+
+    def test_get_and_drop_never_lazy_load(self):
+        instance = base.make_instance(omit=['system_metadata'])
+        self.assertIsNone(sysmeta.get(instance, sysmeta.RETENTION_KEY))
+        sysmeta.drop(instance, sysmeta.RETENTION_KEY)
+        self.assertFalse(instance.obj_attr_is_set('system_metadata'))
 
 
 class TakeTest(CarryTestBase):
@@ -248,28 +300,28 @@ class TakeTest(CarryTestBase):
         self.instance.system_metadata = {'image_base_image_ref': 'img'}
         # As nova-api has it after its instance.save(): nothing pending.
         self.instance.obj_reset_changes()
-        carry.stash(self.instance, self.attempt)
+        sysmeta.stash(self.instance, self.attempt)
         self.assertIn('system_metadata', self.instance.obj_what_changed())
 
     def test_take_returns_facts_and_leaves_nothing_to_save(self):
-        carried = carry.take(self.instance, self.context.request_id)
+        carried = sysmeta.take(self.instance, self.context.request_id)
         self.assertEqual(rec.SOFT_DELETE, carried.delete_type)
         self.assertEqual({'image_base_image_ref': 'img'},
                          self.instance.system_metadata)
         self.assertEqual(set(), self.instance.obj_what_changed())
 
     def test_take_removes_a_stale_entry_too(self):
-        self.assertIsNone(carry.take(self.instance, 'req-another'))
-        self.assertNotIn(carry.KEY, self.instance.system_metadata)
+        self.assertIsNone(sysmeta.take(self.instance, 'req-another'))
+        self.assertNotIn(sysmeta.REQUEST_KEY, self.instance.system_metadata)
         self.assertEqual(set(), self.instance.obj_what_changed())
 
     def test_take_without_system_metadata_loaded(self):
         instance = base.make_instance(omit=('system_metadata',))
-        self.assertIsNone(carry.take(instance, self.context.request_id))
+        self.assertIsNone(sysmeta.take(instance, self.context.request_id))
         self.assertFalse(instance.obj_attr_is_set('system_metadata'))
 
     def test_too_long_is_not_carried(self):
         self.attempt.record.request_id = 'req-' + 'x' * 300
         instance = base.make_instance()
-        carry.stash(instance, self.attempt)
-        self.assertNotIn(carry.KEY, instance.system_metadata)
+        sysmeta.stash(instance, self.attempt)
+        self.assertNotIn(sysmeta.REQUEST_KEY, instance.system_metadata)

@@ -1,4 +1,4 @@
-"""``nova-delete-ext audit`` on a real in-process Nova, with real leaks.
+"""``nova-delete-ext sweep`` on a real in-process Nova, with real leaks.
 
 Each leak is made the way it happens in a deployment: a service call of
 Nova's delete path fails, Nova logs it and finishes the delete anyway. The
@@ -14,9 +14,9 @@ import fixtures
 from nova import context as nova_context
 from oslo_serialization import jsonutils
 
-from nova_delete_ext.cmd import audit as audit_cmd
+from nova_delete_ext.cmd import sweep as sweep_cmd
+from nova_delete_ext.leaks import sweep
 from nova_delete_ext import states
-from nova_delete_ext import sweep
 from nova_delete_ext.tests.functional import base
 from nova_delete_ext.tests.functional import scenarios
 
@@ -71,7 +71,7 @@ class CinderAttachmentListing(fixtures.Fixture):
         return [_Attachment(rec) for rec in records[:limit]]
 
 
-class AuditTestBase(scenarios.ServerStates, scenarios.LeakyDeletes,
+class SweepTestBase(scenarios.ServerStates, scenarios.LeakyDeletes,
                     base.DeleteExtTestBase):
 
     def setUp(self):
@@ -79,16 +79,16 @@ class AuditTestBase(scenarios.ServerStates, scenarios.LeakyDeletes,
         # The harness has configured Nova already; the command must not
         # parse a nova.conf of this machine.
         self.useFixture(fixtures.MockPatch(
-            'nova_delete_ext.cmd.audit._load_config'))
+            'nova_delete_ext.cmd.sweep._load_config'))
         self.listing = self.useFixture(CinderAttachmentListing(self.cinder))
         self.ctxt = nova_context.get_admin_context()
 
-    def audit(self, *argv):
+    def sweep(self, *argv):
         """Run the command; return its exit code and its JSON output."""
         out = io.StringIO()
         with contextlib.redirect_stdout(out), \
                 contextlib.redirect_stderr(io.StringIO()):
-            code = audit_cmd.main(['--format', 'json'] + list(argv))
+            code = sweep_cmd.main(['--format', 'json'] + list(argv))
         return code, jsonutils.loads(out.getvalue())
 
     @staticmethod
@@ -103,7 +103,7 @@ class AuditTestBase(scenarios.ServerStates, scenarios.LeakyDeletes,
         return self._get_allocations_by_server_uuid(server['id'])
 
 
-class TestAudit(AuditTestBase):
+class TestAudit(SweepTestBase):
 
     def make_leaks(self):
         """One deleted server per kind of leak, and clean deletes."""
@@ -139,19 +139,19 @@ class TestAudit(AuditTestBase):
         expected = sorted((kind, uuid, res)
                           for kind, (uuid, res) in leaky.items())
 
-        code, output = self.audit()
+        code, output = self.sweep()
         self.assertEqual(3, code, output)
         self.assertEqual(expected, self.found(output))
         self.assertEqual(7, output['instances'])
         self.assertEqual(1, output['restorable_skipped'])
         self.assertEqual([], self.repairs())  # reporting removes nothing
 
-        code, output = self.audit('--repair', '--yes')
+        code, output = self.sweep('--repair', '--yes')
         self.assertEqual(4, code, output)
         self.assertEqual(expected, self.found(output))
         self.assertTrue(all(leak['action'] for leak in output['leaks']))
 
-        # Gone from the services, and in the audit log.
+        # Gone from the services, and in the record file.
         self.assertEqual({}, self.allocations(
             {'id': leaky[states.ALLOCATIONS][0]}))
         port = self.neutron.show_port(PORT_1)['port']
@@ -166,7 +166,7 @@ class TestAudit(AuditTestBase):
         self.assertEqual({'repaired'},
                          {r['outcome'] for r in self.repairs()})
 
-        code, output = self.audit()
+        code, output = self.sweep()
         self.assertEqual(0, code, output)
         self.assertEqual([], output['leaks'])
 
@@ -176,19 +176,19 @@ class TestAudit(AuditTestBase):
         server = self.server_active()
         self._attach_volume(server, VOLUME)
         self._delete_server(server)
-        code, output = self.audit('--repair', '--yes')
+        code, output = self.sweep('--repair', '--yes')
         self.assertEqual(0, code, output)
         self.assertEqual(3, output['instances'])
         self.assertEqual([], self.repairs())
 
     def test_filters_and_kinds(self):
         leaky = self.make_leaks()
-        code, output = self.audit('--kinds', 'allocations,ports')
+        code, output = self.sweep('--kinds', 'allocations,ports')
         self.assertEqual(3, code)
         self.assertEqual({states.ALLOCATIONS, states.PORTS},
                          {leak['kind'] for leak in output['leaks']})
         # Indexed kinds only: just the instances the services name are read.
-        code, output = self.audit('--kinds', 'allocations,volumes')
+        code, output = self.sweep('--kinds', 'allocations,volumes')
         self.assertEqual(3, code)
         self.assertEqual(
             sorted((kind, uuid, res) for kind, (uuid, res) in leaky.items()
@@ -197,12 +197,12 @@ class TestAudit(AuditTestBase):
         # The two leaking, and the soft-deleted one, which keeps its own.
         self.assertEqual((3, 1), (output['instances'],
                                   output['restorable_skipped']))
-        code, output = self.audit('--project', 'no-such-project')
+        code, output = self.sweep('--project', 'no-such-project')
         self.assertEqual((0, 0), (code, output['instances']))
-        code, output = self.audit('--since', '2999-01-01T00:00:00Z')
+        code, output = self.sweep('--since', '2999-01-01T00:00:00Z')
         self.assertEqual((0, 0), (code, output['instances']))
         calls = self.listing.calls
-        code, output = self.audit('--before', '2999-01-01T00:00:00Z',
+        code, output = self.sweep('--before', '2999-01-01T00:00:00Z',
                                   '--batch-size', '2')
         self.assertEqual(3, code)
         self.assertEqual(len(leaky), len(output['leaks']))
@@ -225,15 +225,15 @@ class TestAudit(AuditTestBase):
             return original(instance_list)
 
         self.useFixture(fixtures.MonkeyPatch(
-            'nova_delete_ext.sweep._without_cycles', spy))
+            'nova_delete_ext.leaks.sweep._without_cycles', spy))
         gc.collect()
         gc.disable()
         self.addCleanup(gc.enable)
         for kinds in ('allocations', ','.join(sorted(sweep.SWEPT))):
-            code, output = self.audit('--batch-size', '1', '--kinds', kinds)
+            code, output = self.sweep('--batch-size', '1', '--kinds', kinds)
             self.assertEqual(3, code, output)
         # Read, then left out as deleted after --before.
-        code, output = self.audit('--before', '2000-01-01T00:00:00Z')
+        code, output = self.sweep('--before', '2000-01-01T00:00:00Z')
         self.assertEqual((0, 0), (code, output['instances']))
         # The leaking instance alone, then all three twice.
         self.assertEqual(1 + 3 + 3, len(instances))
@@ -250,15 +250,15 @@ class TestAudit(AuditTestBase):
             return True
 
         self.useFixture(fixtures.MockPatch(
-            'nova_delete_ext.cmd.audit._confirm', side_effect=confirm))
-        code, output = self.audit('--repair')
+            'nova_delete_ext.cmd.sweep._confirm', side_effect=confirm))
+        code, output = self.sweep('--repair')
         self.assertEqual(4, code)
         self.assertIn('left alone', output['leaks'][0]['action'])
         self.assertEqual('other',
                          self.neutron.show_port(PORT_1)['port']['device_id'])
 
 
-class TestAuditCells(AuditTestBase):
+class TestAuditCells(SweepTestBase):
     NUMBER_OF_CELLS = 2
 
     def setUp(self):
@@ -271,14 +271,14 @@ class TestAuditCells(AuditTestBase):
         self.delete_keeping_allocations(one)
         self.delete_keeping_allocations(two)
 
-        code, output = self.audit()
+        code, output = self.sweep()
         self.assertEqual(3, code, output)
         self.assertEqual(3, output['cells'])  # cell0, cell1, cell2
         self.assertEqual(sorted([one['id'], two['id']]),
                          sorted(leak['instance_uuid']
                                 for leak in output['leaks']))
 
-        code, output = self.audit('--cell', 'cell2', '--repair', '--yes')
+        code, output = self.sweep('--cell', 'cell2', '--repair', '--yes')
         self.assertEqual(4, code, output)
         self.assertEqual([two['id']], [leak['instance_uuid']
                                        for leak in output['leaks']])
@@ -287,6 +287,6 @@ class TestAuditCells(AuditTestBase):
 
     def test_unknown_cell_is_a_usage_error(self):
         with contextlib.redirect_stderr(io.StringIO()):
-            error = self.assertRaises(SystemExit, audit_cmd.main,
+            error = self.assertRaises(SystemExit, sweep_cmd.main,
                                       ['--cell', 'cell9'])
         self.assertEqual(2, error.code)

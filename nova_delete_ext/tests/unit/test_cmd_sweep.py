@@ -1,4 +1,4 @@
-"""Tests of ``nova-delete-ext audit``: arguments, output, repair, exit codes.
+"""Tests of ``nova-delete-ext sweep``: arguments, output, repair, exit codes.
 
 The sweep itself is replaced by a fake that yields given leaks; the
 functional tests run the real one on an in-process Nova.
@@ -13,10 +13,11 @@ import fixtures
 from oslo_serialization import jsonutils
 
 from nova_delete_ext import cmd
-from nova_delete_ext.cmd import audit as audit_cmd
+from nova_delete_ext.cmd import sweep as sweep_cmd
 from nova_delete_ext import leaks
+from nova_delete_ext.leaks import repair
+from nova_delete_ext.leaks import sweep
 from nova_delete_ext import states
-from nova_delete_ext import sweep
 from nova_delete_ext.tests.unit import base
 
 UUID = base.UUID
@@ -39,11 +40,11 @@ class AuditCommandTest(base.TestCase):
     def setUp(self):
         super().setUp()
         self.load = self.useFixture(fixtures.MockPatchObject(
-            audit_cmd, '_load_config', autospec=True)).mock
+            sweep_cmd, '_load_config', autospec=True)).mock
         self.useFixture(fixtures.MockPatch(
             'nova.objects.register_all', autospec=True))
         self.repair = self.useFixture(fixtures.MockPatchObject(
-            leaks, 'repair', autospec=True,
+            repair, 'repair', autospec=True,
             side_effect=lambda ctxt, leak, clients: 'fixed ' +
             leak.resource_id)).mock
         self.found = list(LEAKS)
@@ -51,8 +52,8 @@ class AuditCommandTest(base.TestCase):
         self.sweep_cls = self.useFixture(fixtures.MockPatchObject(
             sweep, 'Sweep', autospec=True, side_effect=self._sweep)).mock
         self.log_path = os.path.join(
-            self.useFixture(fixtures.TempDir()).path, 'audit.jsonl')
-        self.flags(audit_log=self.log_path, group='delete_ext')
+            self.useFixture(fixtures.TempDir()).path, 'records.jsonl')
+        self.flags(record_file=self.log_path, group='delete_ext')
         self.out, self.err = _Out(), _Out()
 
     def _sweep(self, context, clients, filters, kinds, batch_size,
@@ -70,18 +71,18 @@ class AuditCommandTest(base.TestCase):
 
     def run_cmd(self, *argv):
         args = self._parse(list(argv))
-        args.parser = audit_cmd.argparse.ArgumentParser()
-        return audit_cmd.run(args, out=self.out, err=self.err)
+        args.parser = sweep_cmd.argparse.ArgumentParser()
+        return sweep_cmd.run(args, out=self.out, err=self.err)
 
     def _parse(self, argv):
-        parser = audit_cmd.argparse.ArgumentParser()
-        audit_cmd.add_arguments(parser)
+        parser = sweep_cmd.argparse.ArgumentParser()
+        sweep_cmd.add_arguments(parser)
         return parser.parse_args(argv)
 
     def json_out(self):
         return jsonutils.loads(self.out.getvalue())
 
-    def audit_lines(self):
+    def record_lines(self):
         if not os.path.exists(self.log_path):
             return []
         with open(self.log_path) as f:
@@ -98,7 +99,7 @@ class AuditCommandTest(base.TestCase):
     def test_leaks_found_exits_3_and_repairs_nothing(self):
         self.assertEqual(3, self.run_cmd())
         self.repair.assert_not_called()
-        self.assertEqual([], self.audit_lines())
+        self.assertEqual([], self.record_lines())
         table = self.out.getvalue()
         self.assertIn('port-1', table)
         self.assertIn('device_owner=compute:x', table)
@@ -107,7 +108,7 @@ class AuditCommandTest(base.TestCase):
     def test_repair_yes_exits_4_and_logs_each(self):
         self.assertEqual(4, self.run_cmd('--repair', '--yes'))
         self.assertEqual(2, self.repair.call_count)
-        lines = self.audit_lines()
+        lines = self.record_lines()
         self.assertEqual(['port-1', 'rp-1'],
                          [line['resource_id'] for line in lines])
         self.assertEqual({'repaired'}, {line['outcome'] for line in lines})
@@ -119,7 +120,7 @@ class AuditCommandTest(base.TestCase):
         self.repair.side_effect = [RuntimeError('neutron down'), 'fixed']
         self.assertEqual(1, self.run_cmd('--repair', '--yes',
                                          '--format', 'json'))
-        lines = self.audit_lines()
+        lines = self.record_lines()
         self.assertEqual(['failed', 'repaired'],
                          [line['outcome'] for line in lines])
         self.assertIn('neutron down', lines[0]['error'])
@@ -184,7 +185,7 @@ class AuditCommandTest(base.TestCase):
 
     def _usage_error(self, *argv):
         with fixtures.MonkeyPatch('sys.stderr', io.StringIO()):
-            error = self.assertRaises(SystemExit, audit_cmd.main, list(argv))
+            error = self.assertRaises(SystemExit, sweep_cmd.main, list(argv))
         self.assertEqual(2, error.code)
 
     def test_bad_arguments_exit_2(self):
@@ -195,8 +196,8 @@ class AuditCommandTest(base.TestCase):
         self._usage_error('--since', '2025-02-01', '--before', '2025-01-01')
         self.sweep_cls.assert_not_called()
 
-    def test_repair_needs_the_audit_log(self):
-        self.flags(audit_log=None, group='delete_ext')
+    def test_repair_needs_the_record_file(self):
+        self.flags(record_file=None, group='delete_ext')
         self._usage_error('--repair', '--yes')
         self.sweep_cls.assert_not_called()
 
@@ -212,25 +213,39 @@ class AuditCommandTest(base.TestCase):
                           data['cells'], data['failed_cells']))
         self.assertEqual([leak.as_dict() for leak in LEAKS], data['leaks'])
 
-    def test_console_script_dispatches_to_audit(self):
+    def test_console_script_dispatches_to_sweep(self):
         self.found = []
-        with fixtures.MonkeyPatch('sys.stdout', io.StringIO()):
+        err = io.StringIO()
+        with fixtures.MonkeyPatch('sys.stdout', io.StringIO()), \
+                fixtures.MonkeyPatch('sys.stderr', err):
+            self.assertEqual(0, cmd.main(['sweep', '--project', 'p1']))
+        self.assertEqual('p1', self.sweep_cls.call_args.args[2].project_id)
+        self.assertEqual('', err.getvalue())
+
+    def test_audit_is_a_deprecated_alias_of_sweep(self):
+        self.found = []
+        err = io.StringIO()
+        with fixtures.MonkeyPatch('sys.stdout', io.StringIO()), \
+                fixtures.MonkeyPatch('sys.stderr', err):
             self.assertEqual(0, cmd.main(['audit', '--project', 'p1']))
         self.assertEqual('p1', self.sweep_cls.call_args.args[2].project_id)
+        self.assertIn('"nova-delete-ext audit" is deprecated',
+                      err.getvalue())
+        self.assertIn('use "nova-delete-ext sweep"', err.getvalue())
 
 
 class LoadConfigTest(base.TestCase):
 
-    @mock.patch.object(audit_cmd.logging, 'setup', autospec=True)
-    @mock.patch.object(audit_cmd.nova_config, 'parse_args', autospec=True)
+    @mock.patch.object(sweep_cmd.logging, 'setup', autospec=True)
+    @mock.patch.object(sweep_cmd.nova_config, 'parse_args', autospec=True)
     def test_like_nova_manage_without_rpc(self, parse_args, setup):
-        parser = audit_cmd.argparse.ArgumentParser()
-        audit_cmd.add_arguments(parser)
+        parser = sweep_cmd.argparse.ArgumentParser()
+        sweep_cmd.add_arguments(parser)
         args = parser.parse_args(['--config-file', 'a.conf',
                                   '--config-file', 'b.conf',
                                   '--config-dir', 'd', '--debug'])
-        audit_cmd._load_config(args)
+        sweep_cmd._load_config(args)
         parse_args.assert_called_once_with(
             ['nova-delete-ext', '--config-file', 'a.conf', '--config-file',
              'b.conf', '--config-dir', 'd', '--debug'], init_rpc=False)
-        setup.assert_called_once_with(audit_cmd.CONF, 'nova-delete-ext')
+        setup.assert_called_once_with(sweep_cmd.CONF, 'nova-delete-ext')

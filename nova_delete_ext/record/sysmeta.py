@@ -1,0 +1,144 @@
+"""The small protocol nova-api and nova-compute speak in system_metadata.
+
+nova-api sees a delete requested; nova-compute sees it happen, sometimes
+much later (a reclaim) or after a restart. The only channel between them
+that needs no change to Nova is the instance itself, and the extension uses
+three of its ``system_metadata`` entries, all defined here:
+
+``delete_ext_request`` (:data:`REQUEST_KEY`)
+    The request-time facts of an API delete (:func:`stash`, :func:`take`):
+    a JSON object whose ``v`` is the protocol version (:data:`VERSION`).
+    nova-api sets it on the instance it casts to the compute host and does
+    not save it; nova-compute takes it off before Nova saves the instance.
+    An entry without ``v`` is version 1, as written before versions were
+    added. An entry of a version this code does not know is logged and
+    ignored: nova-compute then records what it sees itself.
+``delete_ext_retention`` (:data:`RETENTION_KEY`)
+    Seconds a soft-deleted server is kept, set by a policy on nova-api
+    (``recycle``) and saved with the soft delete; nova-compute's reclaim
+    reads it through the policies' ``retention`` moment.
+``delete_ext_protect_bypassed`` (:data:`BYPASS_KEY`)
+    The request id of an API delete that bypassed ``protect``, saved with
+    a soft delete, so that its later reclaim completes that authorised
+    delete.
+
+Every value fits the 255 characters of a system_metadata value.
+"""
+
+from oslo_log import log as logging
+from oslo_serialization import jsonutils
+
+from nova_delete_ext import states
+
+LOG = logging.getLogger(__name__)
+
+REQUEST_KEY = 'delete_ext_request'
+RETENTION_KEY = 'delete_ext_retention'
+BYPASS_KEY = 'delete_ext_protect_bypassed'
+
+#: Version of the :data:`REQUEST_KEY` entry this code writes and reads.
+VERSION = 1
+_MAX_CHARS = 255
+
+
+def stash(instance, attempt, steps=(), decisions=()):
+    """Put ``attempt``'s request-time facts on ``instance``."""
+    state = attempt.state
+    data = {
+        'v': VERSION,
+        'r': attempt.record.request_id,
+        't': attempt.record.requested_at,
+        'd': attempt.record.delete_type,
+        's': [state.vm_state, state.task_state, state.power_state],
+        'x': list(steps),
+        'p': list(decisions),
+    }
+    value = jsonutils.dumps(data, separators=(',', ':'))
+    if len(value) > _MAX_CHARS:
+        # Keep the essentials; steps and decisions are the optional part.
+        LOG.warning('The steps and policy decisions of this delete are too '
+                    'long to carry to the compute host (%s %s); its record '
+                    'there will not list them.', ','.join(steps),
+                    ','.join(decisions), instance=instance)
+        data['x'], data['p'] = [], []
+        value = jsonutils.dumps(data, separators=(',', ':'))
+    if len(value) > _MAX_CHARS:
+        LOG.warning('Not carrying the delete facts to the compute host: '
+                    '%d characters is more than a system_metadata value '
+                    'holds.', len(value), instance=instance)
+        return
+    instance.system_metadata[REQUEST_KEY] = value
+
+
+class Carried:
+    """The facts nova-api stashed, as nova-compute reads them."""
+
+    def __init__(self, data, host):
+        vm_state, task_state, power_state = data['s']
+        self.state = states.InstanceState(vm_state, task_state, power_state,
+                                          host)
+        self.requested_at = data['t']
+        self.delete_type = data['d']
+        self.steps = list(data.get('x', ()))
+        self.decisions = list(data.get('p', ()))
+
+
+def take(instance, request_id):
+    """Read the facts for ``request_id`` and remove them from ``instance``.
+
+    nova-api saved the instance before it added the entry, so the entry is
+    the only change pending on system_metadata: with it removed, that field
+    is marked unchanged again and Nova's next ``instance.save()`` on the
+    compute host leaves system_metadata alone.
+    """
+    carried = read(instance, request_id)
+    if (instance.obj_attr_is_set('system_metadata') and
+            instance.system_metadata.pop(REQUEST_KEY, None) is not None):
+        instance.obj_reset_changes(['system_metadata'])
+    return carried
+
+
+def read(instance, request_id):
+    """The facts stashed for the request ``request_id``, or None.
+
+    Never lazy-loads system_metadata: the instance nova-api casts carries
+    it. Facts from another request (a stale entry saved by an earlier soft
+    delete) are ignored, and so are those of an unknown version.
+    """
+    if not instance.obj_attr_is_set('system_metadata'):
+        return None
+    raw = instance.system_metadata.get(REQUEST_KEY)
+    if not raw:
+        return None
+    try:
+        data = jsonutils.loads(raw)
+        if not isinstance(data, dict):
+            raise ValueError('not an object')
+        version = data.get('v', 1)
+        if version != VERSION:
+            LOG.warning('Ignoring the delete facts nova-api carried: '
+                        'version %r of the %s entry is not known here '
+                        '(this nova-compute reads version %d). Is '
+                        'nova-delete-ext older here than on nova-api?',
+                        version, REQUEST_KEY, VERSION, instance=instance)
+            return None
+        if data.get('r') != request_id:
+            return None
+        return Carried(data, instance.host)
+    except (ValueError, TypeError, KeyError):
+        LOG.debug('Ignoring an unreadable %s entry', REQUEST_KEY,
+                  instance=instance)
+        return None
+
+
+def get(instance, key):
+    """The value of ``key``, or None; never lazy-loads system_metadata."""
+    if not instance.obj_attr_is_set('system_metadata'):
+        return None
+    return instance.system_metadata.get(key)
+
+
+def drop(instance, key):
+    """Remove ``key`` from a loaded system_metadata; never lazy-loads."""
+    if instance.obj_attr_is_set('system_metadata'):
+        instance.system_metadata.pop(key, None)
