@@ -129,14 +129,14 @@ def _without_cycles(instance_list):
     garbage collection, which in a process holding many objects runs
     rarely, so a sweep's memory would grow with every batch read. Dropping
     the list's ``objects`` here, and each instance's metadata in
-    :func:`release`, lets reference counting free a batch once it is done.
+    :func:`drop_cycles`, lets reference counting free a batch once it is done.
     """
     instances = list(instance_list)
     del instance_list.objects
     return instances
 
 
-def release(instances):
+def drop_cycles(instances):
     """Let reference counting free ``instances`` the sweep is done with.
 
     That is, once :func:`wanted` has read them, or once they are left out
@@ -148,13 +148,13 @@ def release(instances):
 
 
 def _within(instances, filters):
-    """The instances deleted within the window; the others are released."""
+    """The instances deleted within the window; the others are dropped."""
     inside = []
     for instance in instances:
         if _in_window(instance, filters):
             inside.append(instance)
         else:
-            release([instance])
+            drop_cycles([instance])
     return inside
 
 
@@ -226,7 +226,7 @@ class Sweep:
                 self.counts.instances += len(items)
                 self.counts.restorable += sum(1 for inst in batch
                                               if restorable(inst))
-                release(batch)
+                drop_cycles(batch)
                 for leak in self.finder.find(i for i in items if i.kinds):
                     found += 1
                     yield leak

@@ -14,11 +14,18 @@ _OPTS = [
     cfg.StrOpt('prefix', default='keep-',
                help='Servers whose name starts with this are never '
                     'deleted.'),
+    cfg.StrOpt('scratch_prefix', default='tmp-',
+               help='Soft-deleted servers whose name starts with this are '
+                    'reclaimed at the next periodic reclaim, whatever '
+                    '[DEFAULT]reclaim_instance_interval says.'),
 ]
 
 
 class NameGuard(base.DeletePolicy):
-    """Refuse to delete servers named with a prefix; note other deletes."""
+    """Keep servers named with a prefix; reclaim scratch servers at once.
+
+    Also notes every delete it saw, after the delete.
+    """
 
     def register_opts(self, conf):
         conf.register_opts(_OPTS, group='example_name_guard')
@@ -37,3 +44,11 @@ class NameGuard(base.DeletePolicy):
 
     def after_delete(self, event):
         return self.decision('seen', detail=event.record.outcome)
+
+    def retention(self, instance):
+        # nova-compute's periodic reclaim asks this of every soft-deleted
+        # server; None leaves it to the next policy, then to Nova.
+        if instance.display_name.startswith(
+                self.conf.example_name_guard.scratch_prefix):
+            return 0
+        return None

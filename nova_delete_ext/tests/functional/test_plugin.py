@@ -4,6 +4,7 @@ import os
 import sys
 
 import fixtures
+from nova import context as nova_context
 
 from nova_delete_ext.tests.functional import base
 from nova_delete_ext.tests.functional import scenarios
@@ -53,3 +54,19 @@ class TestThirdPartyPolicy(scenarios.ServerStates, base.DeleteExtTestBase):
         self.assert_gone(server)
         record = self.wait_for_record(server)
         self.assertEqual(['name_guard:seen(deleted)'], record['decisions'])
+
+    def test_tells_how_long_a_soft_deleted_server_is_kept(self):
+        # nova-api soft deletes; Nova alone would keep both for an hour.
+        self.flags(reclaim_instance_interval=3600)
+        scratch, other = self.boot(name='tmp-1'), self.boot(name='other')
+        for server in (scratch, other):
+            self.api.delete_server(server['id'])
+            self._wait_for_state_change(server, 'SOFT_DELETED')
+        self.compute.manager._reclaim_queued_deletes(
+            nova_context.get_admin_context())
+        self.assert_gone(scratch)
+        record = self.wait_for_record(scratch, count=2)
+        self.assertEqual(('reclaim', 'deleted'),
+                         (record['trigger'], record['outcome']))
+        self.assertEqual('SOFT_DELETED',
+                         self.api.get_server(other['id'])['status'])

@@ -87,6 +87,5 @@ class TestRecycle(scenarios.ServerStates, base.DeleteExtTestBase):
         self.assert_gone(server)
         record = self.only_record(server)
         self.assertEqual('deleted', record['outcome'])
-        self.assertEqual(['recycle:soft_delete(600s)',
-                          'recycle:not_kept(never launched)'],
+        self.assertEqual(['recycle:not_kept(never launched)'],
                          record['decisions'])

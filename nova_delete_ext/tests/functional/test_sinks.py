@@ -1,0 +1,64 @@
+"""Where records go, on the real in-process Nova."""
+
+from oslo_serialization import jsonutils
+
+from nova_delete_ext import conf as ext_conf
+from nova_delete_ext import sinks
+from nova_delete_ext.sinks import notification
+from nova_delete_ext.tests.functional import base
+from nova_delete_ext.tests.functional import scenarios
+
+
+class TestNotificationSink(scenarios.ServerStates, base.DeleteExtTestBase):
+
+    def setUp(self):
+        super().setUp()
+        self.flags(sinks=['file', 'notification'], group='delete_ext')
+        sinks.set_active(sinks.load(ext_conf.CONF))
+
+    def delete_records(self, server):
+        """The notifications of ``server``'s records, once all are sent."""
+        self.assertTrue(sinks.flush(10))
+        return [n for n in self.notifier.notifications
+                if n.event_type.startswith('delete_ext.') and
+                n.payload['instance_uuid'] == server['id']]
+
+    def test_each_record_is_a_notification_on_nova_notifier(self):
+        server = self.server_active()
+        self._delete_server(server)
+        self.assert_gone(server)
+        record = self.only_record(server)
+        sent = self.delete_records(server)
+        self.assertEqual(1, len(sent), sent)
+        message = sent[0]
+        self.assertEqual('delete_ext.delete.end', message.event_type)
+        self.assertEqual('INFO', message.priority)
+        self.assertEqual('nova-compute:compute', message.publisher_id)
+        payload = dict(message.payload)
+        self.assertEqual(notification.SCHEMA_VERSION,
+                         payload.pop('schema_version'))
+        # The payload is the record, as the file has it, and it went
+        # through Nova's serializer as a real broker message would.
+        self.assertEqual(record, payload)
+        jsonutils.dumps(message.payload)
+        self.assertEqual(record['request_id'],
+                         message.context['request_id'])
+
+    def test_denied_delete_on_nova_api(self):
+        self.use_policies('protect')
+        server = self.boot(metadata={'delete_protection': 'true'})
+        self.assert_conflict(self.api.delete_server, server['id'])
+        sent = self.delete_records(server)
+        self.assertEqual(['denied'], [m.payload['outcome'] for m in sent])
+        self.assertTrue(sent[0].publisher_id.startswith('nova-api:'))
+
+    def test_restore_has_its_own_event_type(self):
+        self.flags(reclaim_instance_interval=3600)
+        server = self.server_active()
+        self.api.delete_server(server['id'])
+        server = self._wait_for_state_change(server, 'SOFT_DELETED')
+        self.api.post_server_action(server['id'], {'restore': None})
+        self._wait_for_state_change(server, 'ACTIVE')
+        self.assertEqual(
+            ['delete_ext.delete.end', 'delete_ext.restore.end'],
+            [m.event_type for m in self.delete_records(server)])
