@@ -43,9 +43,9 @@ function configure_nova_delete_ext {
     configure_nova_delete_ext_driver
     iniset $NOVA_CONF delete_ext enabled $NOVA_DELETE_EXT_ENABLED
     iniset $NOVA_CONF delete_ext policies "${NOVA_DELETE_EXT_POLICIES// /}"
-    if [[ -n "$NOVA_DELETE_EXT_AUDIT_LOG" ]]; then
-        mkdir -p "$(dirname $NOVA_DELETE_EXT_AUDIT_LOG)"
-        iniset $NOVA_CONF delete_ext audit_log $NOVA_DELETE_EXT_AUDIT_LOG
+    if [[ -n "$NOVA_DELETE_EXT_RECORD_FILE" ]]; then
+        mkdir -p "$(dirname $NOVA_DELETE_EXT_RECORD_FILE)"
+        iniset $NOVA_CONF delete_ext record_file $NOVA_DELETE_EXT_RECORD_FILE
     fi
 
     if nova_delete_ext_policy_enabled protect; then

@@ -3,10 +3,10 @@
 The one implementation of a leak check, shared by the ``verify`` policy
 (one instance, right after its delete) and by ``nova-delete-ext sweep``
 (many deleted instances, through the bulk lookups of
-:mod:`nova_delete_ext.leak_index`). The rules of each kind live here: which
+:mod:`nova_delete_ext.leaks.index`). The rules of each kind live here: which
 record of a service is a leak of an instance (the ``*_leaks`` functions,
 fed by a per-instance or a bulk query) and how it is removed
-(:func:`repair`). Everything goes through Nova's own service clients, so
+(:func:`nova_delete_ext.leaks.repair.repair`). Everything goes through Nova's own service clients, so
 the checks see what Nova sees, with the credentials of ``nova.conf``.
 """
 
@@ -22,7 +22,7 @@ LOG = logging.getLogger(__name__)
 #: Kinds this module can check, in the order :func:`find` reports them.
 CHECKED = (states.ALLOCATIONS, states.PORTS, states.VOLUMES,
            states.SHELVE_IMAGE, states.DOMAIN)
-#: Kinds :func:`repair` removes. A domain is left to nova-compute.
+#: Kinds :mod:`.repair` removes. A domain is left to nova-compute.
 REPAIRABLE = frozenset(CHECKED) - {states.DOMAIN}
 
 # Glance statuses of an image that is gone or going.

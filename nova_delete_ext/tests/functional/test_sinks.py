@@ -42,11 +42,13 @@ class TestNotificationSink(scenarios.ServerStates, base.DeleteExtTestBase):
         self.assertEqual(record, payload)
         jsonutils.dumps(message.payload)
         self.assertEqual(record['request_id'],
-                         message.context['request_id'])
+                         message.context.request_id)
 
     def test_denied_delete_on_nova_api(self):
         self.use_policies('protect')
-        server = self.boot(metadata={'delete_protection': 'true'})
+        server = self.server_active()
+        self.api.post_server_metadata(server['id'],
+                                      {'delete_protection': 'true'})
         self.assert_conflict(self.api.delete_server, server['id'])
         sent = self.delete_records(server)
         self.assertEqual(['denied'], [m.payload['outcome'] for m in sent])
