@@ -2,12 +2,12 @@
 
 The one implementation of a leak check, shared by the ``verify`` policy
 (one instance, right after its delete) and by ``nova-delete-ext sweep``
-(many deleted instances, through the bulk lookups of
-:mod:`nova_delete_ext.leaks.index`). The rules of each kind live here: which
-record of a service is a leak of an instance (the ``*_leaks`` functions,
-fed by a per-instance or a bulk query) and how it is removed
-(:func:`nova_delete_ext.leaks.repair.repair`). Everything goes through Nova's own service clients, so
-the checks see what Nova sees, with the credentials of ``nova.conf``.
+(many deleted instances, through the bulk lookups of :mod:`.index`).
+The rules of each kind live here: which record of a service is a leak of
+an instance (the ``*_leaks`` functions, fed by a per-instance or a bulk
+query). How a leak is removed is in :mod:`.repair`. Everything goes
+through Nova's own service clients (:mod:`.services`), so the checks see
+what Nova sees, with the credentials of ``nova.conf``.
 """
 
 import dataclasses
