@@ -51,7 +51,8 @@ class ApiDelete:
                 with self.attempt.guard():
                     self.path = rec.PATH_COMPUTE
                     sysmeta.stash(instance, self.attempt, steps=self.steps,
-                                  decisions=self.attempt.record.decisions)
+                                  decisions=self.attempt.record.decisions,
+                                  policies=policies.active().names)
             return cb(context, instance, bdms, *args, **kwargs)
         return callback
 
@@ -98,6 +99,9 @@ def _delete(original, self, context, instance, delete_type, cb,
         return original(self, context, instance, delete_type, cb,
                         **instance_attrs)
     redirect = _decide(attempt)
+    if redirect == rec.KEEP:
+        attempt.finish(rec.KEPT)
+        return None
     if redirect is not None:
         attempt.abandon()
         return _redirect(self, context, instance, redirect, attempt)

@@ -16,8 +16,10 @@ from nova.compute import task_states
 from nova import exception as nova_exception
 from oslo_log import log as logging
 
+from nova_delete_ext import exception
 from nova_delete_ext.hooks import decide
 from nova_delete_ext.hooks import installer
+from nova_delete_ext.hooks import refusal
 from nova_delete_ext import policies
 from nova_delete_ext import record as rec
 from nova_delete_ext.record import attempt as attempt_mod
@@ -28,11 +30,6 @@ from nova_delete_ext import states
 LOG = logging.getLogger(__name__)
 
 MANAGER = 'nova.compute.manager.ComputeManager'
-
-# Instances whose reclaim a policy refused in this process: the periodic
-# task asks again every minute, and one record of the refusal is enough.
-_REFUSED_RECLAIMS = set()
-_MAX_REFUSED_RECLAIMS = 10000
 
 
 def _with_trigger(trigger, original, *args):
@@ -71,6 +68,8 @@ def _begin(context, instance, default_type, trigger):
     if attempt is not None:
         attempt.record.steps = carried.steps
         attempt.record.decisions = carried.decisions
+        if carried.policies is not None:
+            attempt.api_policies = tuple(carried.policies)
     return attempt
 
 
@@ -82,7 +81,7 @@ def _delete_instance(original, self, context, instance, bdms):
     with attempt.guard():
         attempt.driver = self.driver
         attempt.shelve_image_id = states.shelve_image_id(instance)
-    if _destroy_denied(attempt, instance):
+    if _destroy_denied(attempt, context, instance, self.host):
         return None
     try:
         result = original(self, context, instance, bdms)
@@ -102,35 +101,33 @@ def _delete_instance(original, self, context, instance, bdms):
     return result
 
 
-def _destroy_denied(attempt, instance):
+def _destroy_denied(attempt, context, instance, host):
     """Run the policies before the destroy; True if one refused it."""
     try:
-        denied = decide.before_destroy(attempt)
+        denial = decide.before_destroy(attempt)
+        error = denial.deny if denial is not None else None
     except Exception:
         attempt_mod.log_internal_error(instance)
-        # Nothing was decided: leave the instance alone if a policy that
-        # must fail closed is enabled, as for a denial.
-        denied = policies.active().fails_closed
-    if not denied:
+        if not policies.active().fails_closed:
+            return False
+        # Nothing was decided: leave the instance alone, as for a denial,
+        # if a policy that must fail closed is enabled.
+        error = exception.DeleteProtected(reason=(
+            'nova-delete-ext could not check whether server %s may be '
+            'destroyed, so it was not. Try again; if this persists, '
+            'contact your cloud operator.' % instance.uuid))
+    if error is None:
         return False
-    if attempt.record.trigger == rec.TRIGGER_RECLAIM:
-        if instance.uuid in _REFUSED_RECLAIMS:
-            LOG.debug('Reclaim refused again: %s',
-                      ', '.join(attempt.record.decisions), instance=instance)
-            attempt.abandon()
-            return True
-        if len(_REFUSED_RECLAIMS) >= _MAX_REFUSED_RECLAIMS:
-            _REFUSED_RECLAIMS.clear()
-        _REFUSED_RECLAIMS.add(instance.uuid)
+    trigger = attempt.record.trigger
+    if (trigger == rec.TRIGGER_RECLAIM and
+            not refusal.first_reclaim_refusal(instance)):
+        LOG.debug('Reclaim refused again: %s',
+                  ', '.join(attempt.record.decisions), instance=instance)
+        attempt.abandon()
+        return True
+    LOG.warning('Not deleting this instance: %s', error, instance=instance)
     with attempt.guard():
-        LOG.warning('Not deleting this instance: %s',
-                    ', '.join(attempt.record.decisions) or 'a policy failed',
-                    instance=instance)
-        if attempt.record.trigger == rec.TRIGGER_RESUME:
-            # Left in task_state deleting, the server could never be
-            # deleted again (nova-api ignores deletes of a deleting server).
-            instance.task_state = None
-            instance.save()
+        refusal.leave_deletable(context, instance, host, trigger, error)
     attempt.finish(rec.DENIED, path=rec.PATH_COMPUTE)
     return True
 
@@ -171,17 +168,40 @@ def restore_instance(original, self, context, instance):
                                 rec.TRIGGER_API, 'compute', state=state)
     if attempt is None:
         return original(self, context, instance)
+    kept = None
     with attempt.guard():
         # Nova's restore saves the instance, and with it what the policies
         # change on it here.
+        kept = _system_metadata(instance)
         decide.on_restore(attempt)
     try:
         result = original(self, context, instance)
     except Exception as exc:
+        with attempt.guard():
+            _put_back(instance, kept)
         attempt.finish(rec.FAILED, path=rec.PATH_COMPUTE, error=exc)
         raise
     attempt.finish(rec.RESTORED, path=rec.PATH_COMPUTE)
     return result
+
+
+def _system_metadata(instance):
+    if instance.obj_attr_is_set('system_metadata'):
+        return dict(instance.system_metadata)
+    return None
+
+
+def _put_back(instance, kept):
+    """Undo what the policies changed for a restore that failed.
+
+    Nova saved the instance when it failed (clearing its task_state), with
+    the policies' changes: the server is still in the recycle bin and keeps
+    what it had there, its retention first of all.
+    """
+    if kept is None or _system_metadata(instance) == kept:
+        return
+    instance.system_metadata = kept
+    instance.save()
 
 
 def _deleted_old_enough(original, self, instance, timeout):

@@ -34,7 +34,8 @@ def event_for(attempt):
         context=attempt.context, instance=attempt.instance,
         state=attempt.state, delete_type=record.delete_type,
         trigger=record.trigger, record=record, driver=attempt.driver,
-        shelve_image_id=attempt.shelve_image_id)
+        shelve_image_id=attempt.shelve_image_id,
+        api_policies=attempt.api_policies)
 
 
 def _apply(attempt, decisions):
@@ -79,12 +80,11 @@ def on_request(attempt, path=None):
 
 
 def before_destroy(attempt):
-    """Run the policies before a destroy; True if one refused it."""
+    """Run the policies before a destroy; the denial, or None."""
     chain = policies.active()
     if not chain.policies:
-        return False
-    denial = _apply(attempt, chain.before_destroy(event_for(attempt)))
-    return denial is not None
+        return None
+    return _apply(attempt, chain.before_destroy(event_for(attempt)))
 
 
 def after_delete():

@@ -59,7 +59,8 @@ class Decision:
     #: exception, the destroy does not happen.
     deny: Exception | None = None
     #: nova-api: the delete type to do instead (``delete`` or
-    #: ``soft_delete``).
+    #: ``soft_delete``), or ``keep``: do nothing, the server stays as it
+    #: is and the request succeeds.
     redirect: str | None = None
     #: Extra fields for the delete record, e.g. ``{'capture': path}``.
     fields: dict = dataclasses.field(default_factory=dict)
@@ -86,6 +87,10 @@ class DeleteEvent:
     driver: typing.Any = None
     #: The Glance image a shelve left, if the instance was shelved.
     shelve_image_id: str | None = None
+    #: nova-compute, an API delete: the names of the policies nova-api
+    #: applied to it, or None when nova-api did not say (it runs without
+    #: the extension, or a release that did not carry them).
+    api_policies: tuple | None = None
 
 
 class DeletePolicy(metaclass=abc.ABCMeta):

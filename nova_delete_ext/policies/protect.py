@@ -4,9 +4,11 @@ A server is protected by a true value of a metadata key or by a tag (both
 configurable). Protection is checked in nova-api before Nova acts on a
 delete, soft delete or force delete, and in nova-compute before the reclaim
 of a soft-deleted server or a delete resumed after a restart, which no API
-request precedes.
+request precedes, and before an API delete that nova-api did not check.
 """
 
+from nova.compute import instance_actions
+from nova import objects
 from oslo_utils import strutils
 
 from nova_delete_ext.conf import protect as protect_conf
@@ -89,22 +91,54 @@ class Protect(base.DeletePolicy):
                 '%s first.' % (event.instance.uuid, reason, lift)))))
 
     def before_destroy(self, event):
-        # An API delete was checked in nova-api, where a bypass is decided
-        # with the caller's roles; here only Nova's own deletes are left.
-        if event.trigger == rec.TRIGGER_API:
+        # An API delete is checked in nova-api, where a bypass is decided
+        # with the caller's roles. Here: Nova's own deletes (reclaim,
+        # resume), and an API delete nova-api did not check because it runs
+        # without this policy.
+        if (event.trigger == rec.TRIGGER_API and
+                self.name in (event.api_policies or ())):
             return None
         found = self._check(event)
         if found is None:
             return None
         reason, lift = found
-        if sysmeta.get(event.instance, sysmeta.BYPASS_KEY) is not None:
+        if self._bypassed(event):
             return self.decision('bypassed', detail='%s, at the request'
                                  % reason)
+        if event.trigger == rec.TRIGGER_API:
+            why = ('nova-api did not check the protection (does it run '
+                   'nova-delete-ext with the protect policy?)')
+            how = lift
+        else:
+            why = 'this %s was not asked for by anyone' % event.trigger
+            how = 'restore it and %s' % lift
         return self.decision('denied', detail=reason, deny=(
             exception.DeleteProtected(reason=(
-                'Not destroying server %s on %s: it is protected by %s. To '
-                'let Nova delete it, restore it and %s.' % (
-                    event.instance.uuid, event.trigger, reason, lift)))))
+                'Not destroying server %s: it is protected by %s, and %s. '
+                'To let Nova delete it, %s.' % (
+                    event.instance.uuid, reason, why, how)))))
+
+    @staticmethod
+    def _bypassed(event):
+        """Whether a bypass marker authorises this very delete.
+
+        The marker names the request that bypassed the protection. It
+        counts for that request, and for Nova finishing that request's
+        delete later (a reclaim, a resume): the instance's last delete
+        action is then still that request. A marker left by a delete that
+        failed counts for no later one.
+        """
+        marker = sysmeta.get(event.instance, sysmeta.BYPASS_KEY)
+        if marker is None:
+            return False
+        if event.trigger == rec.TRIGGER_API:
+            return marker == getattr(event.context, 'request_id', None)
+        actions = objects.InstanceActionList.get_by_instance_uuid(
+            event.context, event.instance.uuid)
+        for action in actions:  # newest first
+            if action.action == instance_actions.DELETE:
+                return marker == action.request_id
+        return False
 
     def on_restore(self, event):
         # A bypass was for the delete the restore undoes.

@@ -10,6 +10,7 @@ of soft-deleted servers asks the policies for the retention
 (:meth:`Recycle.on_restore`).
 """
 
+from nova.compute import task_states
 from nova.compute import vm_states
 from oslo_log import log as logging
 
@@ -28,6 +29,9 @@ GROUP = 'delete_ext_recycle'
 # spot, and the last two are already deleted.
 CANNOT_KEEP = frozenset((vm_states.BUILDING, vm_states.SHELVED_OFFLOADED,
                          vm_states.SOFT_DELETED, vm_states.DELETED))
+
+
+_IN_FLIGHT = (task_states.DELETING, task_states.SOFT_DELETING)
 
 
 class Recycle(base.DeletePolicy):
@@ -63,6 +67,19 @@ class Recycle(base.DeletePolicy):
     def on_request(self, event):
         if event.delete_type == rec.FORCE_DELETE:
             return None
+        if event.state.vm_state == vm_states.SOFT_DELETED:
+            # A second click, a client retrying: the bin keeps the server
+            # and its retention. Only forceDelete or the end of the
+            # retention destroys it.
+            return self.decision('kept', detail='already in the bin',
+                                 redirect=rec.KEEP)
+        if event.state.task_state in _IN_FLIGHT:
+            # Another request's delete is under way. A soft delete would
+            # save task_state over what nova-compute saves when it is done,
+            # and leave the server stuck; Nova answers a second hard delete
+            # the same way: nothing to do.
+            return self.decision('kept', detail='%s under way'
+                                 % event.state.task_state, redirect=rec.KEEP)
         seconds = self.conf[GROUP].retention.get(event.state.vm_state)
         if seconds is None:
             if event.delete_type == rec.SOFT_DELETE:

@@ -1,14 +1,16 @@
-"""Authorization rules of nova-delete-ext, as oslo.policy defaults in code.
+"""Authorization rules of nova-delete-ext, registered on Nova's enforcer.
 
-The rules are read from Nova's policy file (``[oslo_policy]policy_file``
-of ``nova.conf``), so operators override them next to Nova's own rules.
-``oslopolicy-sample-generator --namespace nova_delete_ext`` prints them.
+The rules are defaults in code, added to the oslo.policy enforcer Nova
+itself uses, so they are read from Nova's policy file
+(``[oslo_policy]policy_file`` of ``nova.conf``) and may use any of Nova's
+rules there (``rule:admin_api``, ``rule:project_member_api``...).
+``oslopolicy-sample-generator --namespace nova --namespace
+nova_delete_ext`` prints Nova's sample with them.
 """
 
+from nova import policy as nova_policy
 from oslo_log import log as logging
 from oslo_policy import policy
-
-from nova_delete_ext import conf as ext_conf
 
 LOG = logging.getLogger(__name__)
 
@@ -32,42 +34,51 @@ _RULES = [
         scope_types=['project']),
 ]
 
-_ENFORCER = None
-
 
 def list_rules():
     """The ``oslo.policy.policies`` entry point."""
     return list(_RULES)
 
 
+def register(enforcer):
+    """Add the rules to ``enforcer`` unless it has them; idempotent."""
+    for rule in _RULES:
+        if rule.name not in enforcer.registered_rules:
+            try:
+                enforcer.register_default(rule)
+            except policy.DuplicatePolicyError:
+                pass  # another thread registered it meanwhile
+
+
+def nova_enforcer():
+    """Nova's enforcer, with the rules of nova-delete-ext registered."""
+    # Nova builds its enforcer on first use and again after a reset (its
+    # tests reset it often): check on every use that the rules are there.
+    nova_policy.init()
+    enforcer = nova_policy._ENFORCER
+    register(enforcer)
+    return enforcer
+
+
 def get_enforcer():
-    """The ``oslo.policy.enforcer`` entry point, and the one we use."""
-    global _ENFORCER
-    if _ENFORCER is None:
-        enforcer = policy.Enforcer(ext_conf.CONF)
-        enforcer.register_defaults(list_rules())
-        _ENFORCER = enforcer
-    return _ENFORCER
-
-
-def reset():
-    """Forget the enforcer, so the policy file is read again (tests)."""
-    global _ENFORCER
-    _ENFORCER = None
+    """The ``oslo.policy.enforcer`` entry point: Nova's, with our rules."""
+    enforcer = nova_policy.get_enforcer()
+    register(enforcer)
+    return enforcer
 
 
 def may_bypass_protection(context, instance):
     """Whether ``context`` may delete ``instance`` despite its protection.
 
-    Any failure to evaluate the rule (an unreadable policy file, a token of
-    the wrong scope) means no: protection stays on.
+    Checked like Nova checks its own rules (``context.can``). Any failure
+    to evaluate the rule (an unreadable policy file, a token of the wrong
+    scope) means no: protection stays on.
     """
     target = {'project_id': instance.project_id,
               'user_id': instance.user_id}
     try:
-        return get_enforcer().authorize(
-            PROTECT_BYPASS, target, context.to_policy_values(),
-            do_raise=False)
+        nova_enforcer()
+        return bool(context.can(PROTECT_BYPASS, target, fatal=False))
     except Exception as exc:
         LOG.warning('Could not evaluate the %s rule (%s); the protection '
                     'stays on.', PROTECT_BYPASS, exc, instance=instance)

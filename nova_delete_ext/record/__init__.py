@@ -10,6 +10,9 @@ DELETE = 'delete'
 SOFT_DELETE = 'soft_delete'
 FORCE_DELETE = 'force_delete'
 RESTORE = 'restore'
+#: Not a delete type: what a policy redirects a delete to when the server
+#: must stay as it is (the outcome is then ``kept``).
+KEEP = 'keep'
 
 # path: where the work was done.
 PATH_COMPUTE = 'compute'              # the compute host that runs the guest
@@ -31,6 +34,7 @@ ALREADY_DELETED = 'already_deleted'  # the instance vanished under Nova
 NOT_DELETED = 'not_deleted'          # Nova returned without deleting it
 SKIPPED = 'skipped'                  # instance.disable_terminate was set
 DENIED = 'denied'                    # a policy refused the delete
+KEPT = 'kept'                        # a policy kept it as it was (recycle bin)
 
 _MAX_ERROR_CHARS = 500
 

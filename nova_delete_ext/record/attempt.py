@@ -54,6 +54,8 @@ class Attempt:
         self.driver = None
         #: The shelve snapshot the instance had, for the policies.
         self.shelve_image_id = None
+        #: The policies nova-api applied, as it carried them.
+        self.api_policies = None
         self.state = state or states.InstanceState.of(instance)
         self.record = rec.DeleteRecord(
             instance_uuid=instance.uuid,

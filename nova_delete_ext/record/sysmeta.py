@@ -7,7 +7,11 @@ three of its ``system_metadata`` entries, all defined here:
 
 ``delete_ext_request`` (:data:`REQUEST_KEY`)
     The request-time facts of an API delete (:func:`stash`, :func:`take`):
-    a JSON object whose ``v`` is the protocol version (:data:`VERSION`).
+    a JSON object whose ``v`` is the protocol version (:data:`VERSION`):
+    ``r`` request id, ``t`` time of the request, ``d`` delete type, ``s``
+    vm_state, task_state and power_state at the request, ``x`` steps,
+    ``p`` policy decisions, ``c`` names of the policies in force on
+    nova-api (optional: absent from entries of the previous release).
     nova-api sets it on the instance it casts to the compute host and does
     not save it; nova-compute takes it off before Nova saves the instance.
     An entry without ``v`` is version 1, as written before versions were
@@ -41,8 +45,12 @@ VERSION = 1
 _MAX_CHARS = 255
 
 
-def stash(instance, attempt, steps=(), decisions=()):
-    """Put ``attempt``'s request-time facts on ``instance``."""
+def stash(instance, attempt, steps=(), decisions=(), policies=()):
+    """Put ``attempt``'s request-time facts on ``instance``.
+
+    :param policies: the names of the policies in force on nova-api, so
+        that nova-compute knows which of them already decided.
+    """
     state = attempt.state
     data = {
         'v': VERSION,
@@ -52,6 +60,7 @@ def stash(instance, attempt, steps=(), decisions=()):
         's': [state.vm_state, state.task_state, state.power_state],
         'x': list(steps),
         'p': list(decisions),
+        'c': list(policies),
     }
     value = jsonutils.dumps(data, separators=(',', ':'))
     if len(value) > _MAX_CHARS:
@@ -81,6 +90,8 @@ class Carried:
         self.delete_type = data['d']
         self.steps = list(data.get('x', ()))
         self.decisions = list(data.get('p', ()))
+        # Written since 'c' was added; None: nova-api did not say.
+        self.policies = data.get('c')
 
 
 def take(instance, request_id):

@@ -1,7 +1,12 @@
 """The recycle policy on the real in-process Nova."""
 
+from nova.compute import api as compute_api
+from nova.compute import rpcapi as compute_rpcapi
+from nova.compute import task_states
+from nova.compute import vm_states
 from nova import context as nova_context
 from nova import objects
+from nova.tests.functional.api import client
 
 from nova_delete_ext.record import sysmeta
 from nova_delete_ext.tests.functional import base
@@ -89,3 +94,75 @@ class TestRecycle(scenarios.ServerStates, base.DeleteExtTestBase):
         self.assertEqual('deleted', record['outcome'])
         self.assertEqual(['recycle:not_kept(never launched)'],
                          record['decisions'])
+
+    def test_second_delete_keeps_the_server_in_the_bin(self):
+        server = self.server_active()
+        self.api.delete_server(server['id'])
+        server = self._wait_for_state_change(server, 'SOFT_DELETED')
+        # A second click, a client retrying; also where nova-api itself
+        # would soft delete.
+        for interval in (0, 3600):
+            self.flags(reclaim_instance_interval=interval)
+            self.api.delete_server(server['id'])
+        self.assertEqual('SOFT_DELETED',
+                         self.api.get_server(server['id'])['status'])
+        self.assertEqual('60', self.stored_retention(server))
+        kept = self.records(server['id'])[1:]
+        self.assertEqual([('kept', ['recycle:kept(already in the bin)'])] * 2,
+                         [(r['outcome'], r['decisions']) for r in kept])
+        # forceDelete still destroys it.
+        self.api.post_server_action(server['id'], {'forceDelete': None})
+        self.assert_gone(server)
+
+    def test_second_delete_while_the_first_is_under_way(self):
+        """Two DELETEs milliseconds apart must not leave it stuck.
+
+        The second request read the server while the first one's soft
+        delete was under way, and acts after nova-compute finished it:
+        without the extension's answer it saves task_state soft-deleting
+        over the None nova-compute saved, for good.
+        """
+        ctxt = nova_context.get_admin_context()
+        server = self.server_active()
+        cast = compute_rpcapi.ComputeAPI.soft_delete_instance
+        held = []
+        self.stub_out('nova.compute.rpcapi.ComputeAPI.soft_delete_instance',
+                      lambda rpcapi, c, instance: held.append(instance))
+        self.api.delete_server(server['id'])
+        self.assertEqual(1, len(held))
+        # The second request reads the server now...
+        stale = objects.Instance.get_by_uuid(ctxt, server['id'])
+        self.assertEqual(task_states.SOFT_DELETING, stale.task_state)
+        # ... nova-compute finishes the first soft delete ...
+        self.stub_out('nova.compute.rpcapi.ComputeAPI.soft_delete_instance',
+                      cast)
+        self.compute.manager.soft_delete_instance(ctxt, held[0])
+        # ... and the second request goes on with what it read.
+        compute_api.API().delete(ctxt, stale)
+        instance = objects.Instance.get_by_uuid(ctxt, server['id'])
+        self.assertEqual((vm_states.SOFT_DELETED, None),
+                         (instance.vm_state, instance.task_state))
+        record = self.records(server['id'])[-1]
+        self.assertEqual(('kept', ['recycle:kept(soft-deleting under way)']),
+                         (record['outcome'], record['decisions']))
+        # Not stuck: it can be restored.
+        self.api.post_server_action(server['id'], {'restore': None})
+        self._wait_for_state_change(server, 'ACTIVE')
+
+    def test_failed_restore_keeps_the_retention(self):
+        server = self.server_active()
+        self.api.delete_server(server['id'])
+        server = self._wait_for_state_change(server, 'SOFT_DELETED')
+        self.stub_out('nova.virt.fake.FakeDriver.restore',
+                      lambda *args, **kwargs: 1 / 0)
+        # The harness's RPC hands the compute host's error back to the API.
+        self.assertRaises(client.OpenStackApiException,
+                          self.api.post_server_action, server['id'],
+                          {'restore': None})
+        record = self.wait_for_record(server, count=2)
+        self.assertEqual(('restore', 'failed'),
+                         (record['delete_type'], record['outcome']))
+        self._wait_for_server_parameter(
+            server, {'OS-EXT-STS:task_state': None,
+                     'status': 'SOFT_DELETED'})
+        self.assertEqual('60', self.stored_retention(server))

@@ -11,6 +11,7 @@ import fixtures
 from nova.compute import power_state
 from nova.compute import vm_states
 from nova import objects
+from nova import policy as nova_policy
 from oslo_config import cfg
 from oslo_config import fixture as config_fixture
 from oslo_utils import timeutils
@@ -21,7 +22,6 @@ from nova_delete_ext import conf as ext_conf  # noqa: F401 registers opts
 from nova_delete_ext import hooks
 from nova_delete_ext.hooks import installer
 from nova_delete_ext import policies
-from nova_delete_ext.policies import rules
 from nova_delete_ext import record as rec
 from nova_delete_ext.tests import fixtures as ext_fixtures
 
@@ -113,7 +113,7 @@ class TestCase(base.BaseTestCase):
         # Activation replaces the active policies; the next test starts
         # with what this one found.
         self.addCleanup(policies.set_active, policies.active())
-        self.addCleanup(rules.reset)
+        self.addCleanup(nova_policy.reset)
         self.useFixture(ext_fixtures.Sinks())
         # What Nova and the libraries log goes into the test's details, not
         # to the console; what the extension logs is kept as records.

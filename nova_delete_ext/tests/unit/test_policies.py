@@ -25,11 +25,12 @@ from nova_delete_ext.tests.unit import base
 
 
 def make_event(instance, delete_type=rec.DELETE, trigger=rec.TRIGGER_API,
-               context=None):
+               context=None, api_policies=None):
     return policy_base.DeleteEvent(
         context=context or mock.Mock(), instance=instance,
         state=states.InstanceState.of(instance), delete_type=delete_type,
-        trigger=trigger, record=base.make_record())
+        trigger=trigger, record=base.make_record(),
+        api_policies=api_policies)
 
 
 class LoadTest(base.TestCase):
@@ -302,6 +303,7 @@ class ProtectTest(base.TestCase):
         # Saved with the delete, so that a later reclaim completes it.
         self.assertEqual('req-9',
                          instance.system_metadata[sysmeta.BYPASS_KEY])
+        self._last_delete_request('req-9')
         decision = self.policy.before_destroy(make_event(
             instance, trigger=rec.TRIGGER_RECLAIM))
         self.assertEqual('protect:bypassed(metadata delete_protection=1, '
@@ -311,9 +313,48 @@ class ProtectTest(base.TestCase):
                                           delete_type=rec.RESTORE))
         self.assertNotIn(sysmeta.BYPASS_KEY, instance.system_metadata)
 
-    def test_before_destroy_only_for_nova_own_deletes(self):
+    def _last_delete_request(self, *request_ids):
+        """Newest first: a restore, then deletes of these requests."""
+        actions = [mock.Mock(action='restore', request_id='req-r')] + [
+            mock.Mock(action='delete', request_id=r) for r in request_ids]
+        return self.useFixture(base.fixtures.MockPatch(
+            'nova.objects.InstanceActionList.get_by_instance_uuid',
+            autospec=True, return_value=actions)).mock
+
+    def test_bypass_marker_of_a_failed_delete_counts_for_no_later_one(self):
+        # req-9 bypassed, failed; the server was soft deleted since by
+        # req-10, which bypassed nothing.
+        instance = self.instance({'delete_protection': '1'}, system_metadata={
+            sysmeta.BYPASS_KEY: 'req-9'})
+        lookup = self._last_delete_request('req-10', 'req-9')
+        for trigger in (rec.TRIGGER_RECLAIM, rec.TRIGGER_RESUME):
+            decision = self.policy.before_destroy(make_event(
+                instance, trigger=trigger))
+            self.assertEqual('denied', decision.action, trigger)
+        lookup.assert_called_with(mock.ANY, instance.uuid)
+        # Nor for another API request.
+        decision = self.policy.before_destroy(make_event(
+            instance, context=mock.Mock(request_id='req-11')))
+        self.assertEqual('denied', decision.action)
+        decision = self.policy.before_destroy(make_event(
+            instance, context=mock.Mock(request_id='req-9')))
+        self.assertEqual('bypassed', decision.action)
+
+    def test_api_delete_checked_on_compute_unless_nova_api_did(self):
         instance = self.instance({'delete_protection': 'true'})
-        self.assertIsNone(self.policy.before_destroy(make_event(instance)))
+        # nova-api applied protect: its decision stands.
+        self.assertIsNone(self.policy.before_destroy(make_event(
+            instance, api_policies=('recycle', 'protect'))))
+        # nova-api did not carry anything, or ran without protect.
+        for carried in (None, (), ('recycle',)):
+            decision = self.policy.before_destroy(make_event(
+                instance, api_policies=carried))
+            self.assertEqual('denied', decision.action, carried)
+            self.assertIn('nova-api did not check the protection',
+                          decision.deny.format_message())
+
+    def test_before_destroy_for_nova_own_deletes(self):
+        instance = self.instance({'delete_protection': 'true'})
         for trigger in (rec.TRIGGER_RECLAIM, rec.TRIGGER_RESUME):
             decision = self.policy.before_destroy(make_event(
                 instance, trigger=trigger))
@@ -345,6 +386,25 @@ class RecycleTest(base.TestCase):
             instance, delete_type=rec.SOFT_DELETE))
         self.assertEqual(rec.DELETE, decision.redirect)
         self.assertNotIn(sysmeta.RETENTION_KEY, instance.system_metadata)
+
+    def test_soft_deleted_server_stays_in_the_bin(self):
+        instance = base.make_instance(vm_state=vm_states.SOFT_DELETED)
+        for delete_type in (rec.DELETE, rec.SOFT_DELETE):
+            decision = self.policy.on_request(make_event(
+                instance, delete_type=delete_type))
+            self.assertEqual(('recycle:kept(already in the bin)', rec.KEEP),
+                             (str(decision), decision.redirect))
+        self.assertIsNone(self.policy.on_request(make_event(
+            instance, delete_type=rec.FORCE_DELETE)))
+
+    def test_delete_under_way_is_left_alone(self):
+        for task_state in ('deleting', 'soft-deleting'):
+            instance = base.make_instance(task_state=task_state)
+            decision = self.policy.on_request(make_event(instance))
+            self.assertEqual(
+                ('recycle:kept(%s under way)' % task_state, rec.KEEP),
+                (str(decision), decision.redirect))
+            self.assertNotIn(sysmeta.RETENTION_KEY, instance.system_metadata)
 
     def test_force_delete_untouched(self):
         self.assertIsNone(self.policy.on_request(make_event(

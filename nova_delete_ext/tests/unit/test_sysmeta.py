@@ -98,6 +98,7 @@ class StashReadTest(CarryTestBase):
             's': [vm_states.ACTIVE, None, 'running'],
             'x': ['a'],
             'p': [],
+            'c': [],
         }, jsonutils.loads(raw))
         # Only our key is touched.
         self.assertEqual({sysmeta.REQUEST_KEY},
@@ -277,6 +278,23 @@ class VersionTest(CarryTestBase):
         self.assertIsNone(sysmeta.take(self.instance,
                                        self.context.request_id))
         self.assertNotIn(sysmeta.REQUEST_KEY, self.instance.system_metadata)
+
+    def test_policies_in_force_on_nova_api_are_carried(self):
+        sysmeta.stash(self.instance, self.attempt,
+                      policies=['protect', 'recycle'])
+        carried = sysmeta.read(self.instance, self.context.request_id)
+        self.assertEqual(['protect', 'recycle'], carried.policies)
+        # Kept even when steps and decisions must go.
+        sysmeta.stash(self.instance, self.attempt, steps=['s' * 200],
+                      policies=['protect'])
+        carried = sysmeta.read(self.instance, self.context.request_id)
+        self.assertEqual(([], ['protect']), (carried.steps, carried.policies))
+
+    def test_previous_format_does_not_say_which_policies(self):
+        self._put({'r': self.context.request_id, 't': 't', 'd': rec.DELETE,
+                   's': [vm_states.ACTIVE, None, 'running']})
+        self.assertIsNone(sysmeta.read(self.instance,
+                                       self.context.request_id).policies)
 
     def test_the_three_keys(self):
         self.assertEqual(

@@ -1,0 +1,60 @@
+"""What nova-compute does when a policy refuses to destroy an instance.
+
+nova-api has already marked the instance (task_state ``deleting``) when a
+policy on nova-compute refuses the destroy, and nova-api ignores every
+later delete of an instance in that task_state. So a refused destroy must
+leave the instance as a failed Nova action would: deletable again
+(task_state cleared), with an instance fault that says why, and the
+request's instance action marked failed, so that ``openstack server show``
+and ``openstack server event list`` tell the user what happened.
+"""
+
+from nova.compute import utils as compute_utils
+from nova import exception as nova_exception
+from nova import objects
+from oslo_log import log as logging
+
+from nova_delete_ext import record as rec
+
+LOG = logging.getLogger(__name__)
+
+#: The instance action event a refused destroy is recorded as.
+EVENT = 'delete_ext_refused_destroy'
+
+# Instances whose reclaim a policy refused in this process: the periodic
+# task asks again every minute, and one record of the refusal is enough.
+_REFUSED_RECLAIMS = set()
+_MAX_REFUSED_RECLAIMS = 10000
+
+
+def first_reclaim_refusal(instance):
+    """Whether this is the first refused reclaim of ``instance`` here."""
+    if instance.uuid in _REFUSED_RECLAIMS:
+        return False
+    if len(_REFUSED_RECLAIMS) >= _MAX_REFUSED_RECLAIMS:
+        _REFUSED_RECLAIMS.clear()
+    _REFUSED_RECLAIMS.add(instance.uuid)
+    return True
+
+
+def leave_deletable(context, instance, host, trigger, error):
+    """Undo nova-api's mark and record ``error`` as Nova records a failure.
+
+    :param error: the exception the refusing policy gave.
+    """
+    if trigger != rec.TRIGGER_RECLAIM and instance.task_state is not None:
+        # A soft-deleted instance waiting for reclaim has no task to undo.
+        instance.task_state = None
+        instance.save()
+    compute_utils.add_instance_fault_from_exc(context, instance, error)
+    if trigger != rec.TRIGGER_API:
+        return  # no instance action: Nova itself started this delete
+    try:
+        objects.InstanceActionEvent.event_start(
+            context, instance.uuid, EVENT, want_result=False, host=host)
+        objects.InstanceActionEvent.event_finish_with_failure(
+            context, instance.uuid, EVENT, exc_val=error,
+            exc_tb=str(error), want_result=False)
+    except nova_exception.InstanceActionNotFound:
+        LOG.debug('No instance action for request %s to mark failed',
+                  context.request_id, instance=instance)
