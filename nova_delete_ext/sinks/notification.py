@@ -24,7 +24,6 @@ from nova import context as nova_context
 from nova import rpc
 import oslo_messaging
 
-from nova_delete_ext import record as rec
 from nova_delete_ext import sinks
 
 #: Version of the payload schema: a new field raises the minor version, a
@@ -42,10 +41,13 @@ def payload(record):
     return data
 
 
+# By the record's delete_type (a field of the documented payload): sinks
+# read records and import nothing of the record package, which uses them.
+_EVENT_TYPES = {'restore': EVENT_RESTORE}
+
+
 def event_type(record):
-    if record.delete_type == rec.RESTORE:
-        return EVENT_RESTORE
-    return EVENT_DELETE
+    return _EVENT_TYPES.get(record.delete_type, EVENT_DELETE)
 
 
 def publisher_id(record):
