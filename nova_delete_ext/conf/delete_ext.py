@@ -72,6 +72,27 @@ Related options:
   ``notification`` sink uses.
 * ``sink_queue_size``, ``sink_stop_timeout``.
 """),
+    cfg.FloatOpt(
+        'policy_timeout',
+        default=10.0,
+        min=0.0,
+        help="""
+Seconds a policy may take to decide on a delete while Nova waits.
+
+Applies to the moments on the delete path: ``on_request`` in nova-api and
+``before_destroy`` in nova-compute. A policy that has not decided by then
+counts as failed: a fail-closed policy (``protect``) refuses the delete,
+with a message that says so; any other is skipped and logged. The delete
+never waits longer.
+
+Possible values:
+
+* A number of seconds; 0 waits without a limit (not recommended).
+
+Related options:
+
+* ``policies``.
+"""),
     cfg.IntOpt(
         'sink_queue_size',
         default=1000,

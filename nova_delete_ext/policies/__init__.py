@@ -12,6 +12,7 @@ from stevedore import named
 from nova_delete_ext import conf as ext_conf
 from nova_delete_ext import exception
 from nova_delete_ext.policies import base
+from nova_delete_ext.policies import deadline
 
 LOG = logging.getLogger(__name__)
 
@@ -21,8 +22,10 @@ NAMESPACE = 'nova_delete_ext.policies'
 class PolicyChain:
     """The enabled policies, in the configured order."""
 
-    def __init__(self, policies=()):
+    def __init__(self, policies=(), timeout=None):
         self.policies = tuple(policies)
+        #: Seconds each policy may take on the delete path; None: no limit.
+        self.timeout = timeout
         self._after = tuple(
             p for p in self.policies
             if type(p).after_delete is not base.DeletePolicy.after_delete)
@@ -40,7 +43,8 @@ class PolicyChain:
         decisions = []
         for policy in self.policies:
             try:
-                decision = getattr(policy, method)(event)
+                decision = deadline.call(_in_request(getattr(policy, method)),
+                                         event, self.timeout)
             except Exception as exc:
                 LOG.exception('nova-delete-ext policy %s failed in %s.',
                               policy.name, method, instance=instance)
@@ -110,6 +114,16 @@ class PolicyChain:
         return decisions
 
 
+def _in_request(moment):
+    """``moment`` logging with the request's context on any thread."""
+    def run(event):
+        update_store = getattr(event.context, 'update_store', None)
+        if update_store is not None:
+            update_store()
+        return moment(event)
+    return run
+
+
 _ACTIVE = PolicyChain()
 
 
@@ -175,4 +189,4 @@ def load(conf):
         policy.name = extension.name
         policy.validate()
         policies.append(policy)
-    return PolicyChain(policies)
+    return PolicyChain(policies, timeout=conf.delete_ext.policy_timeout)

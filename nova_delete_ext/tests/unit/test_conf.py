@@ -29,6 +29,7 @@ class ListOptsTest(base.TestCase):
     def test_delete_ext_group(self):
         group, opts = self._opts()
         self.assertEqual({'enabled', 'record_file', 'sinks', 'policies',
+                          'policy_timeout',
                           'sink_queue_size', 'sink_stop_timeout'}, set(opts))
 
     def test_policies(self):

@@ -2,6 +2,7 @@
 
 import logging
 import os
+import threading
 from unittest import mock
 
 from nova.compute import vm_states
@@ -233,6 +234,35 @@ class ChainTest(base.TestCase):
         self.assertIsInstance(decisions[0].deny, exception.DeleteProtected)
         self.assertIn('RuntimeError: boom',
                       decisions[0].deny.format_message())
+
+    def test_policy_that_hangs_is_skipped_after_the_timeout(self):
+        release = threading.Event()
+        self.addCleanup(release.set)
+        hangs = Note(self.conf, 'hangs')
+        hangs.on_request = lambda event: release.wait(30)
+        chain = policies.PolicyChain([hangs, Note(self.conf)], timeout=0.2)
+        decisions = chain.on_request(make_event(base.make_instance()))
+        self.assertEqual(['note:noted'], [str(d) for d in decisions])
+        self.assertIn('policy hangs failed',
+                      self.logs.at(logging.ERROR)[0].getMessage())
+
+    def test_fail_closed_policy_that_hangs_denies(self):
+        release = threading.Event()
+        self.addCleanup(release.set)
+        hangs = Note(self.conf, 'hangs')
+        hangs.fail_closed = True
+        hangs.on_request = lambda event: release.wait(30)
+        chain = policies.PolicyChain([hangs], timeout=0.2)
+        decisions = chain.on_request(make_event(base.make_instance()))
+        self.assertEqual(['hangs:denied(error)'], [str(d) for d in decisions])
+        self.assertIn('could not decide whether this server may be '
+                      'deleted (TimedOut: no answer within 0.2 s)',
+                      decisions[0].deny.format_message())
+
+    def test_loaded_chain_has_the_configured_timeout(self):
+        self.flags(policies=['protect'], policy_timeout=2.5,
+                   group='delete_ext')
+        self.assertEqual(2.5, policies.load(self.conf).timeout)
 
     def test_after_delete_only_for_policies_that_define_it(self):
         self.assertFalse(policies.PolicyChain([Note(self.conf)])
