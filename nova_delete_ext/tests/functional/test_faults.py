@@ -10,6 +10,9 @@ from nova_delete_ext.tests.functional import base
 from nova_delete_ext.tests.functional import scenarios
 
 TIMEOUT = 1.0
+#: How long a hung policy would hold a delete without the time limit; a
+#: delete that took half of it waited for the policy.
+HANG = 60.0
 
 
 class Hang(policy_base.DeletePolicy):
@@ -25,7 +28,7 @@ class Hang(policy_base.DeletePolicy):
         pass
 
     def _hang(self, event):
-        self.release.wait(60)
+        self.release.wait(HANG)
 
     def on_request(self, event):
         if self.where == 'on_request':
@@ -57,13 +60,16 @@ class TestHangingPolicy(scenarios.ServerStates, base.DeleteExtTestBase):
         elapsed = self.timed_delete(server)
         self.assert_gone(server)
         self.assertGreaterEqual(elapsed, TIMEOUT)
+        self.assertLess(elapsed, HANG / 2)
         self.assertEqual('deleted', self.only_record(server)['outcome'])
 
     def test_before_destroy(self):
         server = self.server_active()
         self.use_hanging('before_destroy')
+        started = time.monotonic()
         self._delete_server(server)
         self.assert_gone(server)
+        self.assertLess(time.monotonic() - started, HANG / 2)
         self.assertEqual('deleted', self.only_record(server)['outcome'])
 
     def test_fail_closed_on_request_refuses(self):
