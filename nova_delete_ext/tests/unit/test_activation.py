@@ -1,6 +1,12 @@
 """Tests of :mod:`nova_delete_ext.activation`: the notification driver."""
 
+import ast
+import json
 import logging
+import os
+import subprocess
+import sys
+import textwrap
 from unittest import mock
 
 import fixtures
@@ -14,6 +20,7 @@ from oslo_messaging.notify import _impl_test as test_driver
 from stevedore import driver as stevedore_driver
 
 from nova_delete_ext import activation
+from nova_delete_ext import conf as ext_conf
 from nova_delete_ext import exception
 from nova_delete_ext import hooks
 from nova_delete_ext.hooks import installer
@@ -99,8 +106,8 @@ class ActivateTest(base.TestCase):
             self.assertFalse(activation.activate(cfg.CONF))
 
 
-class DriverTest(base.TestCase):
-    """``[oslo_messaging_notifications]driver = nova_delete_ext``."""
+class DriverTestBase(base.TestCase):
+    """A notifier of its own, built as nova-compute would."""
 
     def setUp(self):
         super().setUp()
@@ -116,6 +123,10 @@ class DriverTest(base.TestCase):
         self.msg_conf.set_override('driver', list(drivers),
                                    group='oslo_messaging_notifications')
         return oslo_messaging.Notifier(self.transport, publisher_id='test')
+
+
+class DriverTest(DriverTestBase):
+    """``[oslo_messaging_notifications]driver = nova_delete_ext``."""
 
     def test_entry_point(self):
         mgr = stevedore_driver.DriverManager(
@@ -174,7 +185,7 @@ class DriverTest(base.TestCase):
         self.assertFalse(hooks.installed())
 
 
-class NovaRpcInitTest(base.TestCase):
+class RpcInitTestBase(base.TestCase):
     """The way every Nova service builds its notifiers, on ``nova.conf``."""
 
     def setUp(self):
@@ -193,6 +204,10 @@ class NovaRpcInitTest(base.TestCase):
         self.assertIsNone(nova_rpc.NOTIFIER)
         nova_rpc.init(nova.conf.CONF)
         self.addCleanup(nova_rpc.cleanup)
+
+
+class NovaRpcInitTest(RpcInitTestBase):
+    """``nova.rpc.init`` in nova-compute."""
 
     def test_rpc_init_installs_hooks(self):
         from nova.compute import manager
@@ -264,3 +279,231 @@ class ActivatePoliciesTest(base.TestCase):
         self.flags(enabled=False, policies=['nosuch'], group='delete_ext')
         self.assertFalse(activation.activate(cfg.CONF))
         self.assertEqual([], policies.active().names)
+
+
+class ImportFailureTest(DriverTestBase):
+    """Nova or the extension cannot be imported when the driver is built."""
+
+    def _broken(self, module='nova_delete_ext.startup'):
+        # ``None`` in sys.modules: the next import of it raises
+        # ModuleNotFoundError, as for a module that moved or is missing.
+        self.useFixture(fixtures.MockPatchObject(activation, '_STARTUP',
+                                                 module))
+        patcher = mock.patch.dict(sys.modules, {module: None})
+        patcher.start()
+        self.addCleanup(patcher.stop)
+
+    def _assert_nova_unchanged(self):
+        from nova.compute import api as compute_api
+        self.assertFalse(hooks.installed())
+        self.assertFalse(hasattr(compute_api.API.__dict__['_delete'],
+                                 installer.ORIGINAL_ATTR))
+        self.assertEqual([], policies.active().names)
+
+    def test_with_policies_refuses_to_start(self):
+        ext_conf.register_opts(self.msg_conf)
+        self.msg_conf.set_override('policies', ['protect'],
+                                   group='delete_ext')
+        self._broken()
+        exc = self.assertRaises(activation.RefuseToStart, self._notifier,
+                                'nova_delete_ext', 'test')
+        critical = self.logs.at(logging.CRITICAL)
+        self.assertEqual(1, len(critical))
+        self.assertEqual(
+            'nova-delete-ext could not be loaded (ModuleNotFoundError: '
+            'import of nova_delete_ext.startup halted; None in '
+            'sys.modules); the policies protect cannot be applied.',
+            critical[0].getMessage())
+        self.assertEqual('nova-delete-ext: ' + critical[0].getMessage(),
+                         str(exc))
+        self.assertEqual([], self.logs.at(logging.ERROR))
+        self._assert_nova_unchanged()
+
+    def test_without_policies_logs_one_error(self):
+        self._broken()
+        notifier = self._notifier('nova_delete_ext', 'test')
+        self.assertEqual(['nova_delete_ext', 'test'],
+                         sorted(notifier._driver_mgr.names()))
+        errors = self.logs.at(logging.ERROR)
+        self.assertEqual(1, len(errors))
+        self.assertEqual(
+            'nova-delete-ext could not be loaded (ModuleNotFoundError: '
+            'import of nova_delete_ext.startup halted; None in '
+            'sys.modules); Nova runs on unchanged and deletes are not '
+            'recorded.', errors[0].getMessage())
+        self.assertEqual([], self.logs.at(logging.CRITICAL))
+        self._assert_nova_unchanged()
+
+    def test_a_nova_module_that_moved(self):
+        self.msg_conf.register_opts(
+            [cfg.ListOpt('policies', default=['protect'])], 'delete_ext')
+        # As if the extension's import of it failed.
+        self._broken('nova.compute.api')
+        exc = self.assertRaises(activation.RefuseToStart,
+                                activation.activate, self.msg_conf)
+        self.assertIn('could not be loaded (ModuleNotFoundError: import of '
+                      'nova.compute.api halted', str(exc))
+
+    def test_disabled_does_not_refuse(self):
+        ext_conf.register_opts(self.msg_conf)
+        self.msg_conf.set_override('enabled', False, group='delete_ext')
+        self.msg_conf.set_override('policies', ['protect'],
+                                   group='delete_ext')
+        self._broken()
+        self._notifier('nova_delete_ext')
+        self.assertEqual(1, len(self.logs.at(logging.ERROR)))
+        self.assertEqual([], self.logs.at(logging.CRITICAL))
+
+    def _conf_file(self, text):
+        path = os.path.join(self.useFixture(fixtures.TempDir()).path,
+                            'nova.conf')
+        with open(path, 'w') as f:
+            f.write(textwrap.dedent(text))
+        conf = cfg.ConfigOpts()
+        conf(args=[], prog='nova-compute', default_config_files=[path])
+        return conf
+
+    def test_options_never_registered(self):
+        # The extension's conf module is what failed to import: the two
+        # options are read from the files all the same.
+        self._broken()
+        conf = self._conf_file('''\
+            [delete_ext]
+            policies = protect, recycle
+            ''')
+        self.assertRaises(cfg.NoSuchOptError, getattr, conf, 'delete_ext')
+        exc = self.assertRaises(activation.RefuseToStart,
+                                activation.HookInstallerDriver, conf, [],
+                                self.transport)
+        self.assertIn('the policies protect, recycle cannot be applied',
+                      str(exc))
+        self.assertEqual(1, len(self.logs.at(logging.CRITICAL)))
+
+    def test_options_never_registered_no_policies(self):
+        self._broken()
+        conf = self._conf_file('''\
+            [delete_ext]
+            record_file = /nonexistent
+            ''')
+        activation.HookInstallerDriver(conf, [], self.transport)
+        self.assertEqual(1, len(self.logs.at(logging.ERROR)))
+        self.assertEqual([], conf.delete_ext.policies)
+
+    def test_options_unreadable_refuses(self):
+        self._broken()
+        conf = self._conf_file('''\
+            [delete_ext]
+            enabled = maybe
+            ''')
+        exc = self.assertRaises(activation.RefuseToStart,
+                                activation.HookInstallerDriver, conf, [],
+                                self.transport)
+        self.assertIn('could not be loaded (ModuleNotFoundError', str(exc))
+        self.assertIn('[delete_ext] cannot be read', str(exc))
+
+    def test_unexpected_failure_at_start(self):
+        # Not an import, but the same rule: stevedore must never be left
+        # to swallow it.
+        ext_conf.register_opts(self.msg_conf)
+        with mock.patch('nova_delete_ext.sinks.load', autospec=True,
+                        side_effect=RuntimeError('boom')):
+            self._notifier('nova_delete_ext')
+            self.assertEqual(
+                ['nova-delete-ext failed to start (RuntimeError: boom); '
+                 'Nova runs on unchanged and deletes are not recorded.'],
+                [r.getMessage() for r in self.logs.at(logging.ERROR)])
+            self.msg_conf.set_override('policies', ['protect'],
+                                       group='delete_ext')
+            exc = self.assertRaises(activation.RefuseToStart,
+                                    self._notifier, 'nova_delete_ext')
+        self.assertIn('failed to start (RuntimeError: boom); the policies '
+                      'protect cannot be applied', str(exc))
+        self.assertFalse(hooks.installed())
+
+
+# Run in a fresh interpreter in which Nova cannot be imported at all.
+_WITHOUT_NOVA = '''
+import json, logging, sys
+sys.modules['nova'] = None
+records = []
+class Handler(logging.Handler):
+    def emit(self, record):
+        records.append((record.levelname, record.getMessage()))
+logging.getLogger('nova_delete_ext').addHandler(Handler())
+logging.getLogger('nova_delete_ext').setLevel(logging.DEBUG)
+from oslo_config import cfg
+from nova_delete_ext import activation
+imported = sorted(m for m in sys.modules if m.startswith('nova'))
+conf = cfg.ConfigOpts()
+conf(args=sys.argv[1:], prog='nova-compute', default_config_files=[])
+try:
+    activation.HookInstallerDriver(conf, [], None)
+    outcome = 'started'
+except SystemExit as exc:
+    outcome = 'refused: %s' % exc
+json.dump({'imported': imported, 'outcome': outcome,
+           'records': [r for r in records if r[0] != 'DEBUG']}, sys.stdout)
+'''
+
+
+class WithoutNovaTest(base.TestCase):
+    """The entry point loads, and decides, with Nova not importable."""
+
+    def _run(self, *args):
+        result = subprocess.run(
+            [sys.executable, '-c', _WITHOUT_NOVA] + list(args),
+            capture_output=True, text=True, timeout=150)
+        self.assertEqual(0, result.returncode, result.stderr)
+        return json.loads(result.stdout)
+
+    def _conf_file(self, text):
+        path = os.path.join(self.useFixture(fixtures.TempDir()).path,
+                            'nova.conf')
+        with open(path, 'w') as f:
+            f.write(text)
+        return path
+
+    def test_module_imports_only_stdlib_and_oslo(self):
+        tree = ast.parse(open(activation.__file__).read())
+        for node in tree.body:
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.partition('.')[0]
+                self.assertTrue(top in sys.stdlib_module_names
+                                or top.startswith('oslo_'), name)
+
+    def test_refuses_with_policies(self):
+        found = self._run('--config-file', self._conf_file(
+            '[delete_ext]\npolicies = protect\n'))
+        self.assertEqual(1, len(found['records']))
+        level, message = found['records'][0]
+        self.assertEqual('CRITICAL', level)
+        self.assertTrue(message.startswith(
+            "nova-delete-ext could not be loaded (ModuleNotFoundError: No "
+            "module named 'nova"), message)
+        self.assertTrue(message.endswith(
+            "); the policies protect cannot be applied."), message)
+        self.assertEqual('refused: nova-delete-ext: ' + message,
+                         found['outcome'])
+
+    def test_one_error_without_policies(self):
+        found = self._run()
+        # The entry point itself needs nothing of Nova nor of the rest of
+        # the extension: it was imported, and decided.
+        self.assertEqual(['nova', 'nova_delete_ext',
+                          'nova_delete_ext.activation'], found['imported'])
+        self.assertEqual('started', found['outcome'])
+        self.assertEqual(1, len(found['records']))
+        level, message = found['records'][0]
+        self.assertEqual('ERROR', level)
+        self.assertTrue(message.startswith(
+            "nova-delete-ext could not be loaded (ModuleNotFoundError: No "
+            "module named 'nova"), message)
+        self.assertTrue(message.endswith(
+            "); Nova runs on unchanged and deletes are not recorded."),
+            message)
