@@ -8,9 +8,15 @@ before it creates its manager, and loads the drivers listed in
 WSGI server) and nova-compute install the hooks at start-up, with no change
 to Nova's code, packages or service units.
 
+Every other Nova program that initialises RPC (nova-manage, nova-status,
+nova-conductor, nova-scheduler, the console proxies, the metadata API)
+loads the driver too, from the same ``nova.conf``; there it does nothing,
+so neither an option of the extension nor a Nova it does not fit can stop,
+say, ``nova-manage db sync``. See :func:`nova_service`.
+
 This module is the entry point, and imports only the standard library and
 oslo libraries. Nova and the rest of the extension are imported when the
-driver is built. If that fails (a missing
+driver is built in nova-api or nova-compute. If that fails (a missing
 dependency, a Nova module that moved, a broken install), the service
 refuses to start when ``[delete_ext]policies`` lists policies, and
 otherwise logs one ERROR and runs unchanged. Left to stevedore, which
@@ -21,6 +27,8 @@ The driver itself sends nothing; the other drivers listed keep working.
 """
 
 import importlib
+import os
+import sys
 
 from oslo_config import cfg
 from oslo_log import log as logging
@@ -28,7 +36,32 @@ from oslo_messaging.notify import notifier
 
 LOG = logging.getLogger(__name__)
 
-# Imported only when the driver is built.
+NOVA_API = 'nova-api'
+NOVA_COMPUTE = 'nova-compute'
+
+#: The program names (``conf.prog``) of the services that install the
+#: hooks. Nova's console scripts leave the name to oslo.config, which takes
+#: the base name of ``sys.argv[0]``: ``nova-compute``, and ``nova-api`` or
+#: ``nova-api-os-compute`` in the Nova releases that have those scripts.
+#: Nova's WSGI entry point of the compute API, ``nova.wsgi.osapi_compute``,
+#: passes ``nova-api-os-compute`` itself. ``nova-api-wsgi`` is the WSGI
+#: script older releases install, run on its own.
+PROGRAMS = {
+    'nova-compute': NOVA_COMPUTE,
+    'nova-api': NOVA_API,
+    'nova-api-os-compute': NOVA_API,
+    'nova-api-wsgi': NOVA_API,
+}
+
+#: Nova's WSGI entry-point modules of the compute API, new and old. A WSGI
+#: server (uWSGI, gunicorn, mod_wsgi) imports one, which builds the
+#: application, and so loads this driver, while it is being imported.
+#: Older Nova releases pass no program name from there, and oslo.config
+#: takes the server's own (``uwsgi``, ``gunicorn``, ``mod_wsgi``).
+API_WSGI_MODULES = ('nova.wsgi.osapi_compute',
+                    'nova.api.openstack.compute.wsgi')
+
+# Imported only when the driver is built in nova-api or nova-compute.
 _STARTUP = 'nova_delete_ext.startup'
 
 # Copies of the two options that decide what a failed import does (see
@@ -51,6 +84,37 @@ def refuse(message):
     """Log ``message`` at CRITICAL and stop the service."""
     LOG.critical('%s', message)
     raise RefuseToStart('nova-delete-ext: %s' % message)
+
+
+def program_name(conf):
+    """The name of the program the driver is loaded in.
+
+    ``nova.config.parse_args`` passes the configuration files and the
+    program name to ``conf`` (oslo.config's ``ConfigOpts.__call__``, which
+    sets ``conf.prog``) right before it builds the notifiers. Should a
+    program build a notifier on a ``conf`` never called, the name is what
+    oslo.config would have taken.
+    """
+    prog = getattr(conf, 'prog', None)
+    if not prog:
+        argv = getattr(sys, 'argv', None) or ['']
+        prog = os.path.basename(argv[0] or '')
+        if prog.endswith('.py'):
+            prog = prog[:-3]
+    return prog
+
+
+def nova_service(conf):
+    """``'nova-api'``, ``'nova-compute'``, or None for any other program.
+
+    By the program name (:data:`PROGRAMS`), else by Nova's compute API WSGI
+    entry point being imported (:data:`API_WSGI_MODULES`).
+    """
+    service = PROGRAMS.get(program_name(conf))
+    if service is None and any(name in sys.modules
+                               for name in API_WSGI_MODULES):
+        service = NOVA_API
+    return service
 
 
 def _policies_asked_for(conf):
@@ -95,9 +159,10 @@ def _cannot_run(conf, exc, what):
 def activate(conf):
     """Import the extension, load its policies and install the hooks.
 
-    What the driver does when it is built. If the extension cannot be
-    imported, or fails unexpectedly, it logs one ERROR and returns False,
-    or refuses to start when policies are configured.
+    What the driver does in nova-api and nova-compute, whichever program
+    calls it. If the extension cannot be imported, or fails unexpectedly,
+    it logs one ERROR and returns False, or refuses to start when policies
+    are configured.
 
     :returns: whether this call installed the hooks.
     :raises RefuseToStart: the configuration is not valid, or policies are
@@ -118,6 +183,11 @@ class HookInstallerDriver(notifier.Driver):
 
     def __init__(self, conf, topics, transport):
         super().__init__(conf, topics, transport)
+        if nova_service(conf) is None:
+            LOG.debug('nova-delete-ext does nothing in %s: it acts in '
+                      'nova-api and nova-compute only.',
+                      program_name(conf) or 'this program')
+            return
         activate(conf)
 
     def notify(self, ctxt, message, priority, retry):

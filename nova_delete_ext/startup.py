@@ -1,9 +1,9 @@
-"""What the ``nova_delete_ext`` driver does when it is built.
+"""What the ``nova_delete_ext`` driver does in nova-api and nova-compute.
 
-Imported by :mod:`nova_delete_ext.activation` only then, so that an
-import that fails here (Nova or a dependency missing or changed) is
-handled there. Its lines are logged under ``nova_delete_ext.activation``,
-the name the guides show.
+Imported by :mod:`nova_delete_ext.activation` only when the driver is
+built in one of those two programs, so that an import that fails here
+(Nova or a dependency missing or changed) is handled there. Its lines are
+logged under ``nova_delete_ext.activation``, the name the guides show.
 """
 
 import atexit

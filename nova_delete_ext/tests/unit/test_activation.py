@@ -1,6 +1,8 @@
 """Tests of :mod:`nova_delete_ext.activation`: the notification driver."""
 
 import ast
+import importlib.metadata
+import importlib.util
 import json
 import logging
 import os
@@ -28,6 +30,11 @@ from nova_delete_ext import policies
 from nova_delete_ext.tests.unit import base
 
 DELETE = 'nova.compute.api.API._delete'
+
+
+def _as_program(conf, prog):
+    """Make ``conf`` look parsed by the program ``prog`` (``conf.prog``)."""
+    return fixtures.MockPatchObject(conf, 'prog', prog, create=True)
 
 
 def _bad_installer():
@@ -116,6 +123,7 @@ class DriverTestBase(base.TestCase):
         self.transport = oslo_messaging.get_notification_transport(
             self.msg_conf, url='fake:')
         self.addCleanup(self.transport.cleanup)
+        self.useFixture(_as_program(self.msg_conf, 'nova-compute'))
         test_driver.reset()
         self.addCleanup(test_driver.reset)
 
@@ -195,6 +203,7 @@ class RpcInitTestBase(base.TestCase):
                                                       transport_url='fake:'))
         self.flags(driver=['nova_delete_ext'],
                    group='oslo_messaging_notifications')
+        self.useFixture(_as_program(nova.conf.CONF, 'nova-compute'))
         # An init that fails half way leaves some of them set.
         for name in ('TRANSPORT', 'NOTIFICATION_TRANSPORT',
                      'LEGACY_NOTIFIER', 'NOTIFIER'):
@@ -279,6 +288,176 @@ class ActivatePoliciesTest(base.TestCase):
         self.flags(enabled=False, policies=['nosuch'], group='delete_ext')
         self.assertFalse(activation.activate(cfg.CONF))
         self.assertEqual([], policies.active().names)
+
+
+def _nova_wsgi_prog(module):
+    """``PROG`` of one of Nova's WSGI entry points, read without running it.
+
+    Importing the module would build the application.
+    """
+    tree = ast.parse(open(importlib.util.find_spec(module).origin).read())
+    for node in tree.body:
+        if (isinstance(node, ast.Assign)
+                and [t.id for t in node.targets] == ['PROG']):
+            return node.value.value
+    raise AssertionError('%s has no PROG' % module)
+
+
+class ProgramTest(base.TestCase):
+    """Only nova-api and nova-compute are touched."""
+
+    def _service(self, prog):
+        conf = cfg.ConfigOpts()
+        self.useFixture(_as_program(conf, prog))
+        return activation.nova_service(conf)
+
+    def test_nova_console_scripts(self):
+        scripts = {ep.name for ep in importlib.metadata.distribution(
+            'nova').entry_points if ep.group == 'console_scripts'}
+        self.assertIn('nova-manage', scripts)
+        self.assertIn('nova-compute', scripts)
+        for name in sorted(scripts):
+            expected = {'nova-compute': 'nova-compute',
+                        'nova-api': 'nova-api',
+                        'nova-api-os-compute': 'nova-api'}.get(name)
+            self.assertEqual(expected, self._service(name), name)
+
+    def test_nova_wsgi_entry_points(self):
+        self.assertEqual('nova-api', self._service(
+            _nova_wsgi_prog('nova.wsgi.osapi_compute')))
+        self.assertIsNone(self._service(
+            _nova_wsgi_prog('nova.wsgi.metadata')))
+
+    def test_other_programs(self):
+        for prog in ('nova-conductor', 'nova-scheduler', 'nova-manage',
+                     'nova-status', 'nova-novncproxy', 'nova-api-metadata',
+                     'nova-delete-ext-status', 'uwsgi', 'gunicorn',
+                     'mod_wsgi', 'python', '', None):
+            self.assertIsNone(self._service(prog), prog)
+
+    def test_wsgi_server_importing_nova_compute_api(self):
+        # A Nova that passes no program name from its WSGI entry point:
+        # the name is the server's; the entry point is being imported.
+        for module in activation.API_WSGI_MODULES:
+            with mock.patch.dict(sys.modules, {module: mock.Mock()}):
+                self.assertEqual('nova-api', self._service('uwsgi'))
+                self.assertEqual('nova-compute',
+                                 self._service('nova-compute'))
+
+    def test_program_name_of_a_conf_never_called(self):
+        conf = cfg.ConfigOpts()
+        for argv0, prog in (('/usr/bin/nova-compute', 'nova-compute'),
+                            ('nova-api-wsgi', 'nova-api-wsgi'),
+                            ('/opt/nova/bin/nova-manage.py', 'nova-manage'),
+                            ('', '')):
+            with mock.patch.object(sys, 'argv', [argv0, '--debug']):
+                self.assertEqual(prog, activation.program_name(conf))
+        with mock.patch.object(sys, 'argv', []):
+            self.assertEqual('', activation.program_name(conf))
+
+    def test_program_name_given_to_conf(self):
+        conf = cfg.ConfigOpts()
+        conf(args=[], prog='nova-api-os-compute', default_config_files=[])
+        with mock.patch.object(sys, 'argv', ['uwsgi']):
+            self.assertEqual('nova-api-os-compute',
+                             activation.program_name(conf))
+            self.assertEqual('nova-api', activation.nova_service(conf))
+
+
+class OtherProgramsTest(RpcInitTestBase):
+    """``nova.rpc.init`` in a program that is neither API nor compute."""
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(_as_program(nova.conf.CONF, 'nova-manage'))
+
+    def _init(self):
+        # A SystemExit would end the test run rather than fail the test.
+        try:
+            super()._init()
+        except activation.RefuseToStart as exc:
+            self.fail('refused to start: %s' % exc)
+
+    def _assert_nothing_done(self):
+        self.assertFalse(hooks.installed())
+        self.assertEqual([], policies.active().names)
+        self.assertEqual([logging.DEBUG],
+                         [r.levelno for r in self.logs.records])
+        self.assertIn('does nothing in nova-manage',
+                      self.logs.records[0].getMessage())
+
+    def test_nothing_installed(self):
+        self._init()
+        self._assert_nothing_done()
+        self.assertIn('nova_delete_ext',
+                      nova_rpc.LEGACY_NOTIFIER._driver_mgr.names()
+                      + nova_rpc.NOTIFIER._driver_mgr.names())
+
+    def test_bad_option_does_not_stop_it(self):
+        self.flags(policies=['protect', 'nosuch'], group='delete_ext')
+        self._init()
+        self._assert_nothing_done()
+
+    def test_mismatch_does_not_stop_it(self):
+        self.flags(policies=['protect'], group='delete_ext')
+        self.useFixture(fixtures.MockPatchObject(hooks, '_INSTALLER',
+                                                 _bad_installer()))
+        self._init()
+        self._assert_nothing_done()
+
+    def test_broken_install_does_not_stop_it(self):
+        self.flags(policies=['protect'], group='delete_ext')
+        with mock.patch.dict(sys.modules, {'nova_delete_ext.startup': None}):
+            self._init()
+        self._assert_nothing_done()
+
+    def test_each_program(self):
+        self.flags(policies=['nosuch'], group='delete_ext')
+        for prog in ('nova-conductor', 'nova-scheduler', 'nova-status',
+                     'nova-novncproxy', 'nova-api-metadata'):
+            self.useFixture(_as_program(nova.conf.CONF, prog))
+            try:
+                nova_rpc.init(nova.conf.CONF)
+            except activation.RefuseToStart as exc:
+                self.fail('%s refused to start: %s' % (prog, exc))
+            nova_rpc.cleanup()
+            self.assertFalse(hooks.installed(), prog)
+        self.assertEqual([], self.logs.at(logging.CRITICAL))
+        self.assertEqual([], self.logs.at(logging.ERROR))
+
+    def test_api_program_does_refuse(self):
+        # The same configuration does stop nova-api.
+        self.flags(policies=['protect', 'nosuch'], group='delete_ext')
+        self.useFixture(_as_program(nova.conf.CONF, 'nova-api-os-compute'))
+        self.assertRaises(activation.RefuseToStart, super()._init)
+
+
+class NovaManageTest(base.TestCase):
+    """Nova's own ``nova-manage version``, with the driver configured."""
+
+    def test_bad_option_does_not_stop_nova_manage(self):
+        script = os.path.join(os.path.dirname(sys.executable), 'nova-manage')
+        if not os.path.exists(script):
+            self.skipTest('nova-manage is not installed next to %s'
+                          % sys.executable)
+        temp = self.useFixture(fixtures.TempDir()).path
+        conf_file = os.path.join(temp, 'nova.conf')
+        with open(conf_file, 'w') as f:
+            f.write(textwrap.dedent('''\
+                [DEFAULT]
+                transport_url = fake:/
+                [oslo_messaging_notifications]
+                driver = nova_delete_ext
+                [delete_ext]
+                policies = protect,nosuch
+                '''))
+        result = subprocess.run(
+            [script, '--config-file', conf_file, 'version'],
+            capture_output=True, text=True, timeout=150)
+        self.assertEqual(0, result.returncode, result.stderr)
+        self.assertEqual(importlib.metadata.version('nova'),
+                         result.stdout.strip())
+        self.assertNotIn('nova-delete-ext', result.stderr)
 
 
 class ImportFailureTest(DriverTestBase):
