@@ -8,21 +8,66 @@ before it creates its manager, and loads the drivers listed in
 WSGI server) and nova-compute install the hooks at start-up, with no change
 to Nova's code, packages or service units.
 
+Every other Nova program that initialises RPC (nova-manage, nova-status,
+nova-conductor, nova-scheduler, the console proxies, the metadata API)
+loads the driver too, from the same ``nova.conf``; there it does nothing,
+so neither an option of the extension nor a Nova it does not fit can stop,
+say, ``nova-manage db sync``. See :func:`nova_service`.
+
+This module is the entry point, and imports only the standard library and
+oslo libraries. Nova and the rest of the extension are imported when the
+driver is built in nova-api or nova-compute. If that fails (a missing
+dependency, a Nova module that moved, a broken install), the service
+refuses to start when ``[delete_ext]policies`` lists policies, and
+otherwise logs one ERROR and runs unchanged. Left to stevedore, which
+loads the drivers and only logs a driver that fails, the service would run
+without the protection it was configured with.
+
 The driver itself sends nothing; the other drivers listed keep working.
 """
 
-import atexit
+import importlib
+import os
+import sys
 
+from oslo_config import cfg
 from oslo_log import log as logging
 from oslo_messaging.notify import notifier
 
-from nova_delete_ext import conf as ext_conf
-from nova_delete_ext import exception
-from nova_delete_ext import hooks
-from nova_delete_ext import policies
-from nova_delete_ext import sinks
-
 LOG = logging.getLogger(__name__)
+
+NOVA_API = 'nova-api'
+NOVA_COMPUTE = 'nova-compute'
+
+#: The program names (``conf.prog``) of the services that install the
+#: hooks. Nova's console scripts leave the name to oslo.config, which takes
+#: the base name of ``sys.argv[0]``: ``nova-compute``, and ``nova-api`` or
+#: ``nova-api-os-compute`` in the Nova releases that have those scripts.
+#: Nova's WSGI entry point of the compute API, ``nova.wsgi.osapi_compute``,
+#: passes ``nova-api-os-compute`` itself. ``nova-api-wsgi`` is the WSGI
+#: script older releases install, run on its own.
+PROGRAMS = {
+    'nova-compute': NOVA_COMPUTE,
+    'nova-api': NOVA_API,
+    'nova-api-os-compute': NOVA_API,
+    'nova-api-wsgi': NOVA_API,
+}
+
+#: Nova's WSGI entry-point modules of the compute API, new and old. A WSGI
+#: server (uWSGI, gunicorn, mod_wsgi) imports one, which builds the
+#: application, and so loads this driver, while it is being imported.
+#: Older Nova releases pass no program name from there, and oslo.config
+#: takes the server's own (``uwsgi``, ``gunicorn``, ``mod_wsgi``).
+API_WSGI_MODULES = ('nova.wsgi.osapi_compute',
+                    'nova.api.openstack.compute.wsgi')
+
+# Imported only when the driver is built in nova-api or nova-compute.
+_STARTUP = 'nova_delete_ext.startup'
+
+# Copies of the two options that decide what a failed import does (see
+# _policies_asked_for); the real ones are in nova_delete_ext.conf.
+_FALLBACK_OPTS = (cfg.BoolOpt('enabled', default=True),
+                  cfg.ListOpt('policies', default=[]))
 
 
 class RefuseToStart(SystemExit):
@@ -35,53 +80,102 @@ class RefuseToStart(SystemExit):
     """
 
 
-def _refuse(message):
+def refuse(message):
+    """Log ``message`` at CRITICAL and stop the service."""
     LOG.critical('%s', message)
     raise RefuseToStart('nova-delete-ext: %s' % message)
 
 
-def activate(conf):
-    """Load the policies and install the hooks if ``[delete_ext]enabled``.
+def program_name(conf):
+    """The name of the program the driver is loaded in.
 
-    Without policies, a Nova the hooks do not fit runs on unchanged, with
-    one ERROR naming every method that does not match: only the records
-    are lost.
-
-    :raises RefuseToStart: the configuration is not valid, or policies are
-        configured and the hooks do not fit this Nova.
+    ``nova.config.parse_args`` passes the configuration files and the
+    program name to ``conf`` (oslo.config's ``ConfigOpts.__call__``, which
+    sets ``conf.prog``) right before it builds the notifiers. Should a
+    program build a notifier on a ``conf`` never called, the name is what
+    oslo.config would have taken.
     """
-    ext_conf.register_opts(conf)
-    if not conf.delete_ext.enabled:
-        LOG.info('nova-delete-ext is loaded but [delete_ext]enabled is '
-                 'false: Nova is left unchanged.')
-        return False
+    prog = getattr(conf, 'prog', None)
+    if not prog:
+        argv = getattr(sys, 'argv', None) or ['']
+        prog = os.path.basename(argv[0] or '')
+        if prog.endswith('.py'):
+            prog = prog[:-3]
+    return prog
+
+
+def nova_service(conf):
+    """``'nova-api'``, ``'nova-compute'``, or None for any other program.
+
+    By the program name (:data:`PROGRAMS`), else by Nova's compute API WSGI
+    entry point being imported (:data:`API_WSGI_MODULES`).
+    """
+    service = PROGRAMS.get(program_name(conf))
+    if service is None and any(name in sys.modules
+                               for name in API_WSGI_MODULES):
+        service = NOVA_API
+    return service
+
+
+def _policies_asked_for(conf):
+    """The policies ``conf`` asks for: none if ``[delete_ext]enabled`` is off.
+
+    Read when the extension may not have been imported, so its options may
+    not be registered on ``conf``. Each of the two is then registered as a
+    bare copy, but only if missing: oslo.config accepts a second
+    registration only of an identical option (help text included), so a
+    copy registered first would make the real registration fail. (A copy
+    never meets the real option afterwards: the extension failed to load.)
+    """
+    values = {}
+    for opt in _FALLBACK_OPTS:
+        try:
+            values[opt.name] = getattr(conf.delete_ext, opt.name)
+        except (cfg.NoSuchOptError, cfg.NoSuchGroupError):
+            conf.register_opt(opt, group='delete_ext')
+            values[opt.name] = getattr(conf.delete_ext, opt.name)
+    return list(values['policies']) if values['enabled'] else []
+
+
+def _cannot_run(conf, exc, what):
+    """The extension failed to load or start: stop, or run Nova unchanged."""
+    cause = '%s: %s' % (type(exc).__name__, exc)
+    LOG.debug('nova-delete-ext %s', what, exc_info=exc)
     try:
-        chain = policies.load(conf)
-        loaded_sinks = sinks.load(conf)
-    except exception.ConfigInvalid as exc:
-        _refuse(str(exc))
+        names = _policies_asked_for(conf)
+    except Exception as read_exc:
+        # Whether a protection was asked for cannot be told: assume so.
+        refuse('nova-delete-ext %s (%s), and [delete_ext] cannot be read '
+               '(%s: %s).' % (what, cause, type(read_exc).__name__,
+                              read_exc))
+    if names:
+        refuse('nova-delete-ext %s (%s); the policies %s cannot be '
+               'applied.' % (what, cause, ', '.join(names)))
+    LOG.error('nova-delete-ext %s (%s); Nova runs on unchanged and deletes '
+              'are not recorded.', what, cause)
+    return False
+
+
+def activate(conf):
+    """Import the extension, load its policies and install the hooks.
+
+    What the driver does in nova-api and nova-compute, whichever program
+    calls it. If the extension cannot be imported, or fails unexpectedly,
+    it logs one ERROR and returns False, or refuses to start when policies
+    are configured.
+
+    :returns: whether this call installed the hooks.
+    :raises RefuseToStart: the configuration is not valid, or policies are
+        configured and cannot be applied.
+    """
     try:
-        installed = hooks.install()
-    except exception.HookMismatch as exc:
-        if chain.policies:
-            _refuse('%s; the policies %s cannot be applied.'
-                    % (exc, ', '.join(chain.names)))
-        LOG.error('%s', exc)
-        return False
-    except Exception:
-        LOG.exception('nova-delete-ext could not install its hooks; Nova '
-                      'runs on unchanged.')
-        if chain.policies:
-            _refuse('the hooks could not be installed; the policies %s '
-                    'cannot be applied.' % ', '.join(chain.names))
-        return False
-    policies.set_active(chain)
-    sinks.set_active(loaded_sinks)
-    atexit.register(loaded_sinks.stop)
-    if chain.policies:
-        LOG.info('nova-delete-ext policies in force: %s',
-                 ', '.join(chain.names))
-    return installed
+        startup = importlib.import_module(_STARTUP)
+    except Exception as exc:
+        return _cannot_run(conf, exc, 'could not be loaded')
+    try:
+        return startup.activate(conf)
+    except Exception as exc:
+        return _cannot_run(conf, exc, 'failed to start')
 
 
 class HookInstallerDriver(notifier.Driver):
@@ -89,6 +183,11 @@ class HookInstallerDriver(notifier.Driver):
 
     def __init__(self, conf, topics, transport):
         super().__init__(conf, topics, transport)
+        if nova_service(conf) is None:
+            LOG.debug('nova-delete-ext does nothing in %s: it acts in '
+                      'nova-api and nova-compute only.',
+                      program_name(conf) or 'this program')
+            return
         activate(conf)
 
     def notify(self, ctxt, message, priority, retry):

@@ -1,6 +1,14 @@
 """Tests of :mod:`nova_delete_ext.activation`: the notification driver."""
 
+import ast
+import importlib.metadata
+import importlib.util
+import json
 import logging
+import os
+import subprocess
+import sys
+import textwrap
 from unittest import mock
 
 import fixtures
@@ -14,6 +22,7 @@ from oslo_messaging.notify import _impl_test as test_driver
 from stevedore import driver as stevedore_driver
 
 from nova_delete_ext import activation
+from nova_delete_ext import conf as ext_conf
 from nova_delete_ext import exception
 from nova_delete_ext import hooks
 from nova_delete_ext.hooks import installer
@@ -21,6 +30,11 @@ from nova_delete_ext import policies
 from nova_delete_ext.tests.unit import base
 
 DELETE = 'nova.compute.api.API._delete'
+
+
+def _as_program(conf, prog):
+    """Make ``conf`` look parsed by the program ``prog`` (``conf.prog``)."""
+    return fixtures.MockPatchObject(conf, 'prog', prog, create=True)
 
 
 def _bad_installer():
@@ -99,8 +113,8 @@ class ActivateTest(base.TestCase):
             self.assertFalse(activation.activate(cfg.CONF))
 
 
-class DriverTest(base.TestCase):
-    """``[oslo_messaging_notifications]driver = nova_delete_ext``."""
+class DriverTestBase(base.TestCase):
+    """A notifier of its own, built as nova-compute would."""
 
     def setUp(self):
         super().setUp()
@@ -109,6 +123,7 @@ class DriverTest(base.TestCase):
         self.transport = oslo_messaging.get_notification_transport(
             self.msg_conf, url='fake:')
         self.addCleanup(self.transport.cleanup)
+        self.useFixture(_as_program(self.msg_conf, 'nova-compute'))
         test_driver.reset()
         self.addCleanup(test_driver.reset)
 
@@ -116,6 +131,10 @@ class DriverTest(base.TestCase):
         self.msg_conf.set_override('driver', list(drivers),
                                    group='oslo_messaging_notifications')
         return oslo_messaging.Notifier(self.transport, publisher_id='test')
+
+
+class DriverTest(DriverTestBase):
+    """``[oslo_messaging_notifications]driver = nova_delete_ext``."""
 
     def test_entry_point(self):
         mgr = stevedore_driver.DriverManager(
@@ -174,7 +193,7 @@ class DriverTest(base.TestCase):
         self.assertFalse(hooks.installed())
 
 
-class NovaRpcInitTest(base.TestCase):
+class RpcInitTestBase(base.TestCase):
     """The way every Nova service builds its notifiers, on ``nova.conf``."""
 
     def setUp(self):
@@ -184,6 +203,7 @@ class NovaRpcInitTest(base.TestCase):
                                                       transport_url='fake:'))
         self.flags(driver=['nova_delete_ext'],
                    group='oslo_messaging_notifications')
+        self.useFixture(_as_program(nova.conf.CONF, 'nova-compute'))
         # An init that fails half way leaves some of them set.
         for name in ('TRANSPORT', 'NOTIFICATION_TRANSPORT',
                      'LEGACY_NOTIFIER', 'NOTIFIER'):
@@ -193,6 +213,10 @@ class NovaRpcInitTest(base.TestCase):
         self.assertIsNone(nova_rpc.NOTIFIER)
         nova_rpc.init(nova.conf.CONF)
         self.addCleanup(nova_rpc.cleanup)
+
+
+class NovaRpcInitTest(RpcInitTestBase):
+    """``nova.rpc.init`` in nova-compute."""
 
     def test_rpc_init_installs_hooks(self):
         from nova.compute import manager
@@ -264,3 +288,401 @@ class ActivatePoliciesTest(base.TestCase):
         self.flags(enabled=False, policies=['nosuch'], group='delete_ext')
         self.assertFalse(activation.activate(cfg.CONF))
         self.assertEqual([], policies.active().names)
+
+
+def _nova_wsgi_prog(module):
+    """``PROG`` of one of Nova's WSGI entry points, read without running it.
+
+    Importing the module would build the application.
+    """
+    tree = ast.parse(open(importlib.util.find_spec(module).origin).read())
+    for node in tree.body:
+        if (isinstance(node, ast.Assign)
+                and [t.id for t in node.targets] == ['PROG']):
+            return node.value.value
+    raise AssertionError('%s has no PROG' % module)
+
+
+class ProgramTest(base.TestCase):
+    """Only nova-api and nova-compute are touched."""
+
+    def _service(self, prog):
+        conf = cfg.ConfigOpts()
+        self.useFixture(_as_program(conf, prog))
+        return activation.nova_service(conf)
+
+    def test_nova_console_scripts(self):
+        scripts = {ep.name for ep in importlib.metadata.distribution(
+            'nova').entry_points if ep.group == 'console_scripts'}
+        self.assertIn('nova-manage', scripts)
+        self.assertIn('nova-compute', scripts)
+        for name in sorted(scripts):
+            expected = {'nova-compute': 'nova-compute',
+                        'nova-api': 'nova-api',
+                        'nova-api-os-compute': 'nova-api'}.get(name)
+            self.assertEqual(expected, self._service(name), name)
+
+    def test_nova_wsgi_entry_points(self):
+        self.assertEqual('nova-api', self._service(
+            _nova_wsgi_prog('nova.wsgi.osapi_compute')))
+        self.assertIsNone(self._service(
+            _nova_wsgi_prog('nova.wsgi.metadata')))
+
+    def test_other_programs(self):
+        for prog in ('nova-conductor', 'nova-scheduler', 'nova-manage',
+                     'nova-status', 'nova-novncproxy', 'nova-api-metadata',
+                     'nova-delete-ext-status', 'uwsgi', 'gunicorn',
+                     'mod_wsgi', 'python', '', None):
+            self.assertIsNone(self._service(prog), prog)
+
+    def test_wsgi_server_importing_nova_compute_api(self):
+        # A Nova that passes no program name from its WSGI entry point:
+        # the name is the server's; the entry point is being imported.
+        for module in activation.API_WSGI_MODULES:
+            with mock.patch.dict(sys.modules, {module: mock.Mock()}):
+                self.assertEqual('nova-api', self._service('uwsgi'))
+                self.assertEqual('nova-compute',
+                                 self._service('nova-compute'))
+
+    def test_program_name_of_a_conf_never_called(self):
+        conf = cfg.ConfigOpts()
+        for argv0, prog in (('/usr/bin/nova-compute', 'nova-compute'),
+                            ('nova-api-wsgi', 'nova-api-wsgi'),
+                            ('/opt/nova/bin/nova-manage.py', 'nova-manage'),
+                            ('', '')):
+            with mock.patch.object(sys, 'argv', [argv0, '--debug']):
+                self.assertEqual(prog, activation.program_name(conf))
+        with mock.patch.object(sys, 'argv', []):
+            self.assertEqual('', activation.program_name(conf))
+
+    def test_program_name_given_to_conf(self):
+        conf = cfg.ConfigOpts()
+        conf(args=[], prog='nova-api-os-compute', default_config_files=[])
+        with mock.patch.object(sys, 'argv', ['uwsgi']):
+            self.assertEqual('nova-api-os-compute',
+                             activation.program_name(conf))
+            self.assertEqual('nova-api', activation.nova_service(conf))
+
+
+class OtherProgramsTest(RpcInitTestBase):
+    """``nova.rpc.init`` in a program that is neither API nor compute."""
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(_as_program(nova.conf.CONF, 'nova-manage'))
+
+    def _init(self):
+        # A SystemExit would end the test run rather than fail the test.
+        try:
+            super()._init()
+        except activation.RefuseToStart as exc:
+            self.fail('refused to start: %s' % exc)
+
+    def _assert_nothing_done(self):
+        self.assertFalse(hooks.installed())
+        self.assertEqual([], policies.active().names)
+        self.assertEqual([logging.DEBUG],
+                         [r.levelno for r in self.logs.records])
+        self.assertIn('does nothing in nova-manage',
+                      self.logs.records[0].getMessage())
+
+    def test_nothing_installed(self):
+        self._init()
+        self._assert_nothing_done()
+        self.assertIn('nova_delete_ext',
+                      nova_rpc.LEGACY_NOTIFIER._driver_mgr.names()
+                      + nova_rpc.NOTIFIER._driver_mgr.names())
+
+    def test_bad_option_does_not_stop_it(self):
+        self.flags(policies=['protect', 'nosuch'], group='delete_ext')
+        self._init()
+        self._assert_nothing_done()
+
+    def test_mismatch_does_not_stop_it(self):
+        self.flags(policies=['protect'], group='delete_ext')
+        self.useFixture(fixtures.MockPatchObject(hooks, '_INSTALLER',
+                                                 _bad_installer()))
+        self._init()
+        self._assert_nothing_done()
+
+    def test_broken_install_does_not_stop_it(self):
+        self.flags(policies=['protect'], group='delete_ext')
+        with mock.patch.dict(sys.modules, {'nova_delete_ext.startup': None}):
+            self._init()
+        self._assert_nothing_done()
+
+    def test_each_program(self):
+        self.flags(policies=['nosuch'], group='delete_ext')
+        for prog in ('nova-conductor', 'nova-scheduler', 'nova-status',
+                     'nova-novncproxy', 'nova-api-metadata'):
+            self.useFixture(_as_program(nova.conf.CONF, prog))
+            try:
+                nova_rpc.init(nova.conf.CONF)
+            except activation.RefuseToStart as exc:
+                self.fail('%s refused to start: %s' % (prog, exc))
+            nova_rpc.cleanup()
+            self.assertFalse(hooks.installed(), prog)
+        self.assertEqual([], self.logs.at(logging.CRITICAL))
+        self.assertEqual([], self.logs.at(logging.ERROR))
+
+    def test_api_program_does_refuse(self):
+        # The same configuration does stop nova-api.
+        self.flags(policies=['protect', 'nosuch'], group='delete_ext')
+        self.useFixture(_as_program(nova.conf.CONF, 'nova-api-os-compute'))
+        self.assertRaises(activation.RefuseToStart, super()._init)
+
+
+class NovaManageTest(base.TestCase):
+    """Nova's own ``nova-manage version``, with the driver configured."""
+
+    def test_bad_option_does_not_stop_nova_manage(self):
+        script = os.path.join(os.path.dirname(sys.executable), 'nova-manage')
+        if not os.path.exists(script):
+            self.skipTest('nova-manage is not installed next to %s'
+                          % sys.executable)
+        temp = self.useFixture(fixtures.TempDir()).path
+        conf_file = os.path.join(temp, 'nova.conf')
+        with open(conf_file, 'w') as f:
+            f.write(textwrap.dedent('''\
+                [DEFAULT]
+                transport_url = fake:/
+                [oslo_messaging_notifications]
+                driver = nova_delete_ext
+                [delete_ext]
+                policies = protect,nosuch
+                '''))
+        result = subprocess.run(
+            [script, '--config-file', conf_file, 'version'],
+            capture_output=True, text=True, timeout=150)
+        self.assertEqual(0, result.returncode, result.stderr)
+        self.assertEqual(importlib.metadata.version('nova'),
+                         result.stdout.strip())
+        self.assertNotIn('nova-delete-ext', result.stderr)
+
+
+class ImportFailureTest(DriverTestBase):
+    """Nova or the extension cannot be imported when the driver is built."""
+
+    def _broken(self, module='nova_delete_ext.startup'):
+        # ``None`` in sys.modules: the next import of it raises
+        # ModuleNotFoundError, as for a module that moved or is missing.
+        self.useFixture(fixtures.MockPatchObject(activation, '_STARTUP',
+                                                 module))
+        patcher = mock.patch.dict(sys.modules, {module: None})
+        patcher.start()
+        self.addCleanup(patcher.stop)
+
+    def _assert_nova_unchanged(self):
+        from nova.compute import api as compute_api
+        self.assertFalse(hooks.installed())
+        self.assertFalse(hasattr(compute_api.API.__dict__['_delete'],
+                                 installer.ORIGINAL_ATTR))
+        self.assertEqual([], policies.active().names)
+
+    def test_with_policies_refuses_to_start(self):
+        ext_conf.register_opts(self.msg_conf)
+        self.msg_conf.set_override('policies', ['protect'],
+                                   group='delete_ext')
+        self._broken()
+        exc = self.assertRaises(activation.RefuseToStart, self._notifier,
+                                'nova_delete_ext', 'test')
+        critical = self.logs.at(logging.CRITICAL)
+        self.assertEqual(1, len(critical))
+        self.assertEqual(
+            'nova-delete-ext could not be loaded (ModuleNotFoundError: '
+            'import of nova_delete_ext.startup halted; None in '
+            'sys.modules); the policies protect cannot be applied.',
+            critical[0].getMessage())
+        self.assertEqual('nova-delete-ext: ' + critical[0].getMessage(),
+                         str(exc))
+        self.assertEqual([], self.logs.at(logging.ERROR))
+        self._assert_nova_unchanged()
+
+    def test_without_policies_logs_one_error(self):
+        self._broken()
+        notifier = self._notifier('nova_delete_ext', 'test')
+        self.assertEqual(['nova_delete_ext', 'test'],
+                         sorted(notifier._driver_mgr.names()))
+        errors = self.logs.at(logging.ERROR)
+        self.assertEqual(1, len(errors))
+        self.assertEqual(
+            'nova-delete-ext could not be loaded (ModuleNotFoundError: '
+            'import of nova_delete_ext.startup halted; None in '
+            'sys.modules); Nova runs on unchanged and deletes are not '
+            'recorded.', errors[0].getMessage())
+        self.assertEqual([], self.logs.at(logging.CRITICAL))
+        self._assert_nova_unchanged()
+
+    def test_a_nova_module_that_moved(self):
+        self.msg_conf.register_opts(
+            [cfg.ListOpt('policies', default=['protect'])], 'delete_ext')
+        # As if the extension's import of it failed.
+        self._broken('nova.compute.api')
+        exc = self.assertRaises(activation.RefuseToStart,
+                                activation.activate, self.msg_conf)
+        self.assertIn('could not be loaded (ModuleNotFoundError: import of '
+                      'nova.compute.api halted', str(exc))
+
+    def test_disabled_does_not_refuse(self):
+        ext_conf.register_opts(self.msg_conf)
+        self.msg_conf.set_override('enabled', False, group='delete_ext')
+        self.msg_conf.set_override('policies', ['protect'],
+                                   group='delete_ext')
+        self._broken()
+        self._notifier('nova_delete_ext')
+        self.assertEqual(1, len(self.logs.at(logging.ERROR)))
+        self.assertEqual([], self.logs.at(logging.CRITICAL))
+
+    def _conf_file(self, text):
+        path = os.path.join(self.useFixture(fixtures.TempDir()).path,
+                            'nova.conf')
+        with open(path, 'w') as f:
+            f.write(textwrap.dedent(text))
+        conf = cfg.ConfigOpts()
+        conf(args=[], prog='nova-compute', default_config_files=[path])
+        return conf
+
+    def test_options_never_registered(self):
+        # The extension's conf module is what failed to import: the two
+        # options are read from the files all the same.
+        self._broken()
+        conf = self._conf_file('''\
+            [delete_ext]
+            policies = protect, recycle
+            ''')
+        self.assertRaises(cfg.NoSuchOptError, getattr, conf, 'delete_ext')
+        exc = self.assertRaises(activation.RefuseToStart,
+                                activation.HookInstallerDriver, conf, [],
+                                self.transport)
+        self.assertIn('the policies protect, recycle cannot be applied',
+                      str(exc))
+        self.assertEqual(1, len(self.logs.at(logging.CRITICAL)))
+
+    def test_options_never_registered_no_policies(self):
+        self._broken()
+        conf = self._conf_file('''\
+            [delete_ext]
+            record_file = /nonexistent
+            ''')
+        activation.HookInstallerDriver(conf, [], self.transport)
+        self.assertEqual(1, len(self.logs.at(logging.ERROR)))
+        self.assertEqual([], conf.delete_ext.policies)
+
+    def test_options_unreadable_refuses(self):
+        self._broken()
+        conf = self._conf_file('''\
+            [delete_ext]
+            enabled = maybe
+            ''')
+        exc = self.assertRaises(activation.RefuseToStart,
+                                activation.HookInstallerDriver, conf, [],
+                                self.transport)
+        self.assertIn('could not be loaded (ModuleNotFoundError', str(exc))
+        self.assertIn('[delete_ext] cannot be read', str(exc))
+
+    def test_unexpected_failure_at_start(self):
+        # Not an import, but the same rule: stevedore must never be left
+        # to swallow it.
+        ext_conf.register_opts(self.msg_conf)
+        with mock.patch('nova_delete_ext.sinks.load', autospec=True,
+                        side_effect=RuntimeError('boom')):
+            self._notifier('nova_delete_ext')
+            self.assertEqual(
+                ['nova-delete-ext failed to start (RuntimeError: boom); '
+                 'Nova runs on unchanged and deletes are not recorded.'],
+                [r.getMessage() for r in self.logs.at(logging.ERROR)])
+            self.msg_conf.set_override('policies', ['protect'],
+                                       group='delete_ext')
+            exc = self.assertRaises(activation.RefuseToStart,
+                                    self._notifier, 'nova_delete_ext')
+        self.assertIn('failed to start (RuntimeError: boom); the policies '
+                      'protect cannot be applied', str(exc))
+        self.assertFalse(hooks.installed())
+
+
+# Run in a fresh interpreter in which Nova cannot be imported at all.
+_WITHOUT_NOVA = '''
+import json, logging, sys
+sys.modules['nova'] = None
+records = []
+class Handler(logging.Handler):
+    def emit(self, record):
+        records.append((record.levelname, record.getMessage()))
+logging.getLogger('nova_delete_ext').addHandler(Handler())
+logging.getLogger('nova_delete_ext').setLevel(logging.DEBUG)
+from oslo_config import cfg
+from nova_delete_ext import activation
+imported = sorted(m for m in sys.modules if m.startswith('nova'))
+conf = cfg.ConfigOpts()
+conf(args=sys.argv[1:], prog='nova-compute', default_config_files=[])
+try:
+    activation.HookInstallerDriver(conf, [], None)
+    outcome = 'started'
+except SystemExit as exc:
+    outcome = 'refused: %s' % exc
+json.dump({'imported': imported, 'outcome': outcome,
+           'records': [r for r in records if r[0] != 'DEBUG']}, sys.stdout)
+'''
+
+
+class WithoutNovaTest(base.TestCase):
+    """The entry point loads, and decides, with Nova not importable."""
+
+    def _run(self, *args):
+        result = subprocess.run(
+            [sys.executable, '-c', _WITHOUT_NOVA] + list(args),
+            capture_output=True, text=True, timeout=150)
+        self.assertEqual(0, result.returncode, result.stderr)
+        return json.loads(result.stdout)
+
+    def _conf_file(self, text):
+        path = os.path.join(self.useFixture(fixtures.TempDir()).path,
+                            'nova.conf')
+        with open(path, 'w') as f:
+            f.write(text)
+        return path
+
+    def test_module_imports_only_stdlib_and_oslo(self):
+        tree = ast.parse(open(activation.__file__).read())
+        for node in tree.body:
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.partition('.')[0]
+                self.assertTrue(top in sys.stdlib_module_names
+                                or top.startswith('oslo_'), name)
+
+    def test_refuses_with_policies(self):
+        found = self._run('--config-file', self._conf_file(
+            '[delete_ext]\npolicies = protect\n'))
+        self.assertEqual(1, len(found['records']))
+        level, message = found['records'][0]
+        self.assertEqual('CRITICAL', level)
+        self.assertTrue(message.startswith(
+            "nova-delete-ext could not be loaded (ModuleNotFoundError: No "
+            "module named 'nova"), message)
+        self.assertTrue(message.endswith(
+            "); the policies protect cannot be applied."), message)
+        self.assertEqual('refused: nova-delete-ext: ' + message,
+                         found['outcome'])
+
+    def test_one_error_without_policies(self):
+        found = self._run()
+        # The entry point itself needs nothing of Nova nor of the rest of
+        # the extension: it was imported, and decided.
+        self.assertEqual(['nova', 'nova_delete_ext',
+                          'nova_delete_ext.activation'], found['imported'])
+        self.assertEqual('started', found['outcome'])
+        self.assertEqual(1, len(found['records']))
+        level, message = found['records'][0]
+        self.assertEqual('ERROR', level)
+        self.assertTrue(message.startswith(
+            "nova-delete-ext could not be loaded (ModuleNotFoundError: No "
+            "module named 'nova"), message)
+        self.assertTrue(message.endswith(
+            "); Nova runs on unchanged and deletes are not recorded."),
+            message)

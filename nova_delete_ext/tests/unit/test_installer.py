@@ -2,6 +2,9 @@
 
 import inspect
 import threading
+import typing
+
+import ddt
 
 from nova_delete_ext import exception
 from nova_delete_ext import hooks
@@ -36,6 +39,72 @@ class Fake(FakeBase):
 
     not_callable = 42
     unreadable = _Unreadable()
+
+
+class Variants:
+    """Variants of ``(self, context, instance, bdms)``, one per change.
+
+    As a later Nova may have its methods.
+    """
+
+    # Accepted: no caller that works with the expected signature breaks.
+    def annotated(self, context: typing.Any, instance: object,
+                  bdms: list | None) -> None:
+        return ('annotated', context, instance, bdms)
+
+    def default_added(self, context, instance, bdms=None):
+        return ('default_added', context, instance, bdms)
+
+    def new_optional(self, context, instance, bdms, extra=None):
+        return ('new_optional', context, instance, bdms, extra)
+
+    def new_keyword_only(self, context, instance, bdms, *, extra=None):
+        return ('new_keyword_only', context, instance, bdms, extra)
+
+    def kwargs_added(self, context, instance, bdms, **kwargs):
+        return ('kwargs_added', context, instance, bdms, kwargs)
+
+    def args_added(self, context, instance, bdms, *args):
+        return ('args_added', context, instance, bdms, args)
+
+    # Mismatches: a caller, or the hook, would break.
+    def renamed(self, context, instance, block_device_mappings):
+        pass
+
+    def removed(self, context, instance):
+        pass
+
+    def reordered(self, context, bdms, instance):
+        pass
+
+    def new_required(self, context, instance, bdms, extra):
+        pass
+
+    def new_required_keyword_only(self, context, instance, bdms, *, extra):
+        pass
+
+    def new_in_the_middle(self, context, extra=None, instance=None,
+                          bdms=None):
+        pass
+
+    def keyword_only(self, context, instance, *, bdms):
+        pass
+
+    def positional_only(self, context, instance, bdms, /):
+        pass
+
+    def bare(self, *args, **kwargs):
+        pass
+
+
+VARIANTS = {name: Variants.__dict__[name] for name in (
+    'annotated', 'default_added', 'new_optional', 'new_keyword_only',
+    'kwargs_added', 'args_added')}
+EXPECTED = '(self, context, instance, bdms)'
+
+
+def _variant(name, signature=EXPECTED, hook=None):
+    return _point(name, signature, hook, owner=HERE + '.Variants')
 
 
 class FakeSibling(FakeBase):
@@ -127,7 +196,8 @@ class ProblemsTest(InstallerTestBase):
         self.assertEqual(
             [HERE + '.Fake.own: expected signature '
              '(self, context, instance, extra), found '
-             '(self, context, instance)'], found)
+             "(self, context, instance) (parameter 'extra' is missing)"],
+            found)
 
     def test_missing_method(self):
         self.assertEqual([HERE + '.Fake.gone: method not found'],
@@ -348,7 +418,7 @@ class MismatchTest(InstallerTestBase):
 
     def test_every_mismatch_named(self):
         self._check([_point('gone', '(self)'),
-                     _point('inherited', '(self, a)'),
+                     _point('inherited', '(self, b, a=2)'),
                      _point('x', '(self)', owner=HERE + '.Missing')],
                     'Fake.gone', 'Fake.inherited', 'Missing.x')
 
@@ -407,6 +477,205 @@ class RollbackTest(InstallerTestBase):
         self.assertTrue(inst.install())
         self.assertTrue(inst.uninstall())
         self._assert_restored()
+
+
+@ddt.ddt
+class CompatibilityTest(base.TestCase):
+    """Nova's methods are checked by parameters, not by their text."""
+
+    @ddt.data(*VARIANTS)
+    def test_accepted(self, name):
+        self.assertEqual([], installer.problems([_variant(name)]))
+
+    @ddt.data(
+        ('renamed', "parameter 4 is 'block_device_mappings', not 'bdms'"),
+        ('removed', "parameter 'bdms' is missing"),
+        ('reordered', "parameter 3 is 'bdms', not 'instance'"),
+        ('new_required', "new required parameter 'extra'"),
+        ('new_required_keyword_only',
+         "new required keyword-only parameter 'extra'"),
+        ('new_in_the_middle', "parameter 3 is 'extra', not 'instance'"),
+        ('keyword_only', "parameter 'bdms' is keyword-only"),
+        ('positional_only', "parameter 'self' is positional-only"),
+        ('bare', "parameter 'context' is missing"),
+    )
+    @ddt.unpack
+    def test_mismatch(self, name, reason):
+        found = installer.problems([_variant(name)])
+        self.assertEqual(
+            ['%s.Variants.%s: expected signature %s, found %s (%s)'
+             % (HERE, name, EXPECTED,
+                inspect.signature(getattr(Variants, name)), reason)],
+            found)
+
+    @ddt.data(
+        # Expected signature, method, why it does not fit.
+        ('(self, context, instance, bdms=None)', 'new_optional',
+         "parameter 'bdms' has no default any more"),
+        ('(self, context, instance, *, bdms)', 'new_optional',
+         "parameter 'bdms' is not keyword-only"),
+        ('(self, context, instance, *, bdms=None)', 'new_keyword_only',
+         "parameter 'bdms' is not keyword-only"),
+        ('(self, context, instance, bdms, *, extra=None)',
+         'new_required_keyword_only',
+         "parameter 'extra' has no default any more"),
+        ('(self, context, instance, bdms, **kw)', 'new_keyword_only',
+         '**kwargs is missing'),
+        ('(self, context, instance, bdms, *args)', 'new_optional',
+         '*args is missing'),
+        ('(self, context, *args)', 'args_added',
+         "new positional parameter 'instance'"),
+    )
+    @ddt.unpack
+    def test_mismatch_of_other_expectations(self, expected, name, reason):
+        found = installer.problems([_variant(name, expected)])
+        self.assertEqual(1, len(found))
+        self.assertTrue(found[0].startswith(
+            '%s.Variants.%s: expected signature %s, found ('
+            % (HERE, name, expected)), found)
+        self.assertTrue(found[0].endswith(' (%s)' % reason), found)
+
+    @ddt.data(
+        ('(self, context, instance, bdms=None)', 'default_added'),
+        ('(self, context, instance, bdms, *, extra=None)',
+         'new_keyword_only'),
+        ('(self, context, instance, bdms, **kw)', 'kwargs_added'),
+        ('(self, context: int, instance, bdms) -> None', 'annotated'),
+        ('(self, context, instance, bdms, extra=[1, f(2)])',
+         'new_optional'),
+    )
+    @ddt.unpack
+    def test_exact_expectation(self, expected, name):
+        self.assertEqual([], installer.problems([_variant(name, expected)]))
+
+    def test_every_mismatch_named_once(self):
+        found = installer.problems(
+            [_variant(n) for n in ('annotated', 'renamed', 'removed')])
+        self.assertEqual(2, len(found))
+        self.assertIn('Variants.renamed', found[0])
+        self.assertIn('Variants.removed', found[1])
+        inst = installer.Installer(
+            [_variant(n) for n in ('renamed', 'annotated', 'removed')])
+        exc = self.assertRaises(exception.HookMismatch, inst.install)
+        self.assertIn('Variants.renamed: expected signature', str(exc))
+        self.assertIn('Variants.removed: expected signature', str(exc))
+        self.assertNotIn('annotated', str(exc))
+        self.assertIs(VARIANTS['annotated'], Variants.__dict__['annotated'])
+
+    def test_unreadable_expected_signature(self):
+        found = installer.problems([_variant('annotated', '(self, =)')])
+        self.assertEqual(1, len(found))
+        self.assertTrue(found[0].startswith(
+            HERE + '.Variants.annotated: expected signature (self, =) '
+            'unreadable ('), found)
+
+    def test_parse_signature(self):
+        sig = installer.parse_signature(
+            '(self, a: int, /, b=f(x), *c, d, e=<lambda>, **f) -> None'
+            .replace('<lambda>', 'lambda: 1'))
+        P = inspect.Parameter
+        self.assertEqual(
+            [('self', P.POSITIONAL_ONLY, True),
+             ('a', P.POSITIONAL_ONLY, True),
+             ('b', P.POSITIONAL_OR_KEYWORD, False),
+             ('c', P.VAR_POSITIONAL, True),
+             ('d', P.KEYWORD_ONLY, True),
+             ('e', P.KEYWORD_ONLY, False),
+             ('f', P.VAR_KEYWORD, True)],
+            [(p.name, p.kind, p.default is P.empty)
+             for p in sig.parameters.values()])
+        self.assertIs(inspect.Signature.empty, sig.return_annotation)
+
+
+@ddt.ddt
+class PassThroughTest(base.TestCase):
+    """A hook for the expected signature on a method that takes more.
+
+    What the hook does not know goes to Nova's method, unseen by the hook.
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.seen = []
+        self.addCleanup(self._assert_restored)
+
+    def _assert_restored(self):
+        for name, func in VARIANTS.items():
+            self.assertIs(func, Variants.__dict__[name], name)
+
+    def _hook(self, original, self_, context, instance, bdms):
+        # Exactly the expected parameters, as the real hooks are written.
+        self.seen.append((context, instance, bdms))
+        return original(self_, context, instance, bdms)
+
+    def _install(self, name):
+        inst = installer.Installer([_variant(name, hook=self._hook)])
+        self.addCleanup(inst.uninstall)
+        self.assertTrue(inst.install())
+        return Variants()
+
+    @ddt.data(*VARIANTS)
+    def test_known_arguments_only(self, name):
+        obj = self._install(name)
+        result = getattr(obj, name)('ctx', 'inst', bdms='b')
+        self.assertEqual((name, 'ctx', 'inst', 'b'), result[:4])
+        self.assertEqual([('ctx', 'inst', 'b')], self.seen)
+
+    def test_new_optional_by_position(self):
+        obj = self._install('new_optional')
+        self.assertEqual(('new_optional', 'ctx', 'inst', 'b', 'x'),
+                         obj.new_optional('ctx', 'inst', 'b', 'x'))
+        self.assertEqual([('ctx', 'inst', 'b')], self.seen)
+
+    def test_new_optional_by_name(self):
+        obj = self._install('new_optional')
+        self.assertEqual(('new_optional', 'ctx', 'inst', 'b', 'x'),
+                         obj.new_optional('ctx', instance='inst', bdms='b',
+                                          extra='x'))
+        self.assertEqual([('ctx', 'inst', 'b')], self.seen)
+
+    def test_new_keyword_only(self):
+        obj = self._install('new_keyword_only')
+        self.assertEqual(('new_keyword_only', 'ctx', 'inst', 'b', 'x'),
+                         obj.new_keyword_only('ctx', 'inst', 'b', extra='x'))
+        self.assertEqual([('ctx', 'inst', 'b')], self.seen)
+
+    def test_kwargs_added(self):
+        obj = self._install('kwargs_added')
+        self.assertEqual(
+            ('kwargs_added', 'ctx', 'inst', 'b', {'x': 1, 'y': 2}),
+            obj.kwargs_added('ctx', 'inst', 'b', x=1, y=2))
+        self.assertEqual([('ctx', 'inst', 'b')], self.seen)
+
+    def test_args_added(self):
+        obj = self._install('args_added')
+        self.assertEqual(('args_added', 'ctx', 'inst', 'b', (1, 2)),
+                         obj.args_added('ctx', 'inst', 'b', 1, 2))
+        self.assertEqual([('ctx', 'inst', 'b')], self.seen)
+
+    def test_hook_gets_nova_method_when_nothing_extra(self):
+        originals = []
+
+        def hook(original, *args, **kwargs):
+            originals.append(original)
+            return original(*args, **kwargs)
+        inst = installer.Installer(
+            [_variant('new_keyword_only', hook=hook)])
+        self.addCleanup(inst.uninstall)
+        inst.install()
+        Variants().new_keyword_only(1, 2, 3)
+        self.assertEqual([VARIANTS['new_keyword_only']], originals)
+
+    def test_exact_signature_keeps_the_plain_wrapper(self):
+        inst = installer.Installer(
+            [_variant('kwargs_added', '(self, context, instance, bdms, **kw)',
+                      hook=self._hook)])
+        self.addCleanup(inst.uninstall)
+        inst.install()
+        # Nothing is held back from a hook that takes the same parameters
+        # as Nova's method: this one does not take **kw.
+        self.assertRaises(TypeError, Variants().kwargs_added, 'c', 'i', 'b',
+                          x=1)
 
 
 class NovaHookPointsTest(base.TestCase):
