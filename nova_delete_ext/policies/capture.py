@@ -5,9 +5,13 @@ of ``[delete_ext_capture]states``, its console output and diagnostics are
 read from the virt driver and written to one JSON file per delete. Each
 part that cannot be read is noted in the file; a file that cannot be
 written is logged. Neither stops the delete.
+
+A capture is bounded in time: each driver call has ``driver_timeout``
+seconds.
 """
 
 import os
+import threading
 
 from nova.objects import base as obj_base
 from oslo_log import log as logging
@@ -23,6 +27,76 @@ LOG = logging.getLogger(__name__)
 
 GROUP = 'delete_ext_capture'
 _FILE_MODE = 0o640
+_STAMP = '%Y%m%dT%H%M%S.%fZ'
+#: Abandoned driver calls still running beyond which captures stop
+#: asking the driver: a hypervisor that hangs costs threads, not more.
+_MAX_ABANDONED = 8
+
+_abandoned = set()
+_abandoned_lock = threading.Lock()
+
+
+class DriverTimeout(Exception):
+    """A virt driver call of a capture did not return in time."""
+
+
+def _call_driver(timeout, context, func, *args):
+    """``func(*args)`` on a thread of its own, waited on for ``timeout``.
+
+    The thread is a daemon of this module, not one of Nova's pools: an
+    abandoned call holds nothing Nova needs and never delays its exit.
+    Under eventlet, ``threading`` is green and this works the same.
+
+    :raises DriverTimeout: ``func`` has not returned in time; it is left
+        to finish in the background.
+    """
+    with _abandoned_lock:
+        _abandoned.difference_update(
+            [thread for thread in _abandoned if not thread.is_alive()])
+        if len(_abandoned) >= _MAX_ABANDONED:
+            raise DriverTimeout(
+                'not asked: %d earlier calls to the virt driver have not '
+                'returned' % len(_abandoned))
+    done = threading.Event()
+    outcome = {}
+
+    def run():
+        update_store = getattr(context, 'update_store', None)
+        if update_store is not None:
+            # Log lines of the call carry the delete's request id.
+            update_store()
+        try:
+            outcome['result'] = func(*args)
+        except Exception as exc:
+            outcome['error'] = exc
+        finally:
+            done.set()
+
+    thread = threading.Thread(target=run, name='delete-ext-capture',
+                              daemon=True)
+    thread.start()
+    if not done.wait(timeout):
+        with _abandoned_lock:
+            _abandoned.add(thread)
+        raise DriverTimeout('no answer from the virt driver within %g s; '
+                            'the call was abandoned' % timeout)
+    if 'error' in outcome:
+        raise outcome['error']
+    return outcome.get('result')
+
+
+def _error_text(exc):
+    return '%s: %s' % (type(exc).__name__, exc)
+
+
+def _console(output, max_bytes):
+    """The end of the console ``output``: (text, truncated)."""
+    if isinstance(output, bytes):
+        output = output.decode('utf-8', 'replace')
+    encoded = output.encode('utf-8')
+    # The end of the console holds the latest messages.
+    return (encoded[-max_bytes:].decode('utf-8', 'replace'),
+            len(encoded) > max_bytes)
 
 
 def directory_problem(directory):
@@ -78,7 +152,7 @@ class Capture(base.DeletePolicy):
         if (event.driver is None or
                 not base.applies_in(opts.states, event.state.vm_state)):
             return None
-        data = self._collect(event, opts.max_bytes)
+        data = self._collect(event, opts)
         try:
             path = self._write(opts.directory, event, data)
         except (OSError, ValueError, TypeError) as exc:
@@ -89,8 +163,9 @@ class Capture(base.DeletePolicy):
                  instance=event.instance)
         return self.decision('saved', fields={'capture': path})
 
-    def _collect(self, event, max_bytes):
+    def _collect(self, event, opts):
         instance, driver = event.instance, event.driver
+        timeout = opts.driver_timeout
         data = {
             'instance_uuid': instance.uuid,
             'captured_at': timeutils.utcnow(with_timezone=True).isoformat(),
@@ -103,29 +178,26 @@ class Capture(base.DeletePolicy):
             'errors': {},
         }
         try:
-            console = driver.get_console_output(event.context, instance)
-            if isinstance(console, bytes):
-                console = console.decode('utf-8', 'replace')
-            encoded = console.encode('utf-8')
-            data['console_truncated'] = len(encoded) > max_bytes
-            # The end of the console holds the latest messages.
-            data['console_output'] = encoded[-max_bytes:].decode(
-                'utf-8', 'replace')
+            console = _call_driver(timeout, event.context,
+                                   driver.get_console_output,
+                                   event.context, instance)
+            data['console_output'], data['console_truncated'] = _console(
+                console, opts.max_bytes)
         except Exception as exc:
-            data['errors']['console_output'] = '%s: %s' % (
-                type(exc).__name__, exc)
+            data['errors']['console_output'] = _error_text(exc)
         try:
-            diagnostics = driver.get_instance_diagnostics(instance)
+            diagnostics = _call_driver(timeout, event.context,
+                                       driver.get_instance_diagnostics,
+                                       instance)
             data['diagnostics'] = _primitive(diagnostics)
         except Exception as exc:
-            data['errors']['diagnostics'] = '%s: %s' % (
-                type(exc).__name__, exc)
+            data['errors']['diagnostics'] = _error_text(exc)
         return data
 
     @staticmethod
     def _write(directory, event, data):
         fileutils.ensure_tree(directory)
-        stamp = timeutils.utcnow().strftime('%Y%m%dT%H%M%S.%fZ')
+        stamp = timeutils.utcnow().strftime(_STAMP)
         path = os.path.join(directory,
                             '%s-%s.json' % (event.instance.uuid, stamp))
         text = jsonutils.dumps(data, sort_keys=True,

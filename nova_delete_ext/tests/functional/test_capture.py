@@ -1,6 +1,8 @@
 """The capture policy on the real in-process Nova."""
 
 import os
+import threading
+import time
 
 import fixtures
 from oslo_serialization import jsonutils
@@ -83,3 +85,27 @@ class TestCapture(scenarios.ServerStates, base.DeleteExtTestBase):
         record = self.only_record(server)
         self.assertEqual(['capture:failed'], record['decisions'])
         self.assertEqual('deleted', record['outcome'])
+
+    def test_hung_driver_delays_the_delete_by_the_limit_only(self):
+        self.flags(driver_timeout=1, group='delete_ext_capture')
+        release = threading.Event()
+        self.addCleanup(release.set)
+        # The guest's console never answers (for longer than Nova's test
+        # helper waits for a delete).
+        self.useFixture(fixtures.MockPatch(
+            'nova.virt.fake.FakeDriver.get_console_output',
+            side_effect=lambda *args: release.wait(60)))
+        server = self.server_error()
+        start = time.monotonic()
+        self._delete_server(server)
+        elapsed = time.monotonic() - start
+        self.assert_gone(server)
+        # The limit, and the helper's polling every half second.
+        self.assertLess(elapsed, 1 + 4)
+        record = self.only_record(server)
+        self.assertEqual(['capture:saved'], record['decisions'])
+        data = self.captured(record)
+        self.assertIn('DriverTimeout: no answer from the virt driver within '
+                      '1 s', data['errors']['console_output'])
+        self.assertEqual('running', data['diagnostics']['state'])
+

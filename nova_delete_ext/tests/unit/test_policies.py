@@ -2,11 +2,14 @@
 
 import logging
 import os
+import threading
+import time
 from unittest import mock
 
 from nova.compute import vm_states
 from nova import context as nova_context
 from nova import objects
+from oslo_serialization import jsonutils
 
 from nova_delete_ext import exception
 from nova_delete_ext.hooks import decide
@@ -424,6 +427,50 @@ class CaptureTest(base.TestCase):
         self.assertEqual('capture:failed', str(decision))
         self.assertIn('disk full',
                       self.logs.at(logging.WARNING)[0].getMessage())
+
+    def captured(self, event):
+        decision = self.policy.before_destroy(event)
+        self.assertEqual('capture:saved', str(decision))
+        with open(decision.fields['capture'], 'rb') as f:
+            return jsonutils.load(f)
+
+    def hang(self, event, method):
+        """Make the driver's ``method`` wait until the test ends."""
+        release = threading.Event()
+        self.addCleanup(release.set)
+        getattr(event.driver, method).side_effect = (
+            lambda *args: release.wait(30))
+
+    # Bounded in time ------------------------------------------------------
+
+    def test_hung_driver_call_is_abandoned(self):
+        self.flags(driver_timeout=0.2, group='delete_ext_capture')
+        event = self.event()
+        self.hang(event, 'get_console_output')
+        start = time.monotonic()
+        data = self.captured(event)
+        self.assertLess(time.monotonic() - start, 5)
+        self.assertNotIn('console_output', data)
+        self.assertIn('DriverTimeout: no answer from the virt driver within '
+                      '0.2 s', data['errors']['console_output'])
+        # The next call is still made.
+        self.assertEqual('running', data['diagnostics']['state'])
+
+    def test_driver_not_asked_while_too_many_calls_hang(self):
+        self.flags(driver_timeout=0.2, group='delete_ext_capture')
+        self.useFixture(base.fixtures.MockPatchObject(
+            capture, '_MAX_ABANDONED', 1))
+        self.useFixture(base.fixtures.MockPatchObject(
+            capture, '_abandoned', set()))
+        first = self.event()
+        self.hang(first, 'get_console_output')
+        self.captured(first)
+        second = self.event()
+        data = self.captured(second)
+        second.driver.get_console_output.assert_not_called()
+        second.driver.get_instance_diagnostics.assert_not_called()
+        self.assertIn('not asked: 1 earlier calls',
+                      data['errors']['console_output'])
 
 
 class VerifyTest(base.TestCase):
