@@ -6,13 +6,14 @@ read from the virt driver and written to one JSON file per delete. Each
 part that cannot be read is noted in the file; a file that cannot be
 written is logged. Neither stops the delete.
 
-A capture is bounded in time: each driver call has ``driver_timeout``
-seconds.
+A capture is bounded: each driver call has ``driver_timeout`` seconds,
+and diagnostics are asked of a running guest only.
 """
 
 import os
 import threading
 
+from nova.compute import power_state
 from nova.objects import base as obj_base
 from oslo_log import log as logging
 from oslo_serialization import jsonutils
@@ -22,6 +23,7 @@ from oslo_utils import timeutils
 from nova_delete_ext.conf import capture as capture_conf
 from nova_delete_ext import exception
 from nova_delete_ext.policies import base
+from nova_delete_ext import states
 
 LOG = logging.getLogger(__name__)
 
@@ -176,6 +178,7 @@ class Capture(base.DeletePolicy):
             'host': event.state.host,
             'trigger': event.trigger,
             'errors': {},
+            'skipped': {},
         }
         try:
             console = _call_driver(timeout, event.context,
@@ -185,6 +188,13 @@ class Capture(base.DeletePolicy):
                 console, opts.max_bytes)
         except Exception as exc:
             data['errors']['console_output'] = _error_text(exc)
+        if instance.power_state != power_state.RUNNING:
+            # A guest that is not running has no live statistics, and
+            # some drivers fail or wait when asked for them.
+            data['skipped']['diagnostics'] = (
+                'the guest is not running (power_state %s)' %
+                states.power_state_name(instance.power_state))
+            return data
         try:
             diagnostics = _call_driver(timeout, event.context,
                                        driver.get_instance_diagnostics,

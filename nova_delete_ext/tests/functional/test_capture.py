@@ -39,6 +39,7 @@ class TestCapture(scenarios.ServerStates, base.DeleteExtTestBase):
         self.assertFalse(data['console_truncated'])
         self.assertEqual('running', data['diagnostics']['state'])
         self.assertEqual({}, data['errors'])
+        self.assertEqual({}, data['skipped'])
 
     def test_other_states_are_not_captured(self):
         server = self.server_active()
@@ -109,3 +110,20 @@ class TestCapture(scenarios.ServerStates, base.DeleteExtTestBase):
                       '1 s', data['errors']['console_output'])
         self.assertEqual('running', data['diagnostics']['state'])
 
+    def test_no_diagnostics_of_a_stopped_guest(self):
+        server = self.server_stopped()
+        self.api.post_server_action(server['id'],
+                                    {'os-resetState': {'state': 'error'}})
+        server = self._wait_for_state_change(server, 'ERROR',
+                                             wait_for_fault_key=False)
+        with fixtures.MockPatch(
+                'nova.virt.fake.FakeDriver.get_instance_diagnostics'
+        ) as diagnostics:
+            self._delete_server(server)
+        self.assert_gone(server)
+        diagnostics.mock.assert_not_called()
+        data = self.captured(self.only_record(server))
+        self.assertEqual({'diagnostics': 'the guest is not running '
+                                         '(power_state shutdown)'},
+                         data['skipped'])
+        self.assertIn('FAKE CONSOLE OUTPUT', data['console_output'])

@@ -6,6 +6,7 @@ import threading
 import time
 from unittest import mock
 
+from nova.compute import power_state
 from nova.compute import vm_states
 from nova import context as nova_context
 from nova import objects
@@ -471,6 +472,18 @@ class CaptureTest(base.TestCase):
         second.driver.get_instance_diagnostics.assert_not_called()
         self.assertIn('not asked: 1 earlier calls',
                       data['errors']['console_output'])
+
+    # Diagnostics of running guests only -------------------------------
+
+    def test_no_diagnostics_of_a_guest_not_running(self):
+        event = self.event(power_state=power_state.SHUTDOWN)
+        data = self.captured(event)
+        event.driver.get_instance_diagnostics.assert_not_called()
+        self.assertNotIn('diagnostics', data)
+        self.assertEqual(
+            {'diagnostics': 'the guest is not running (power_state '
+                            'shutdown)'}, data['skipped'])
+        self.assertIn('console_output', data)
 
 
 class VerifyTest(base.TestCase):
