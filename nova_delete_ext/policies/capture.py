@@ -7,7 +7,8 @@ part that cannot be read is noted in the file; a file that cannot be
 written is logged. Neither stops the delete.
 
 A capture is bounded: each driver call has ``driver_timeout`` seconds,
-and diagnostics are asked of a running guest only.
+diagnostics are asked of a running guest only, and what is written is
+masked for passwords.
 """
 
 import os
@@ -18,6 +19,7 @@ from nova.objects import base as obj_base
 from oslo_log import log as logging
 from oslo_serialization import jsonutils
 from oslo_utils import fileutils
+from oslo_utils import strutils
 from oslo_utils import timeutils
 
 from nova_delete_ext.conf import capture as capture_conf
@@ -30,6 +32,9 @@ LOG = logging.getLogger(__name__)
 GROUP = 'delete_ext_capture'
 _FILE_MODE = 0o640
 _STAMP = '%Y%m%dT%H%M%S.%fZ'
+#: Console bytes masked before the last ``max_bytes`` are kept, so that a
+#: secret whose key the cut leaves out is still masked.
+_MASK_MARGIN = 8192
 #: Abandoned driver calls still running beyond which captures stop
 #: asking the driver: a hypervisor that hangs costs threads, not more.
 _MAX_ABANDONED = 8
@@ -88,17 +93,20 @@ def _call_driver(timeout, context, func, *args):
 
 
 def _error_text(exc):
-    return '%s: %s' % (type(exc).__name__, exc)
+    return strutils.mask_password('%s: %s' % (type(exc).__name__, exc))
 
 
 def _console(output, max_bytes):
-    """The end of the console ``output``: (text, truncated)."""
+    """The end of the console ``output``, masked: (text, truncated)."""
     if isinstance(output, bytes):
         output = output.decode('utf-8', 'replace')
     encoded = output.encode('utf-8')
+    window = encoded[-(max_bytes + _MASK_MARGIN):]
+    masked = strutils.mask_password(
+        window.decode('utf-8', 'replace')).encode('utf-8')
+    truncated = len(window) < len(encoded) or len(masked) > max_bytes
     # The end of the console holds the latest messages.
-    return (encoded[-max_bytes:].decode('utf-8', 'replace'),
-            len(encoded) > max_bytes)
+    return masked[-max_bytes:].decode('utf-8', 'replace'), truncated
 
 
 def directory_problem(directory):

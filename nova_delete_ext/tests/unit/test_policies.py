@@ -485,6 +485,32 @@ class CaptureTest(base.TestCase):
                             'shutdown)'}, data['skipped'])
         self.assertIn('console_output', data)
 
+    # Masked ---------------------------------------------------------------
+
+    def test_console_and_errors_are_masked(self):
+        event = self.event()
+        event.driver.get_console_output.return_value = (
+            'cloud-init: admin_password=hunter2 set\n')
+        event.driver.get_instance_diagnostics.side_effect = ValueError(
+            'bad reply {"auth_token": "s3cr3t"}')
+        data = self.captured(event)
+        self.assertIn('admin_password=***', data['console_output'])
+        self.assertNotIn('hunter2', data['console_output'])
+        self.assertNotIn('s3cr3t', data['errors']['diagnostics'])
+        self.assertIn('ValueError: bad reply', data['errors']['diagnostics'])
+
+    def test_secret_whose_key_the_cut_leaves_out_is_masked(self):
+        event = self.event()
+        # The last 4096 bytes start in the middle of "password=".
+        tail = 'word=hunter2 ' + 'y' * (4096 - 13)
+        event.driver.get_console_output.return_value = (
+            'x' * 100 + 'pass' + tail)
+        data = self.captured(event)
+        self.assertTrue(data['console_truncated'])
+        self.assertLessEqual(len(data['console_output']), 4096)
+        self.assertTrue(data['console_output'].endswith('y' * 100))
+        self.assertNotIn('hunter2', data['console_output'])
+
 
 class VerifyTest(base.TestCase):
 
