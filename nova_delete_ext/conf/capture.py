@@ -31,8 +31,10 @@ Possible values:
         help="""
 Directory for the capture files, one JSON file per delete.
 
-It is created at the first capture if missing; the service refuses to start
-if it cannot be created or written to.
+It is created at the first capture if missing, with mode 0700; an existing
+directory is left as it is (a WARNING is logged once if others than its
+owner may read or enter it). The files are created with mode 0600. The
+service refuses to start if the directory cannot be created or written to.
 Nothing removes old files: rotate them with a ``tmpfiles.d`` or cron rule.
 
 Possible values:

@@ -8,10 +8,11 @@ written is logged. Neither stops the delete.
 
 A capture is bounded: each driver call has ``driver_timeout`` seconds,
 diagnostics are asked of a running guest only, and what is written is
-masked for passwords.
+masked for passwords and readable by the Nova user only.
 """
 
 import os
+import stat
 import threading
 
 from nova.compute import power_state
@@ -30,7 +31,10 @@ from nova_delete_ext import states
 LOG = logging.getLogger(__name__)
 
 GROUP = 'delete_ext_capture'
-_FILE_MODE = 0o640
+# Exact modes, whatever the service's umask: captures hold what a guest
+# printed, for the Nova user's eyes only.
+_FILE_MODE = 0o600
+_DIR_MODE = 0o700
 _STAMP = '%Y%m%dT%H%M%S.%fZ'
 #: Console bytes masked before the last ``max_bytes`` are kept, so that a
 #: secret whose key the cut leaves out is still masked.
@@ -41,6 +45,7 @@ _MAX_ABANDONED = 8
 
 _abandoned = set()
 _abandoned_lock = threading.Lock()
+_warned_directories = set()
 
 
 class DriverTimeout(Exception):
@@ -107,6 +112,32 @@ def _console(output, max_bytes):
     truncated = len(window) < len(encoded) or len(masked) > max_bytes
     # The end of the console holds the latest messages.
     return masked[-max_bytes:].decode('utf-8', 'replace'), truncated
+
+
+def _ensure_directory(directory):
+    """Create ``directory`` 0700 if missing; warn once if others may read.
+
+    An existing directory is the operator's: its mode is left alone.
+    """
+    try:
+        st = os.stat(directory)
+    except FileNotFoundError:
+        fileutils.ensure_tree(os.path.dirname(os.path.abspath(directory)))
+        try:
+            os.mkdir(directory, _DIR_MODE)
+        except FileExistsError:
+            return  # created meanwhile by a concurrent capture
+        # mkdir applies the umask, chmod does not.
+        os.chmod(directory, _DIR_MODE)
+        return
+    mode = stat.S_IMODE(st.st_mode)
+    if (stat.S_ISDIR(st.st_mode) and mode & 0o077 and
+            directory not in _warned_directories):
+        _warned_directories.add(directory)
+        LOG.warning('The capture directory %(dir)s has mode %(mode)04o: '
+                    'users other than its owner may read or list the '
+                    'captures. It is left as it is; make it 0700.',
+                    {'dir': directory, 'mode': mode})
 
 
 def directory_problem(directory):
@@ -214,7 +245,7 @@ class Capture(base.DeletePolicy):
 
     @staticmethod
     def _write(directory, event, data):
-        fileutils.ensure_tree(directory)
+        _ensure_directory(directory)
         stamp = timeutils.utcnow().strftime(_STAMP)
         path = os.path.join(directory,
                             '%s-%s.json' % (event.instance.uuid, stamp))
@@ -224,7 +255,17 @@ class Capture(base.DeletePolicy):
         partial = path + '.partial'
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL,
                      _FILE_MODE)
-        with os.fdopen(fd, 'wb') as f:
-            f.write(text)
-        os.replace(partial, path)
+        try:
+            with os.fdopen(fd, 'wb') as f:
+                # os.open applies the umask, fchmod does not.
+                os.fchmod(f.fileno(), _FILE_MODE)
+                f.write(text)
+            os.replace(partial, path)
+        except BaseException:
+            # No half file left behind: pruning only sees whole captures.
+            try:
+                os.unlink(partial)
+            except OSError:
+                pass
+            raise
         return path

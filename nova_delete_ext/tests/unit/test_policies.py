@@ -2,6 +2,7 @@
 
 import logging
 import os
+import stat
 import threading
 import time
 from unittest import mock
@@ -510,6 +511,32 @@ class CaptureTest(base.TestCase):
         self.assertLessEqual(len(data['console_output']), 4096)
         self.assertTrue(data['console_output'].endswith('y' * 100))
         self.assertNotIn('hunter2', data['console_output'])
+
+    # Modes ----------------------------------------------------------------
+
+    def umask(self, mask):
+        self.addCleanup(os.umask, os.umask(mask))
+
+    def test_modes_whatever_the_umask(self):
+        for mask in (0o000, 0o777):
+            self.umask(mask)
+            directory = os.path.join(self.directory, 'umask%o' % mask)
+            self.flags(directory=directory, group='delete_ext_capture')
+            path = self.policy.before_destroy(self.event()).fields['capture']
+            self.assertEqual(0o700, stat.S_IMODE(os.stat(directory).st_mode))
+            self.assertEqual(0o600, stat.S_IMODE(os.stat(path).st_mode))
+
+    def test_wide_existing_directory_left_alone_with_one_warning(self):
+        self.useFixture(base.fixtures.MockPatchObject(
+            capture, '_warned_directories', set()))
+        os.chmod(self.directory, 0o755)
+        self.policy.before_destroy(self.event())
+        self.policy.before_destroy(self.event())
+        self.assertEqual(0o755,
+                         stat.S_IMODE(os.stat(self.directory).st_mode))
+        warnings = [r.getMessage() for r in self.logs.at(logging.WARNING)]
+        self.assertEqual(1, len(warnings), warnings)
+        self.assertIn('has mode 0755', warnings[0])
 
 
 class VerifyTest(base.TestCase):
