@@ -31,9 +31,15 @@ Possible values:
         help="""
 Directory for the capture files, one JSON file per delete.
 
-It is created at the first capture if missing; the service refuses to start
-if it cannot be created or written to. Nothing removes old files: rotate
-them with a ``tmpfiles.d`` or cron rule.
+It is created at the first capture if missing, with mode 0700; an existing
+directory is left as it is (a WARNING is logged once if others than its
+owner may read or enter it). The files are created with mode 0600. The
+service refuses to start if the directory cannot be created or written to.
+Nothing removes old files: rotate them with a ``tmpfiles.d`` or cron rule.
+
+Possible values:
+
+* A path, to a directory that the nova-compute user can create or write.
 """),
     cfg.IntOpt(
         'max_bytes',
@@ -44,6 +50,29 @@ Largest console output kept per capture, in bytes.
 
 Longer console output is cut to its last ``max_bytes`` bytes, where the
 latest messages are.
+
+Possible values:
+
+* An integer, 4096 or more.
+"""),
+    cfg.FloatOpt(
+        'driver_timeout',
+        default=10.0,
+        min=0.1,
+        help="""
+Seconds to wait for each virt driver call of a capture.
+
+A capture asks the driver for the console output, then for the
+diagnostics. A call that has not returned within ``driver_timeout`` is
+abandoned: the capture notes the timeout in its ``errors`` and the delete
+goes on, so a guest or hypervisor that no longer answers delays a delete by
+at most twice this time. The abandoned call is left to finish in the
+background; while 8 of them have not returned, later captures skip the
+driver.
+
+Possible values:
+
+* A number of seconds, 0.1 or more.
 """),
 ]
 

@@ -5,24 +5,139 @@ of ``[delete_ext_capture]states``, its console output and diagnostics are
 read from the virt driver and written to one JSON file per delete. Each
 part that cannot be read is noted in the file; a file that cannot be
 written is logged. Neither stops the delete.
+
+A capture is bounded: each driver call has ``driver_timeout`` seconds,
+diagnostics are asked of a running guest only, and what is written is
+masked for passwords and readable by the Nova user only.
 """
 
 import os
+import stat
+import threading
 
+from nova.compute import power_state
 from nova.objects import base as obj_base
 from oslo_log import log as logging
 from oslo_serialization import jsonutils
 from oslo_utils import fileutils
+from oslo_utils import strutils
 from oslo_utils import timeutils
 
 from nova_delete_ext.conf import capture as capture_conf
 from nova_delete_ext import exception
 from nova_delete_ext.policies import base
+from nova_delete_ext import states
 
 LOG = logging.getLogger(__name__)
 
 GROUP = 'delete_ext_capture'
-_FILE_MODE = 0o640
+# Exact modes, whatever the service's umask: captures hold what a guest
+# printed, for the Nova user's eyes only.
+_FILE_MODE = 0o600
+_DIR_MODE = 0o700
+_STAMP = '%Y%m%dT%H%M%S.%fZ'
+#: Console bytes masked before the last ``max_bytes`` are kept, so that a
+#: secret whose key the cut leaves out is still masked.
+_MASK_MARGIN = 8192
+#: Abandoned driver calls still running beyond which captures stop
+#: asking the driver: a hypervisor that hangs costs threads, not more.
+_MAX_ABANDONED = 8
+
+_abandoned = set()
+_abandoned_lock = threading.Lock()
+_warned_directories = set()
+
+
+class DriverTimeout(Exception):
+    """A virt driver call of a capture did not return in time."""
+
+
+def _call_driver(timeout, context, func, *args):
+    """``func(*args)`` on a thread of its own, waited on for ``timeout``.
+
+    The thread is a daemon of this module, not one of Nova's pools: an
+    abandoned call holds nothing Nova needs and never delays its exit.
+    Under eventlet, ``threading`` is green and this works the same.
+
+    :raises DriverTimeout: ``func`` has not returned in time; it is left
+        to finish in the background.
+    """
+    with _abandoned_lock:
+        _abandoned.difference_update(
+            [thread for thread in _abandoned if not thread.is_alive()])
+        if len(_abandoned) >= _MAX_ABANDONED:
+            raise DriverTimeout(
+                'not asked: %d earlier calls to the virt driver have not '
+                'returned' % len(_abandoned))
+    done = threading.Event()
+    outcome = {}
+
+    def run():
+        update_store = getattr(context, 'update_store', None)
+        if update_store is not None:
+            # Log lines of the call carry the delete's request id.
+            update_store()
+        try:
+            outcome['result'] = func(*args)
+        except Exception as exc:
+            outcome['error'] = exc
+        finally:
+            done.set()
+
+    thread = threading.Thread(target=run, name='delete-ext-capture',
+                              daemon=True)
+    thread.start()
+    if not done.wait(timeout):
+        with _abandoned_lock:
+            _abandoned.add(thread)
+        raise DriverTimeout('no answer from the virt driver within %g s; '
+                            'the call was abandoned' % timeout)
+    if 'error' in outcome:
+        raise outcome['error']
+    return outcome.get('result')
+
+
+def _error_text(exc):
+    return strutils.mask_password('%s: %s' % (type(exc).__name__, exc))
+
+
+def _console(output, max_bytes):
+    """The end of the console ``output``, masked: (text, truncated)."""
+    if isinstance(output, bytes):
+        output = output.decode('utf-8', 'replace')
+    encoded = output.encode('utf-8')
+    window = encoded[-(max_bytes + _MASK_MARGIN):]
+    masked = strutils.mask_password(
+        window.decode('utf-8', 'replace')).encode('utf-8')
+    truncated = len(window) < len(encoded) or len(masked) > max_bytes
+    # The end of the console holds the latest messages.
+    return masked[-max_bytes:].decode('utf-8', 'replace'), truncated
+
+
+def _ensure_directory(directory):
+    """Create ``directory`` 0700 if missing; warn once if others may read.
+
+    An existing directory is the operator's: its mode is left alone.
+    """
+    try:
+        st = os.stat(directory)
+    except FileNotFoundError:
+        fileutils.ensure_tree(os.path.dirname(os.path.abspath(directory)))
+        try:
+            os.mkdir(directory, _DIR_MODE)
+        except FileExistsError:
+            return  # created meanwhile by a concurrent capture
+        # mkdir applies the umask, chmod does not.
+        os.chmod(directory, _DIR_MODE)
+        return
+    mode = stat.S_IMODE(st.st_mode)
+    if (stat.S_ISDIR(st.st_mode) and mode & 0o077 and
+            directory not in _warned_directories):
+        _warned_directories.add(directory)
+        LOG.warning('The capture directory %(dir)s has mode %(mode)04o: '
+                    'users other than its owner may read or list the '
+                    'captures. It is left as it is; make it 0700.',
+                    {'dir': directory, 'mode': mode})
 
 
 def directory_problem(directory):
@@ -78,7 +193,7 @@ class Capture(base.DeletePolicy):
         if (event.driver is None or
                 not base.applies_in(opts.states, event.state.vm_state)):
             return None
-        data = self._collect(event, opts.max_bytes)
+        data = self._collect(event, opts)
         try:
             path = self._write(opts.directory, event, data)
         except (OSError, ValueError, TypeError) as exc:
@@ -89,8 +204,9 @@ class Capture(base.DeletePolicy):
                  instance=event.instance)
         return self.decision('saved', fields={'capture': path})
 
-    def _collect(self, event, max_bytes):
+    def _collect(self, event, opts):
         instance, driver = event.instance, event.driver
+        timeout = opts.driver_timeout
         data = {
             'instance_uuid': instance.uuid,
             'captured_at': timeutils.utcnow(with_timezone=True).isoformat(),
@@ -101,31 +217,36 @@ class Capture(base.DeletePolicy):
             'host': event.state.host,
             'trigger': event.trigger,
             'errors': {},
+            'skipped': {},
         }
         try:
-            console = driver.get_console_output(event.context, instance)
-            if isinstance(console, bytes):
-                console = console.decode('utf-8', 'replace')
-            encoded = console.encode('utf-8')
-            data['console_truncated'] = len(encoded) > max_bytes
-            # The end of the console holds the latest messages.
-            data['console_output'] = encoded[-max_bytes:].decode(
-                'utf-8', 'replace')
+            console = _call_driver(timeout, event.context,
+                                   driver.get_console_output,
+                                   event.context, instance)
+            data['console_output'], data['console_truncated'] = _console(
+                console, opts.max_bytes)
         except Exception as exc:
-            data['errors']['console_output'] = '%s: %s' % (
-                type(exc).__name__, exc)
+            data['errors']['console_output'] = _error_text(exc)
+        if instance.power_state != power_state.RUNNING:
+            # A guest that is not running has no live statistics, and
+            # some drivers fail or wait when asked for them.
+            data['skipped']['diagnostics'] = (
+                'the guest is not running (power_state %s)' %
+                states.power_state_name(instance.power_state))
+            return data
         try:
-            diagnostics = driver.get_instance_diagnostics(instance)
+            diagnostics = _call_driver(timeout, event.context,
+                                       driver.get_instance_diagnostics,
+                                       instance)
             data['diagnostics'] = _primitive(diagnostics)
         except Exception as exc:
-            data['errors']['diagnostics'] = '%s: %s' % (
-                type(exc).__name__, exc)
+            data['errors']['diagnostics'] = _error_text(exc)
         return data
 
     @staticmethod
     def _write(directory, event, data):
-        fileutils.ensure_tree(directory)
-        stamp = timeutils.utcnow().strftime('%Y%m%dT%H%M%S.%fZ')
+        _ensure_directory(directory)
+        stamp = timeutils.utcnow().strftime(_STAMP)
         path = os.path.join(directory,
                             '%s-%s.json' % (event.instance.uuid, stamp))
         text = jsonutils.dumps(data, sort_keys=True,
@@ -134,7 +255,17 @@ class Capture(base.DeletePolicy):
         partial = path + '.partial'
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL,
                      _FILE_MODE)
-        with os.fdopen(fd, 'wb') as f:
-            f.write(text)
-        os.replace(partial, path)
+        try:
+            with os.fdopen(fd, 'wb') as f:
+                # os.open applies the umask, fchmod does not.
+                os.fchmod(f.fileno(), _FILE_MODE)
+                f.write(text)
+            os.replace(partial, path)
+        except BaseException:
+            # No half file left behind: pruning only sees whole captures.
+            try:
+                os.unlink(partial)
+            except OSError:
+                pass
+            raise
         return path

@@ -1,6 +1,8 @@
 """The capture policy on the real in-process Nova."""
 
 import os
+import threading
+import time
 
 import fixtures
 from oslo_serialization import jsonutils
@@ -37,6 +39,7 @@ class TestCapture(scenarios.ServerStates, base.DeleteExtTestBase):
         self.assertFalse(data['console_truncated'])
         self.assertEqual('running', data['diagnostics']['state'])
         self.assertEqual({}, data['errors'])
+        self.assertEqual({}, data['skipped'])
 
     def test_other_states_are_not_captured(self):
         server = self.server_active()
@@ -83,3 +86,44 @@ class TestCapture(scenarios.ServerStates, base.DeleteExtTestBase):
         record = self.only_record(server)
         self.assertEqual(['capture:failed'], record['decisions'])
         self.assertEqual('deleted', record['outcome'])
+
+    def test_hung_driver_delays_the_delete_by_the_limit_only(self):
+        self.flags(driver_timeout=1, group='delete_ext_capture')
+        release = threading.Event()
+        self.addCleanup(release.set)
+        # The guest's console never answers (for longer than Nova's test
+        # helper waits for a delete).
+        self.useFixture(fixtures.MockPatch(
+            'nova.virt.fake.FakeDriver.get_console_output',
+            side_effect=lambda *args: release.wait(60)))
+        server = self.server_error()
+        start = time.monotonic()
+        self._delete_server(server)
+        elapsed = time.monotonic() - start
+        self.assert_gone(server)
+        # The limit, and the helper's polling every half second.
+        self.assertLess(elapsed, 1 + 4)
+        record = self.only_record(server)
+        self.assertEqual(['capture:saved'], record['decisions'])
+        data = self.captured(record)
+        self.assertIn('DriverTimeout: no answer from the virt driver within '
+                      '1 s', data['errors']['console_output'])
+        self.assertEqual('running', data['diagnostics']['state'])
+
+    def test_no_diagnostics_of_a_stopped_guest(self):
+        server = self.server_stopped()
+        self.api.post_server_action(server['id'],
+                                    {'os-resetState': {'state': 'error'}})
+        server = self._wait_for_state_change(server, 'ERROR',
+                                             wait_for_fault_key=False)
+        with fixtures.MockPatch(
+                'nova.virt.fake.FakeDriver.get_instance_diagnostics'
+        ) as diagnostics:
+            self._delete_server(server)
+        self.assert_gone(server)
+        diagnostics.mock.assert_not_called()
+        data = self.captured(self.only_record(server))
+        self.assertEqual({'diagnostics': 'the guest is not running '
+                                         '(power_state shutdown)'},
+                         data['skipped'])
+        self.assertIn('FAKE CONSOLE OUTPUT', data['console_output'])

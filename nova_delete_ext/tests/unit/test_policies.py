@@ -2,12 +2,16 @@
 
 import logging
 import os
+import stat
 import threading
+import time
 from unittest import mock
 
+from nova.compute import power_state
 from nova.compute import vm_states
 from nova import context as nova_context
 from nova import objects
+from oslo_serialization import jsonutils
 
 from nova_delete_ext import exception
 from nova_delete_ext.hooks import decide
@@ -514,6 +518,114 @@ class CaptureTest(base.TestCase):
         self.assertEqual('capture:failed', str(decision))
         self.assertIn('disk full',
                       self.logs.at(logging.WARNING)[0].getMessage())
+
+    def captured(self, event):
+        decision = self.policy.before_destroy(event)
+        self.assertEqual('capture:saved', str(decision))
+        with open(decision.fields['capture'], 'rb') as f:
+            return jsonutils.load(f)
+
+    def hang(self, event, method):
+        """Make the driver's ``method`` wait until the test ends."""
+        release = threading.Event()
+        self.addCleanup(release.set)
+        getattr(event.driver, method).side_effect = (
+            lambda *args: release.wait(30))
+
+    # Bounded in time ------------------------------------------------------
+
+    def test_hung_driver_call_is_abandoned(self):
+        self.flags(driver_timeout=0.2, group='delete_ext_capture')
+        event = self.event()
+        self.hang(event, 'get_console_output')
+        start = time.monotonic()
+        data = self.captured(event)
+        self.assertLess(time.monotonic() - start, 5)
+        self.assertNotIn('console_output', data)
+        self.assertIn('DriverTimeout: no answer from the virt driver within '
+                      '0.2 s', data['errors']['console_output'])
+        # The next call is still made.
+        self.assertEqual('running', data['diagnostics']['state'])
+
+    def test_driver_not_asked_while_too_many_calls_hang(self):
+        self.flags(driver_timeout=0.2, group='delete_ext_capture')
+        self.useFixture(base.fixtures.MockPatchObject(
+            capture, '_MAX_ABANDONED', 1))
+        self.useFixture(base.fixtures.MockPatchObject(
+            capture, '_abandoned', set()))
+        first = self.event()
+        self.hang(first, 'get_console_output')
+        self.captured(first)
+        second = self.event()
+        data = self.captured(second)
+        second.driver.get_console_output.assert_not_called()
+        second.driver.get_instance_diagnostics.assert_not_called()
+        self.assertIn('not asked: 1 earlier calls',
+                      data['errors']['console_output'])
+
+    # Diagnostics of running guests only -------------------------------
+
+    def test_no_diagnostics_of_a_guest_not_running(self):
+        event = self.event(power_state=power_state.SHUTDOWN)
+        data = self.captured(event)
+        event.driver.get_instance_diagnostics.assert_not_called()
+        self.assertNotIn('diagnostics', data)
+        self.assertEqual(
+            {'diagnostics': 'the guest is not running (power_state '
+                            'shutdown)'}, data['skipped'])
+        self.assertIn('console_output', data)
+
+    # Masked ---------------------------------------------------------------
+
+    def test_console_and_errors_are_masked(self):
+        event = self.event()
+        event.driver.get_console_output.return_value = (
+            'cloud-init: admin_password=hunter2 set\n')
+        event.driver.get_instance_diagnostics.side_effect = ValueError(
+            'bad reply {"auth_token": "s3cr3t"}')
+        data = self.captured(event)
+        self.assertIn('admin_password=***', data['console_output'])
+        self.assertNotIn('hunter2', data['console_output'])
+        self.assertNotIn('s3cr3t', data['errors']['diagnostics'])
+        self.assertIn('ValueError: bad reply', data['errors']['diagnostics'])
+
+    def test_secret_whose_key_the_cut_leaves_out_is_masked(self):
+        event = self.event()
+        # The last 4096 bytes start in the middle of "password=".
+        tail = 'word=hunter2 ' + 'y' * (4096 - 13)
+        event.driver.get_console_output.return_value = (
+            'x' * 100 + 'pass' + tail)
+        data = self.captured(event)
+        self.assertTrue(data['console_truncated'])
+        self.assertLessEqual(len(data['console_output']), 4096)
+        self.assertTrue(data['console_output'].endswith('y' * 100))
+        self.assertNotIn('hunter2', data['console_output'])
+
+    # Modes ----------------------------------------------------------------
+
+    def umask(self, mask):
+        self.addCleanup(os.umask, os.umask(mask))
+
+    def test_modes_whatever_the_umask(self):
+        for mask in (0o000, 0o777):
+            self.umask(mask)
+            directory = os.path.join(self.directory, 'umask%o' % mask)
+            self.flags(directory=directory, group='delete_ext_capture')
+            path = self.policy.before_destroy(self.event()).fields['capture']
+            self.assertEqual(0o700, stat.S_IMODE(os.stat(directory).st_mode))
+            self.assertEqual(0o600, stat.S_IMODE(os.stat(path).st_mode))
+
+    def test_wide_existing_directory_left_alone_with_one_warning(self):
+        self.useFixture(base.fixtures.MockPatchObject(
+            capture, '_warned_directories', set()))
+        os.chmod(self.directory, 0o755)
+        self.policy.before_destroy(self.event())
+        self.policy.before_destroy(self.event())
+        self.assertEqual(0o755,
+                         stat.S_IMODE(os.stat(self.directory).st_mode))
+        warnings = [r.getMessage() for r in self.logs.at(logging.WARNING)]
+        self.assertEqual(1, len(warnings), warnings)
+        self.assertIn('has mode 0755', warnings[0])
 
 
 class VerifyTest(base.TestCase):
