@@ -14,9 +14,9 @@ import contextlib
 import contextvars
 import time
 
-from nova import thread_pool_factory
 from oslo_log import log as logging
 
+from nova_delete_ext import compat
 from nova_delete_ext import conf as ext_conf
 from nova_delete_ext import record as rec
 from nova_delete_ext import sinks
@@ -108,7 +108,7 @@ class Attempt:
             if then is None:
                 sinks.emit(record)
             else:
-                thread_pool_factory.spawn(self._then_write, then)
+                compat.spawn(self._then_write, then)
 
     def _then_write(self, then):
         try:

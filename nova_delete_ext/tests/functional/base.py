@@ -7,6 +7,7 @@ this base installs the hooks, points the record file at a temporary file and
 reads the records back.
 """
 
+import inspect
 import os
 import sysconfig
 import time
@@ -32,6 +33,24 @@ def api_paste_config():
             return path
     raise RuntimeError('etc/nova/api-paste.ini of the nova package was not '
                        'found; is nova installed in this environment?')
+
+
+def _takes(func, name):
+    return name in inspect.signature(func).parameters
+
+
+# Nova's harness differs between the releases the suite runs on; the
+# helpers of DeleteExtTestBase give every test the harness of Nova 34.
+#: Nova 34 (2026.2) and later: _wait_for_state_change() can wait for the
+#: fault of an ERROR server (wait_for_fault_key, on by default); older
+#: releases return as soon as the status matches.
+HARNESS_WAITS_FOR_FAULT = _takes(
+    integrated_helpers.InstanceHelperMixin._wait_for_state_change,
+    'wait_for_fault_key')
+#: Nova 33 (2026.1) and later have _attach_volume(); 31 and 32 only
+#: _attach_volumes(), which does not wait for the attach to finish.
+HARNESS_ATTACHES_ONE_VOLUME = hasattr(
+    integrated_helpers.InstanceHelperMixin, '_attach_volume')
 
 
 class HooksFixture(fixtures.Fixture):
@@ -63,6 +82,38 @@ class DeleteExtTestBase(integrated_helpers._IntegratedTestBase):
         self.flags(api_paste_config=api_paste_config(), group='wsgi')
         self.flags(record_file=self.record_file, group='delete_ext')
         super()._setup_services()
+
+    # Nova's helpers, the same on every release ------------------------
+
+    def _wait_for_state_change(self, server, expected_status, max_retries=10,
+                               wait_for_fault_key=True):
+        if HARNESS_WAITS_FOR_FAULT:
+            return super()._wait_for_state_change(
+                server, expected_status, max_retries,
+                wait_for_fault_key=wait_for_fault_key)
+        server = super()._wait_for_state_change(server, expected_status,
+                                                max_retries)
+        if wait_for_fault_key and expected_status == 'ERROR':
+            # Nova sets ERROR before it records the fault.
+            for _ in range(max_retries):
+                if 'fault' in server:
+                    break
+                time.sleep(0.5)
+                server = self.admin_api.get_server(server['id'])
+            else:
+                self.fail('server %s in ERROR has no fault: %s'
+                          % (server['id'], server))
+        return server
+
+    def _attach_volume(self, server, volume_id):
+        if HARNESS_ATTACHES_ONE_VOLUME:
+            return super()._attach_volume(server, volume_id)
+        # Nova 34's _attach_volume().
+        self.api.post_server_volume(
+            server['id'], {'volumeAttachment': {'volumeId': volume_id}})
+        self._wait_for_volume_attach(server['id'], volume_id)
+        self.notifier.wait_for_versioned_notifications(
+            'instance.volume_attach.end')
 
     # Policies ------------------------------------------------------------
 

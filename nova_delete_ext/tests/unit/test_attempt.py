@@ -163,7 +163,7 @@ class FinishThenTest(AttemptTestBase):
             sinks, 'emit', autospec=True)).mock
         # Run what would go to Nova's thread pool right away.
         self.spawn = self.useFixture(fixtures.MockPatch(
-            'nova.thread_pool_factory.spawn', autospec=True,
+            'nova_delete_ext.compat.spawn', autospec=True,
             side_effect=lambda func, *args: func(*args))).mock
 
     def test_then_runs_in_the_background_before_the_record(self):

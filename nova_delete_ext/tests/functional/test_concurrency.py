@@ -1,0 +1,92 @@
+"""Deletes running at the same time keep to their own records.
+
+The hooks keep the delete under way in ContextVars (``attempt.API_ATTEMPT``,
+``COMPUTE_TRIGGER``, ``REDIRECTED``). They are per green thread under
+eventlet, the only mode of Nova 31, which monkey patches as
+``nova.monkey_patch`` is imported, and per thread in native threading mode.
+These tests run in the mode the suite runs in.
+"""
+
+import os
+import threading
+import time
+
+import eventlet.patcher
+from oslotest import base as oslotest_base
+
+from nova_delete_ext import attempt as attempt_mod
+from nova_delete_ext import compat
+from nova_delete_ext.tests.functional import base
+from nova_delete_ext.tests.functional import scenarios
+
+EVENTLET = os.environ.get('OS_NOVA_DISABLE_EVENTLET_PATCHING', '').lower(
+) not in ('1', 'true', 'yes')
+
+
+def _wait(handle):
+    # A future, or a GreenThread on Nova 31.
+    if hasattr(handle, 'result'):
+        return handle.result(timeout=60)
+    return handle.wait()
+
+
+class TestContextVarsPerThread(oslotest_base.BaseTestCase):
+
+    def test_mode_is_the_one_asked_for(self):
+        self.assertEqual(EVENTLET,
+                         eventlet.patcher.is_monkey_patched('thread'))
+
+    def test_each_spawned_delete_sees_its_own(self):
+        count = 4
+        barrier = threading.Barrier(count, timeout=60)
+
+        def run(n):
+            tokens = [attempt_mod.API_ATTEMPT.set(n),
+                      attempt_mod.COMPUTE_TRIGGER.set('t%d' % n),
+                      attempt_mod.REDIRECTED.set([n])]
+            try:
+                # Every thread has set its own before any of them reads.
+                barrier.wait()
+                time.sleep(0.01)
+                return (attempt_mod.API_ATTEMPT.get(),
+                        attempt_mod.COMPUTE_TRIGGER.get(),
+                        attempt_mod.REDIRECTED.get())
+            finally:
+                for var, token in zip((attempt_mod.API_ATTEMPT,
+                                       attempt_mod.COMPUTE_TRIGGER,
+                                       attempt_mod.REDIRECTED), tokens):
+                    var.reset(token)
+
+        handles = [compat.spawn(run, n) for n in range(count)]
+        self.assertEqual([(n, 't%d' % n, [n]) for n in range(count)],
+                         [_wait(h) for h in handles])
+        self.assertIsNone(attempt_mod.API_ATTEMPT.get())
+
+
+class TestConcurrentDeletes(scenarios.ServerStates, base.DeleteExtTestBase):
+
+    def test_two_deletes_at_once(self):
+        servers = [self.server_active(), self.server_stopped()]
+        errors = []
+
+        def delete(server):
+            try:
+                self.api.delete_server(server['id'])
+            except Exception as exc:  # reported below, in the test
+                errors.append(exc)
+
+        threads = [threading.Thread(target=delete, args=(s,))
+                   for s in servers]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        self.assertEqual([], errors)
+        request_ids = set()
+        for server, vm_state in zip(servers, ('active', 'stopped')):
+            self.assert_gone(server)
+            record = self.only_record(server)
+            self.assertEqual(vm_state, record['vm_state'], record)
+            self.assertEqual('deleted', record['outcome'], record)
+            request_ids.add(record['request_id'])
+        self.assertEqual(2, len(request_ids))
