@@ -3,7 +3,7 @@
 Deleted instances are read from each cell database through Nova's objects,
 in batches (``id`` order, with a marker), so memory does not grow with
 their number; each batch is checked with the bulk lookups of
-:mod:`nova_delete_ext.leak_index`.
+:mod:`nova_delete_ext.leaks.index`.
 
 Which kinds are checked for an instance comes from the state it was
 deleted from, through :meth:`nova_delete_ext.states.InstanceState.may_hold`.
@@ -74,7 +74,7 @@ def restorable(instance):
 
 
 def wanted(instance, kinds=SWEPT):
-    """The :class:`~nova_delete_ext.leak_index.Wanted` for one instance."""
+    """The :class:`~nova_delete_ext.leaks.index.Wanted` for one instance."""
     if restorable(instance):
         return leak_index.Wanted(instance.uuid, frozenset())
     held = state_at_delete(instance).may_hold() & SWEPT & frozenset(kinds)

@@ -14,8 +14,8 @@ import time
 import eventlet.patcher
 from oslotest import base as oslotest_base
 
-from nova_delete_ext import attempt as attempt_mod
 from nova_delete_ext import compat
+from nova_delete_ext.record import attempt as attempt_mod
 from nova_delete_ext.tests.functional import base
 from nova_delete_ext.tests.functional import scenarios
 

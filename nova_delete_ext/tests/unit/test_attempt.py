@@ -1,4 +1,4 @@
-"""Tests of :mod:`nova_delete_ext.attempt`."""
+"""Tests of :mod:`nova_delete_ext.record.attempt`."""
 
 import datetime
 import logging

@@ -15,8 +15,8 @@ import nova.utils
 from oslo_context import context as common_context
 from oslo_context import fixture as context_fixture
 
-from nova_delete_ext import attempt as attempt_mod
 from nova_delete_ext import compat
+from nova_delete_ext.record import attempt as attempt_mod
 from nova_delete_ext.tests.unit import base
 
 #: Nova 32 (2025.2) and later have a native threading mode.

@@ -9,6 +9,7 @@ import ddt
 from nova_delete_ext import exception
 from nova_delete_ext import hooks
 from nova_delete_ext.hooks import installer
+from nova_delete_ext.hooks import signature
 from nova_delete_ext.tests.unit import base
 
 HERE = __name__
@@ -570,7 +571,7 @@ class CompatibilityTest(base.TestCase):
             'unreadable ('), found)
 
     def test_parse_signature(self):
-        sig = installer.parse_signature(
+        sig = signature.parse_signature(
             '(self, a: int, /, b=f(x), *c, d, e=<lambda>, **f) -> None'
             .replace('<lambda>', 'lambda: 1'))
         P = inspect.Parameter

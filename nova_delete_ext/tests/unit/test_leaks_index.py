@@ -1,4 +1,4 @@
-"""Tests of :mod:`nova_delete_ext.leak_index` and :mod:`.sweep`."""
+"""Tests of :mod:`nova_delete_ext.leaks.index` and :mod:`.sweep`."""
 
 import datetime
 from unittest import mock

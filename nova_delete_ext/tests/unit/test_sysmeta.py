@@ -1,4 +1,4 @@
-"""Tests of :mod:`nova_delete_ext.carry`, on real in-memory Instances."""
+"""Tests of :mod:`nova_delete_ext.record.sysmeta` on in-memory Instances."""
 
 import logging
 from unittest import mock
