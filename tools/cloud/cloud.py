@@ -402,6 +402,20 @@ def extension_sections(role, policies):
     return sections
 
 
+def reclaim_interval(role):
+    """``[DEFAULT]reclaim_instance_interval`` as the devstack plugin sets it.
+
+    Only with recycle enabled, on nova-api and nova-compute (devstack sets
+    it in the nova.conf every service reads). CLOUD_RECLAIM_INSTANCE_INTERVAL
+    overrides the value (the reclaim scenario wants a short one).
+    """
+    if role not in ('api', 'compute') or 'recycle' not in cloud_policies():
+        return []
+    value = os.environ.get('CLOUD_RECLAIM_INSTANCE_INTERVAL') or \
+        devstack_settings()['NOVA_DELETE_EXT_RECLAIM_INSTANCE_INTERVAL']
+    return [('reclaim_instance_interval', value)]
+
+
 def cloud_policies():
     text = os.environ.get('CLOUD_POLICIES', 'protect,capture,verify')
     return [p.strip() for p in text.split(',') if p.strip()]
@@ -879,9 +893,8 @@ def nova_sections(state, role):
          + ([('compute_driver', 'delete_ext_fake.StableNodeFakeDriver'),
              ('instances_path', os.path.join(state_path, 'instances'))]
             if role == 'compute' else [])
-         + ([('reclaim_instance_interval', os.environ[
-             'CLOUD_RECLAIM_INSTANCE_INTERVAL'])]
-            if os.environ.get('CLOUD_RECLAIM_INSTANCE_INTERVAL') else [])),
+         + [('allow_resize_to_same_host', 'true')]
+         + reclaim_interval(role)),
         ('api', [('auth_strategy', 'keystone')]),
         ('api_database', [('connection', db_url(state, 'nova_api'))]),
         ('database', [('connection', db_url(state, 'nova_cell1'))]),
@@ -910,12 +923,18 @@ def nova_conf(role):
 
 
 def write_nova_confs(state):
+    """Write the nova.conf of each role; return the roles that changed."""
+    changed = []
     for role in ('api', 'conductor', 'compute'):
-        write(nova_conf(role), ini(nova_sections(state, role)))
+        text = ini(nova_sections(state, role))
+        path = nova_conf(role)
+        if not os.path.exists(path) or open(path).read() != text:
+            changed.append(role)
+            write(path, text)
         os.makedirs(os.path.join(DATA, 'nova', role), exist_ok=True)
     shutil.copy(os.path.join(VENV, 'etc', 'nova', 'api-paste.ini'),
                 os.path.join(ETC, 'nova', 'api', 'api-paste.ini'))
-    os.makedirs(os.path.join(LOGS), exist_ok=True)
+    return changed
 
 
 def nova_manage(args, log='nova-manage', check=True):
@@ -924,7 +943,7 @@ def nova_manage(args, log='nova-manage', check=True):
 
 
 def phase_nova_db(state):
-    write_nova_confs(state)
+    state['_nova_changed'] = write_nova_confs(state)
     nova_manage(['api_db', 'sync'])
     nova_manage(['cell_v2', 'map_cell0', '--database_connection',
                  db_url(state, 'nova_cell0')])
@@ -950,7 +969,17 @@ def start_nova_compute():
 
 
 def phase_nova(state):
-    write_nova_confs(state)
+    changed = set(write_nova_confs(state)) | set(
+        state.pop('_nova_changed', []))
+    # up is idempotent: a running service keeps running, unless its
+    # configuration changed since it started (another policy set).
+    for role, names in (('conductor', ['nova-conductor', 'nova-scheduler']),
+                        ('api', ['nova-api']),
+                        ('compute', ['nova-compute'])):
+        for name in names:
+            if role in changed and alive(name):
+                say('    %s: configuration changed, restarting' % name)
+                stop(name)
     start('nova-conductor', [os.path.join(BIN, 'nova-conductor'),
                              '--config-file', nova_conf('conductor')])
     start('nova-scheduler', [os.path.join(BIN, 'nova-scheduler'),
@@ -972,12 +1001,14 @@ def _nova_get(token, path):
                 headers={'OpenStack-API-Version': 'compute 2.53'})[2]
 
 
-def _compute_up(token):
+def _compute_up(token, since=''):
+    """nova-compute is up (and has reported since ``since``, UTC ISO)."""
     try:
         services = _nova_get(token, '/os-services?binary=nova-compute')
     except StepFailed:
         return False
-    return any(s['state'] == 'up' for s in services['services'])
+    return any(s['state'] == 'up' and (s['updated_at'] or '') > since
+               for s in services['services'])
 
 
 def _hypervisor_up(token):
@@ -1160,10 +1191,10 @@ def restart(args):
             wait_for('nova-api', lambda: http_ok(url('nova')), 180,
                      ['nova-api'], 'nova-api')
         elif name == 'nova-compute':
+            since = time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime())
             start_nova_compute()
             token = admin_token()
-            time.sleep(2)
-            wait_for('nova-compute', lambda: _compute_up(token), 180,
+            wait_for('nova-compute', lambda: _compute_up(token, since), 180,
                      ['nova-compute'], 'nova-compute')
         else:
             raise SystemExit('restart knows nova-api and nova-compute')
@@ -1187,6 +1218,68 @@ def env(args):
     return 0
 
 
+def tempest_conf(args):
+    """Write a Tempest workspace's tempest.conf for this cloud."""
+    state = load_state()
+    d = devstack_settings()
+    policies = cloud_policies()
+    images = state['images']
+    flavors = state['flavors']
+    path = os.path.join(args.workspace, 'etc', 'tempest.conf')
+    write(path, ini([
+        ('DEFAULT', [('log_file', os.path.join(LOGS, 'tempest.log')),
+                     ('use_stderr', 'false')]),
+        ('auth', [('admin_username', 'admin'),
+                  ('admin_password', PASSWORD),
+                  ('admin_project_name', 'admin'),
+                  ('admin_domain_name', 'Default'),
+                  ('use_dynamic_credentials', 'true'),
+                  ('create_isolated_networks', 'false'),
+                  ('tempest_roles', 'member')]),
+        ('identity', [('uri_v3', url('keystone', '/v3')),
+                      ('auth_version', 'v3'), ('region', REGION)]),
+        ('identity-feature-enabled', [('api_v2', 'false')]),
+        ('compute', [('image_ref', images[0]),
+                     ('image_ref_alt', images[1]),
+                     ('flavor_ref', flavors[0]),
+                     ('flavor_ref_alt', flavors[1]),
+                     ('fixed_network_name', 'shared'),
+                     ('min_compute_nodes', '1'),
+                     ('max_microversion', 'latest'),
+                     ('build_timeout', '120'),
+                     ('region', REGION)]),
+        ('compute-feature-enabled', [
+            ('resize', 'true'), ('shelve', 'true'), ('pause', 'true'),
+            ('suspend', 'true'), ('console_output', 'true'),
+            ('cold_migration', 'false'), ('live_migration', 'false'),
+            ('vnc_console', 'false'), ('spice_console', 'false'),
+            ('serial_console', 'false'), ('rescue', 'true'),
+            ('attach_encrypted_volume', 'false')]),
+        ('network', [('region', REGION), ('shared_physical_network',
+                                            'false')]),
+        ('network-feature-enabled', [('api_extensions', 'all')]),
+        ('image', [('region', REGION)]),
+        ('image-feature-enabled', [('api_v2', 'true')]),
+        ('volume', [('region', REGION), ('catalog_type', 'volumev3'),
+                    ('backend_names', 'fake'),
+                    ('storage_protocol', 'iSCSI'),
+                    ('build_timeout', '120')]),
+        ('validation', [('run_validation', 'false')]),
+        ('service_available', [
+            ('nova', 'true'), ('neutron', 'true'), ('glance', 'true'),
+            ('cinder', 'true' if WITH_CINDER else 'false'),
+            ('swift', 'false'), ('horizon', 'false')]),
+        ('delete_ext_feature_enabled', [
+            (p, 'true' if p in policies else 'false')
+            for p in ('protect', 'recycle', 'capture', 'verify')]),
+        ('delete_ext', [
+            ('protect_metadata_key', d['NOVA_DELETE_EXT_PROTECT_METADATA_KEY']),
+            ('protect_tag', d['NOVA_DELETE_EXT_PROTECT_TAG'])]),
+    ]))
+    say('wrote %s' % path)
+    return 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     sub = parser.add_subparsers(dest='command', required=True)
@@ -1199,6 +1292,9 @@ def main(argv=None):
     p.set_defaults(func=down)
     sub.add_parser('status').set_defaults(func=status)
     sub.add_parser('env').set_defaults(func=env)
+    p = sub.add_parser('tempest-conf')
+    p.add_argument('workspace')
+    p.set_defaults(func=tempest_conf)
     p = sub.add_parser('restart')
     p.add_argument('--kill', action='store_true',
                    help='SIGKILL instead of SIGTERM')
