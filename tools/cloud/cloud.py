@@ -147,6 +147,22 @@ class Phases:
 
 # ---------------------------------------------------------------- helpers
 
+def once(state, key, func, *args):
+    """Run ``func`` unless it already ran with this venv and this DB.
+
+    Database syncs and bootstraps are idempotent but slow; a second up
+    skips them while the virtual environment (the services' versions) and
+    the database server are the ones they ran with.
+    """
+    stamp = '%s@%s' % (_venv_stamp(), state.get('db', {}).get('port'))
+    done = state.setdefault('done', {})
+    if done.get(key) == stamp:
+        return
+    func(*args)
+    done[key] = stamp
+    save_state(state)
+
+
 def run(cmd, log=None, env=None, check=True, input=None, timeout=900):
     """Run a command; its output goes to ``log`` (a service log name)."""
     full_env = dict(os.environ)
@@ -646,18 +662,19 @@ def phase_keystone(state):
     manage = [os.path.join(BIN, 'keystone-manage'), '--config-file', conf]
     for d in ('fernet-keys', 'credential-keys'):
         os.makedirs(os.path.join(DATA, 'keystone', d), exist_ok=True)
-    run(manage + ['db_sync'], log='keystone-manage')
+    once(state, 'keystone-db', run, manage + ['db_sync'], 'keystone-manage')
     if not os.listdir(os.path.join(DATA, 'keystone', 'fernet-keys')):
         run(manage + ['fernet_setup', '--keystone-user', 'root',
                       '--keystone-group', 'root'], log='keystone-manage')
     if not os.listdir(os.path.join(DATA, 'keystone', 'credential-keys')):
         run(manage + ['credential_setup', '--keystone-user', 'root',
                       '--keystone-group', 'root'], log='keystone-manage')
-    run(manage + ['bootstrap', '--bootstrap-password', PASSWORD,
+    once(state, 'keystone-bootstrap', run, manage + [
+        'bootstrap', '--bootstrap-password', PASSWORD,
                   '--bootstrap-admin-url', url('keystone', '/v3'),
                   '--bootstrap-public-url', url('keystone', '/v3'),
                   '--bootstrap-internal-url', url('keystone', '/v3'),
-                  '--bootstrap-region-id', REGION], log='keystone-manage')
+        '--bootstrap-region-id', REGION], 'keystone-manage')
     gunicorn('keystone', 'keystone.wsgi.api', 2,
              PORTS['keystone'], {'OS_KEYSTONE_CONFIG_FILES': conf})
     wait_for('Keystone', lambda: http_ok(url('keystone', '/v3')), 120,
@@ -668,7 +685,7 @@ class Keystone:
     """Just enough of the identity API, idempotent, with urllib."""
 
     def __init__(self):
-        _, headers, _ = http('POST', url('keystone', '/v3/auth/tokens'), {
+        _, headers, body = http('POST', url('keystone', '/v3/auth/tokens'), {
             'auth': {'identity': {'methods': ['password'], 'password': {
                 'user': {'name': 'admin', 'domain': {'name': 'Default'},
                          'password': PASSWORD}}},
@@ -676,6 +693,7 @@ class Keystone:
                                       'domain': {'name': 'Default'}}}}},
             ok=(201,))
         self.token = headers['X-Subject-Token']
+        self.project_id = body['token']['project']['id']
 
     def call(self, method, path, body=None, ok=(200,)):
         return http(method, url('keystone', '/v3' + path), body, self.token,
@@ -747,8 +765,9 @@ def phase_placement(state):
         authtoken('placement'),
     ]))
     env = {'OS_PLACEMENT_CONFIG_DIR': conf_dir}
-    run([os.path.join(BIN, 'placement-manage'), '--config-dir', conf_dir,
-         'db', 'sync'], log='placement-manage', env=env)
+    once(state, 'placement-db', run, [
+        os.path.join(BIN, 'placement-manage'), '--config-dir', conf_dir,
+        'db', 'sync'], 'placement-manage', env)
     gunicorn('placement', 'placement.wsgi.api', 1,
              PORTS['placement'], env)
     wait_for('Placement', lambda: http_ok(url('placement')), 120,
@@ -780,9 +799,10 @@ def phase_glance(state):
     for d in ('images', 'staging', 'tasks'):
         os.makedirs(os.path.join(images, d), exist_ok=True)
     env = {'OS_GLANCE_CONFIG_DIR': conf_dir}
-    run([os.path.join(BIN, 'glance-manage'), '--config-file',
-         os.path.join(conf_dir, 'glance-api.conf'), 'db_sync'],
-        log='glance-manage', env=env)
+    once(state, 'glance-db', run, [
+        os.path.join(BIN, 'glance-manage'), '--config-file',
+        os.path.join(conf_dir, 'glance-api.conf'), 'db_sync'],
+        'glance-manage', env)
     gunicorn('glance', 'glance.wsgi.api', 1, PORTS['glance'],
              env)
     wait_for('Glance', lambda: http_ok(url('glance')), 120, ['glance'],
@@ -852,8 +872,9 @@ def phase_neutron(state):
         ('ml2_type_flat', [('flat_networks', 'public')]),
         ('oslo_concurrency', [('lock_path', os.path.join(DATA, 'locks'))]),
     ]))
-    run([os.path.join(BIN, 'neutron-db-manage'), '--config-file', conf,
-         'upgrade', 'heads'], log='neutron-db-manage')
+    once(state, 'neutron-db', run, [
+        os.path.join(BIN, 'neutron-db-manage'), '--config-file', conf,
+        'upgrade', 'heads'], 'neutron-db-manage')
     gunicorn('neutron', 'neutron.wsgi.api', 1, PORTS['neutron'],
              {'OS_NEUTRON_CONFIG_DIR': conf_dir,
               'OS_NEUTRON_CONFIG_FILES': 'neutron.conf'})
@@ -944,6 +965,10 @@ def nova_manage(args, log='nova-manage', check=True):
 
 def phase_nova_db(state):
     state['_nova_changed'] = write_nova_confs(state)
+    once(state, 'nova-db', _nova_db_sync, state)
+
+
+def _nova_db_sync(state):
     nova_manage(['api_db', 'sync'])
     nova_manage(['cell_v2', 'map_cell0', '--database_connection',
                  db_url(state, 'nova_cell0')])
@@ -1055,7 +1080,6 @@ def phase_cinder(state):
                      ('resource_query_filters_file',
                       os.path.join(conf_dir, 'resource_filters.json')),
                      ('enabled_backends', 'fake'),
-                     ('default_volume_type', 'fake'),
                      ('my_ip', HOST),
                      ('host', 'storage1')]),
         ('database', [('connection', db_url(state, 'cinder'))]),
@@ -1067,8 +1091,9 @@ def phase_cinder(state):
         ('oslo_concurrency', [('lock_path', os.path.join(DATA, 'locks'))]),
     ]))
     os.makedirs(os.path.join(DATA, 'cinder'), exist_ok=True)
-    run([os.path.join(BIN, 'cinder-manage'), '--config-file', conf,
-         'db', 'sync'], log='cinder-manage')
+    once(state, 'cinder-db', run, [
+        os.path.join(BIN, 'cinder-manage'), '--config-file', conf,
+        'db', 'sync'], 'cinder-manage')
     gunicorn('cinder-api', 'cinder.wsgi.api', 1, PORTS['cinder'], {},
              argv='--config-file %s' % conf)
     start('cinder-scheduler', [os.path.join(BIN, 'cinder-scheduler'),
@@ -1077,6 +1102,19 @@ def phase_cinder(state):
                             '--config-file', conf])
     wait_for('cinder-api', lambda: http_ok(url('cinder')), 180,
              ['cinder-api'], 'cinder-api')
+    ks = Keystone()
+    wait_for('cinder-volume', lambda: _cinder_volume_up(ks), 180,
+             ['cinder-volume', 'cinder-scheduler'], 'cinder-volume')
+
+
+def _cinder_volume_up(ks):
+    try:
+        services = http('GET', url('cinder', '/v3/%s/os-services?binary='
+                                   'cinder-volume' % ks.project_id),
+                        token=ks.token)[2]['services']
+    except StepFailed:
+        return False
+    return any(s['state'] == 'up' for s in services)
 
 
 # ---------------------------------------------------------------- commands
