@@ -292,10 +292,45 @@ def alive(name):
     return state not in ('Z', 'X')
 
 
+def _signature(cmd, env):
+    """What a service was started with: command, environment, and the
+    content of every file (or directory's files) they name."""
+    digest = hashlib.sha256()
+    for item in list(cmd) + sorted('%s=%s' % kv for kv in env.items()):
+        digest.update(item.encode() + b'\0')
+        paths = re.split(r'[=;\s]', item)
+        for path in paths:
+            if os.path.isdir(path) and path.startswith(ETC):
+                files = sorted(os.path.join(path, f) for f in os.listdir(path))
+            else:
+                files = [path]
+            for f in files:
+                if os.path.isfile(f) and f.startswith(ETC):
+                    with open(f, 'rb') as fh:
+                        digest.update(fh.read())
+    return digest.hexdigest()
+
+
 def start(name, cmd, env=None, cwd=None):
-    """Start ``cmd`` in its own session; its pid goes to run/NAME.pid."""
+    """Start ``cmd`` in its own session; its pid goes to run/NAME.pid.
+
+    A service already running is left alone, unless its command,
+    environment or configuration files changed since it started: then it
+    is restarted (so that up applies a new configuration).
+    """
+    env = env or {}
+    signature = _signature(cmd, env)
+    sig_file = os.path.join(RUN, name + '.sig')
     if alive(name):
-        return False
+        try:
+            with open(sig_file) as f:
+                same = f.read().strip() == signature
+        except OSError:
+            same = False
+        if same:
+            return False
+        say('    %s: configuration changed, restarting' % name)
+        stop(name)
     os.makedirs(RUN, exist_ok=True)
     os.makedirs(LOGS, exist_ok=True)
     full_env = dict(os.environ)
@@ -309,6 +344,7 @@ def start(name, cmd, env=None, cwd=None):
                             cwd=cwd or CLOUD_DIR, start_new_session=True)
     out.close()
     write(pid_file(name), '%d\n' % proc.pid)
+    write(sig_file, signature + '\n')
     return True
 
 
@@ -341,10 +377,11 @@ def stop(name, sig=signal.SIGTERM, timeout=30):
                 os.kill(member, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-    try:
-        os.unlink(pid_file(name))
-    except FileNotFoundError:
-        pass
+    for path in (pid_file(name), os.path.join(RUN, name + '.sig')):
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
     return pid
 
 
@@ -964,7 +1001,7 @@ def nova_manage(args, log='nova-manage', check=True):
 
 
 def phase_nova_db(state):
-    state['_nova_changed'] = write_nova_confs(state)
+    write_nova_confs(state)
     once(state, 'nova-db', _nova_db_sync, state)
 
 
@@ -994,17 +1031,7 @@ def start_nova_compute():
 
 
 def phase_nova(state):
-    changed = set(write_nova_confs(state)) | set(
-        state.pop('_nova_changed', []))
-    # up is idempotent: a running service keeps running, unless its
-    # configuration changed since it started (another policy set).
-    for role, names in (('conductor', ['nova-conductor', 'nova-scheduler']),
-                        ('api', ['nova-api']),
-                        ('compute', ['nova-compute'])):
-        for name in names:
-            if role in changed and alive(name):
-                say('    %s: configuration changed, restarting' % name)
-                stop(name)
+    write_nova_confs(state)
     start('nova-conductor', [os.path.join(BIN, 'nova-conductor'),
                              '--config-file', nova_conf('conductor')])
     start('nova-scheduler', [os.path.join(BIN, 'nova-scheduler'),
