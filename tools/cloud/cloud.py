@@ -1205,20 +1205,35 @@ def write_openrc():
         '']), 0o600)
 
 
-# The order down stops them: users of the bus and the database first.
-STOP_ORDER = ['nova-api', 'nova-compute', 'nova-scheduler', 'nova-conductor',
-              'cinder-api', 'cinder-volume', 'cinder-scheduler', 'neutron',
-              'glance', 'placement', 'keystone', 'rabbitmq', 'epmd',
-              'mariadb']
+# down stops the OpenStack services together, then the message bus and
+# the database they used.
+INFRA_ORDER = ['rabbitmq', 'epmd', 'mariadb']
+
+
+def stop_many(names, timeout):
+    """SIGTERM every process group in ``names`` at once, wait, SIGKILL."""
+    pids = {name: read_pid(name) for name in names}
+    for name, pid in pids.items():
+        if pid and alive(name):
+            try:
+                os.killpg(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(alive(n) for n in names):
+        time.sleep(0.2)
+    for name in names:
+        # stop() SIGKILLs what is left, sweeps the group, removes the files.
+        stop(name, timeout=5)
+        say('stopped %-16s pid %s' % (name, pids[name]))
 
 
 def down(args):
     names = services_started()
-    ordered = [n for n in STOP_ORDER if n in names] + [
-        n for n in names if n not in STOP_ORDER]
-    for name in ordered:
-        pid = stop(name)
-        say('stopped %-16s pid %s' % (name, pid))
+    stop_many([n for n in names if n not in INFRA_ORDER], timeout=20)
+    for name in INFRA_ORDER:
+        if name in names:
+            stop_many([name], timeout=60)
     state = load_state()
     state['up'] = False
     if os.path.exists(CLOUD_DIR):

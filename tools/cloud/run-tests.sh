@@ -35,8 +35,14 @@ summary() {
     echo "wall time: $(( $(date +%s) - started ))s"
     echo "cloud: $total_pass passed, $total_fail failed, $total_skip skipped"
 }
+tempest_pid=
 finish() {
     local rc=$?
+    # A Tempest run cut short (signal, error) leaves its stestr workers:
+    # they are in the process group started for it, and only they are.
+    if [[ -n $tempest_pid ]] && kill -0 "$tempest_pid" 2>/dev/null; then
+        kill -TERM -- "-$tempest_pid" 2>/dev/null
+    fi
     if [[ "${CLOUD_KEEP:-0}" != 1 ]]; then
         echo "==> taking the cloud down"
         cloud down || rc=1
@@ -74,9 +80,12 @@ tempest_part() {
     cloud tempest-conf "$ws" > /dev/null || return 1
     echo "==> part $part: tempest run --regex '$regex'"
     local t0=$(date +%s)
-    (cd "$ws" && "$venv/bin/tempest" run --regex "$regex" \
-        --concurrency "${CLOUD_TEMPEST_CONCURRENCY:-2}") > "$out" 2>&1
+    (cd "$ws" && exec setsid "$venv/bin/tempest" run --regex "$regex" \
+        --concurrency "${CLOUD_TEMPEST_CONCURRENCY:-2}") > "$out" 2>&1 &
+    tempest_pid=$!
+    wait "$tempest_pid"
     local rc=$?
+    tempest_pid=
     grep -E '^\{[0-9]+\}|^ - |^(FAIL|PASS)|^Totals' "$out" | tail -40
     local p f s
     p=$(count Passed "$out"); f=$(count Failed "$out"); s=$(count Skipped "$out")
