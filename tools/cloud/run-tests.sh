@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# Bring the one-machine cloud up, run Tempest against it in parts, print
+# pass/fail/skip per part, and take the cloud down whatever happens.
+#
+#   tools/cloud/run-tests.sh [PART...]     parts: 1 2 4 (default: all)
+#
+#   1  tempest.api.compute.servers.test_delete_server, unchanged, with the
+#      extension active and protect,capture,verify enabled
+#   2  the plugin's scenarios (nova_delete_ext.tests.tempest) with recycle
+#      enabled too (nova-api and nova-compute restarted on a second config)
+#   4  nova-delete-ext-status upgrade check on the API and compute config
+#
+# CLOUD_KEEP=1 leaves the cloud running at the end (for debugging).
+# Exit status: 0 if no part failed; the last lines are
+# "cloud: N passed, N failed, N skipped" (tests summed over the parts).
+set -uo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+export CLOUD_DIR=${CLOUD_DIR:-$repo/.cloud}
+cloud() { python3 "$here/cloud.py" "$@"; }
+parts=${*:-1 2 4}
+# The policy set of part 1; part 2 restarts Nova with recycle added.
+export CLOUD_POLICIES=${CLOUD_POLICIES:-protect,capture,verify}
+started=$(date +%s)
+
+declare -A result
+total_pass=0 total_fail=0 total_skip=0
+summary() {
+    echo "==== cloud test parts ===="
+    local p
+    for p in $parts; do
+        echo "part $p: ${result[$p]:-not run}"
+    done
+    echo "wall time: $(( $(date +%s) - started ))s"
+    echo "cloud: $total_pass passed, $total_fail failed, $total_skip skipped"
+}
+tempest_pid=
+finish() {
+    local rc=$?
+    # A Tempest run cut short (signal, error) leaves its stestr workers:
+    # they are in the process group started for it, and only they are.
+    if [[ -n $tempest_pid ]] && kill -0 "$tempest_pid" 2>/dev/null; then
+        kill -TERM -- "-$tempest_pid" 2>/dev/null
+    fi
+    if [[ "${CLOUD_KEEP:-0}" != 1 ]]; then
+        echo "==> taking the cloud down"
+        cloud down || rc=1
+    fi
+    summary
+    exit $rc
+}
+trap finish EXIT
+trap 'exit 130' INT TERM
+
+echo "==> bringing the cloud up"
+if ! "$here/up.sh"; then
+    echo "The cloud did not come up (see the phase that failed above);" \
+         "no part was run." >&2
+    for p in $parts; do result[$p]="not run: the cloud did not come up"; done
+    total_fail=1
+    exit 1
+fi
+
+venv=$CLOUD_DIR/venv
+ws=$CLOUD_DIR/tempest
+failed=0
+
+# tempest run prints " - Passed: N", " - Skipped: N", " - Failed: N".
+count() { awk -v k="$1" '$0 ~ "^ - "k": " {n=$3} END {print n+0}' "$2"; }
+
+tempest_part() {
+    local part=$1 regex=$2 out=$CLOUD_DIR/logs/tempest-part$1.txt
+    mkdir -p "$CLOUD_DIR/tempest-empty-config"
+    if [[ ! -d $ws/etc ]]; then
+        "$venv/bin/tempest" init --config-dir "$CLOUD_DIR/tempest-empty-config" \
+            --workspace-path "$CLOUD_DIR/tempest-workspace.yaml" "$ws" \
+            > /dev/null || return 1
+    fi
+    cloud tempest-conf "$ws" > /dev/null || return 1
+    echo "==> part $part: tempest run --regex '$regex'"
+    local t0=$(date +%s)
+    (cd "$ws" && exec setsid "$venv/bin/tempest" run --regex "$regex" \
+        --concurrency "${CLOUD_TEMPEST_CONCURRENCY:-2}") > "$out" 2>&1 &
+    tempest_pid=$!
+    wait "$tempest_pid"
+    local rc=$?
+    tempest_pid=
+    grep -E '^\{[0-9]+\}|^ - |^(FAIL|PASS)|^Totals' "$out" | tail -40
+    local p f s
+    p=$(count Passed "$out"); f=$(count Failed "$out"); s=$(count Skipped "$out")
+    if [[ $rc -ne 0 && $f -eq 0 ]]; then
+        f=1
+        tail -30 "$out"
+    fi
+    total_pass=$((total_pass + p)); total_fail=$((total_fail + f))
+    total_skip=$((total_skip + s))
+    result[$part]="$p passed, $f failed, $s skipped ($(( $(date +%s) - t0 ))s)"
+    [[ $rc -eq 0 ]]
+}
+
+part1() {
+    export CLOUD_POLICIES=protect,capture,verify
+    tempest_part 1 '^tempest\.api\.compute\.servers\.test_delete_server\.'
+}
+
+part2() {
+    export CLOUD_POLICIES=protect,recycle,capture,verify
+    echo "==> part 2: restarting nova-api and nova-compute with $CLOUD_POLICIES"
+    cloud restart nova-api nova-compute || {
+        result[2]="failed: nova did not restart with recycle"
+        total_fail=$((total_fail + 1)); return 1; }
+    tempest_part 2 '^nova_delete_ext\.tests\.tempest\.'
+}
+
+part4() {
+    local role rc=0 out p=0 f=0 t0=$(date +%s)
+    echo "==> part 4: nova-delete-ext-status upgrade check"
+    for role in api compute; do
+        out=$CLOUD_DIR/logs/upgrade-check-$role.txt
+        if "$venv/bin/nova-delete-ext-status" --config-file \
+                "$CLOUD_DIR/etc/nova/$role/nova.conf" upgrade check > "$out" 2>&1; then
+            p=$((p + 1)); echo "    $role: passed"
+        else
+            rc=$?; f=$((f + 1)); echo "    $role: exit $rc"; cat "$out"
+        fi
+    done
+    total_pass=$((total_pass + p)); total_fail=$((total_fail + f))
+    result[4]="$p passed, $f failed, 0 skipped ($(( $(date +%s) - t0 ))s)"
+    [[ $f -eq 0 ]]
+}
+
+for p in $parts; do
+    case $p in
+        1|2|4) part$p || failed=1 ;;
+        *) echo "unknown part $p" >&2; result[$p]="unknown part"; failed=1 ;;
+    esac
+done
+exit $failed
