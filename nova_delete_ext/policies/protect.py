@@ -7,6 +7,7 @@ of a soft-deleted server or a delete resumed after a restart, which no API
 request precedes.
 """
 
+from nova import objects
 from oslo_utils import strutils
 
 from nova_delete_ext.conf import protect as protect_conf
@@ -69,7 +70,7 @@ class Protect(base.DeletePolicy):
                 return ('metadata %s=%s' % (key, value),
                         'set %s to false or remove it' % key)
         tag = self._opts.tag
-        if tag and tag in {t.tag for t in instance.tags}:
+        if tag and _has_tag(instance, tag):
             return 'tag %s' % tag, 'remove the tag %s' % tag
         return None
 
@@ -109,6 +110,23 @@ class Protect(base.DeletePolicy):
                 'Not destroying server %s on %s: it is protected by %s. To '
                 'let Nova delete it, restore it and %s.' % (
                     event.instance.uuid, event.trigger, reason, lift)))))
+
+
+def _has_tag(instance, tag):
+    """Whether ``instance`` has ``tag``, at the cost of one existence query.
+
+    nova-api's servers controller loads no tags for a delete, and lazily
+    loading ``instance.tags`` would read every tag into objects that then
+    travel with the instance to the compute host. ``Tag.exists`` asks the
+    cell database (nova-compute: through conductor) for this one tag. A
+    deleted instance has no tags, as its lazy load says.
+    """
+    if instance.obj_attr_is_set('tags'):
+        return any(t.tag == tag for t in instance.tags)
+    if instance.obj_attr_is_set('deleted') and instance.deleted:
+        return False
+    # The instance's own context targets its cell; the request's does not.
+    return objects.Tag.exists(instance._context, instance.uuid, tag)
 
 
 def forget(instance):

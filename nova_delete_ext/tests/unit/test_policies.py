@@ -230,6 +230,40 @@ class ProtectTest(base.TestCase):
         self.assertIn('remove the tag keep', decision.deny.format_message())
         self.assertIsNotNone(self.decide(self.instance({'lock': 'y'})))
 
+    def test_tags_not_loaded_one_existence_query(self):
+        # The servers controller loads no tags for a delete: the policy
+        # asks for its one tag instead of loading them all.
+        exists = self.useFixture(base.fixtures.MockPatch(
+            'nova.objects.Tag.exists', return_value=True)).mock
+        instance = base.make_instance(metadata={})
+        instance._context = mock.sentinel.cell_context
+        decision = self.decide(instance)
+        self.assertEqual('protect:denied(tag delete-protected)',
+                         str(decision))
+        exists.assert_called_once_with(mock.sentinel.cell_context,
+                                       instance.uuid, 'delete-protected')
+        self.assertFalse(instance.obj_attr_is_set('tags'))
+        exists.return_value = False
+        self.assertIsNone(self.decide(instance))
+        # A false metadata value leaves the tag to decide.
+        exists.reset_mock()
+        instance.metadata = {'delete_protection': 'false'}
+        self.assertIsNone(self.decide(instance))
+        exists.assert_called_once_with(mock.sentinel.cell_context,
+                                       instance.uuid, 'delete-protected')
+
+    def test_no_tag_query_when_metadata_decides(self):
+        exists = self.useFixture(base.fixtures.MockPatch(
+            'nova.objects.Tag.exists')).mock
+        for value in ('true', 'maybe'):
+            instance = base.make_instance(
+                metadata={'delete_protection': value})
+            self.assertEqual('denied', self.decide(instance).action)
+        # Nor on a deleted instance, which has no tags.
+        self.assertIsNone(self.decide(base.make_instance(
+            metadata={}, deleted=True)))
+        exists.assert_not_called()
+
     def test_states(self):
         self.flags(states=[vm_states.STOPPED], group='delete_ext_protect')
         meta = {'delete_protection': 'true'}
