@@ -7,8 +7,12 @@ of a soft-deleted server or a delete resumed after a restart, which no API
 request precedes.
 """
 
+from nova.db.main import api as main_db
+from nova.db.main import models
 from nova import objects
+from nova.objects import base as obj_base
 from oslo_utils import strutils
+import sqlalchemy as sa
 
 from nova_delete_ext.conf import protect as protect_conf
 from nova_delete_ext import exception
@@ -113,20 +117,34 @@ class Protect(base.DeletePolicy):
 
 
 def _has_tag(instance, tag):
-    """Whether ``instance`` has ``tag``, at the cost of one existence query.
+    """Whether ``instance`` has ``tag``, at the cost of one small query.
 
     nova-api's servers controller loads no tags for a delete, and lazily
-    loading ``instance.tags`` would read every tag into objects that then
-    travel with the instance to the compute host. ``Tag.exists`` asks the
-    cell database (nova-compute: through conductor) for this one tag. A
-    deleted instance has no tags, as its lazy load says.
+    loading ``instance.tags`` reads the instance's row again, then every
+    tag into objects that travel with the instance to the compute host.
+    Where the cell database is at hand (nova-api), one indexed lookup of
+    this tag is enough: the instance was just read with the same context.
+    nova-compute asks conductor (``Tag.exists``). A deleted instance has
+    no tags, as its lazy load says.
     """
     if instance.obj_attr_is_set('tags'):
         return any(t.tag == tag for t in instance.tags)
     if instance.obj_attr_is_set('deleted') and instance.deleted:
         return False
     # The instance's own context targets its cell; the request's does not.
-    return objects.Tag.exists(instance._context, instance.uuid, tag)
+    context = instance._context
+    if obj_base.NovaObject.indirection_api is None:
+        return _tag_in_db(context, instance.uuid, tag)
+    return objects.Tag.exists(context, instance.uuid, tag)
+
+
+@main_db.pick_context_manager_reader
+def _tag_in_db(context, instance_uuid, tag):
+    found = context.session.execute(
+        sa.select(models.Tag.tag).where(models.Tag.resource_id ==
+                                        instance_uuid,
+                                        models.Tag.tag == tag).limit(1))
+    return found.first() is not None
 
 
 def forget(instance):
