@@ -41,6 +41,12 @@ class Protect(base.DeletePolicy):
     def _opts(self):
         return self.conf[GROUP]
 
+    @property
+    def instance_attrs(self):
+        # The servers controller loads no tags for a DELETE; with them
+        # asked for, they come in its own query.
+        return ('tags',) if self._opts.tag else ()
+
     def validate(self):
         values = base.read_options(self.conf, GROUP)
         if values['states'] is not None and not values['states']:
@@ -117,13 +123,15 @@ class Protect(base.DeletePolicy):
 
 
 def _has_tag(instance, tag):
-    """Whether ``instance`` has ``tag``, at the cost of one small query.
+    """Whether ``instance`` has ``tag``, at the cost of one query at most.
 
-    nova-api's servers controller loads no tags for a delete, and lazily
-    loading ``instance.tags`` reads the instance's row again, then every
-    tag into objects that travel with the instance to the compute host.
-    Where the cell database is at hand (nova-api), one indexed lookup of
-    this tag is enough: the instance was just read with the same context.
+    For a DELETE, the servers controller loaded the tags with the instance
+    (see ``instance_attrs``). Otherwise (``forceDelete``, a cell that
+    answered with a partial instance, nova-compute) a lazy load of
+    ``instance.tags`` would read the instance's row again, then every tag
+    into objects that travel with the instance to the compute host. Where
+    the cell database is at hand (nova-api), one indexed lookup of this
+    tag is enough: the instance was just read with the same context.
     nova-compute asks conductor (``Tag.exists``). A deleted instance has
     no tags, as its lazy load says.
     """
