@@ -20,7 +20,7 @@ cloud, not the number of deleted instances swept.
 """
 
 import collections
-import dataclasses
+import typing
 
 from nova.volume import cinder
 from oslo_log import log as logging
@@ -47,9 +47,11 @@ class ListingFailed(exception.DeleteExtError):
     msg_fmt = 'Could not list %(what)s: %(reason)s'
 
 
-@dataclasses.dataclass(frozen=True)
-class Wanted:
-    """One deleted instance and the kinds to check for it."""
+class Wanted(typing.NamedTuple):
+    """One deleted instance and the kinds to check for it.
+
+    A named tuple: a sweep makes one per deleted instance.
+    """
 
     instance_uuid: str
     kinds: frozenset

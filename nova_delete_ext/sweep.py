@@ -81,14 +81,15 @@ def state_at_delete(row):
 
 def restorable(row):
     """A soft-deleted instance still owns all it holds until reclaimed."""
-    return not row.deleted and row.vm_state == vm_states.SOFT_DELETED
+    _id, _uuid, _host, deleted, vm_state, _image = row
+    return not deleted and vm_state == vm_states.SOFT_DELETED
 
 
 def wanted(row, kinds=SWEPT):
     """The :class:`~nova_delete_ext.leak_index.Wanted` for one row."""
-    _id, uuid, host, deleted, vm_state, shelve_image_id = row
-    if not deleted and vm_state == vm_states.SOFT_DELETED:  # restorable
-        return leak_index.Wanted(uuid, frozenset())
+    if restorable(row):
+        return leak_index.Wanted(row[1], frozenset())
+    _id, uuid, host, _deleted, _vm_state, shelve_image_id = row
     return leak_index.Wanted(
         uuid, _held(bool(host), shelve_image_id is not None,
                     frozenset(kinds)),
