@@ -8,17 +8,28 @@ ratio, and the extension's own synchronous time per delete, measured
 around every extension function that runs on the delete path.
 
     python tools/bench_overhead.py [--deletes N] [--policies NAMES]
+                                   [--profile FILE]
 
 With ``--policies`` (any of protect, capture, verify) the timed deletes run
 with those policies in force, their synchronous work counted as the
 extension's own; verify's checks run after the delete, off its path.
 
-Run it with ``tox -e bench``. It measures; it asserts nothing.
+Every figure comes with its spread over the deletes: min/p50/p95/max and
+their number. ``--profile FILE`` also profiles (cProfile) the extension's
+functions that run in nova-api's request, writes the statistics to FILE
+(``python -m pstats FILE``) and prints the costliest calls.
+
+Run it with ``tox -e bench``; no test timeout applies, so any ``--deletes``
+runs to its end. It measures; it asserts nothing.
 """
 
 import argparse
+import cProfile
+import io
+import pstats
 import statistics
 import sys
+import threading
 import time
 import unittest
 
@@ -33,6 +44,8 @@ from nova_delete_ext.record import attempt
 from nova_delete_ext.record import release
 from nova_delete_ext.record import sysmeta
 
+import bench_stats
+
 # recycle turns the delete into a soft delete: nothing to compare.
 BENCH_POLICIES = ('protect', 'capture', 'verify')
 
@@ -40,18 +53,27 @@ BENCH_POLICIES = ('protect', 'capture', 'verify')
 class _Stopwatch:
     """Adds up the time spent inside a set of functions."""
 
-    def __init__(self):
+    def __init__(self, profiler=None):
         self.total = 0.0
+        #: Profiles the timed calls made in the main thread, which is where
+        #: the in-process nova-api serves the benchmark's requests.
+        self.profiler = profiler
 
     def around(self, owner, name):
         original = getattr(owner, name)
 
         def timed(*args, **kwargs):
+            profile = (self.profiler is not None and
+                       threading.current_thread() is threading.main_thread())
+            if profile:
+                self.profiler.enable()
             started = time.perf_counter()
             try:
                 return original(*args, **kwargs)
             finally:
                 self.total += time.perf_counter() - started
+                if profile:
+                    self.profiler.disable()
         setattr(owner, name, timed)
         return lambda: setattr(owner, name, original)
 
@@ -61,17 +83,25 @@ class Bench(scenarios.ServerStates, base.DeleteExtTestBase):
     deletes = 40
     rounds = 4
     policy_names = ()
+    profile_path = None
 
-    def timed_delete(self):
+    def timed_delete(self, watch):
+        """The DELETE's duration, and the extension's time in that delete.
+
+        The extension's time includes its work on the compute host, done
+        by the time the server is gone.
+        """
         server = self.boot()
+        own_before = watch.total
         started = time.perf_counter()
         self.api.delete_server(server['id'])
         elapsed = time.perf_counter() - started
         self._wait_until_deleted(server)
-        return elapsed
+        return elapsed, watch.total - own_before
 
     def test_bench(self):
-        watch = _Stopwatch()
+        profiler = cProfile.Profile() if self.profile_path else None
+        watch = _Stopwatch(profiler)
         # The extension's own code on the delete path; sinks.emit nests in
         # Attempt.finish, so it is not timed twice.
         for owner, name in ((attempt, 'begin'),
@@ -84,7 +114,7 @@ class Bench(scenarios.ServerStates, base.DeleteExtTestBase):
             self.use_policies(*self.policy_names, delete_ext_capture={
                 'directory': self.temp_dir})
         self.boot()  # warm-up: first build and delete pay one-off costs
-        with_ext, without_ext = [], []
+        with_ext, without_ext, own = [], [], []
         per_round = max(1, self.deletes // self.rounds)
         for number in range(self.rounds):
             # Alternate which case goes first: the database grows as the
@@ -94,27 +124,47 @@ class Bench(scenarios.ServerStates, base.DeleteExtTestBase):
                 cases.reverse()
             for switch, durations in cases:
                 switch()
-                durations += [self.timed_delete() for _ in range(per_round)]
+                for _ in range(per_round):
+                    elapsed, own_time = self.timed_delete(watch)
+                    durations.append(elapsed)
+                    if durations is with_ext:
+                        own.append(own_time)
             demo.OUT.write('round %d/%d done\n' % (number + 1, self.rounds))
-        report(with_ext, without_ext, watch.total / len(with_ext))
+        report(with_ext, without_ext, own)
+        if profiler is not None:
+            profiler.dump_stats(self.profile_path)
+            text = io.StringIO()
+            stats = pstats.Stats(profiler, stream=text)
+            stats.sort_stats('cumulative').print_stats(30)
+            demo.OUT.write('\nProfile of the extension in nova-api (%d '
+                           'deletes), written to %s:\n%s'
+                           % (len(with_ext), self.profile_path,
+                              text.getvalue()))
 
 
 def report(with_ext, without_ext, own):
     median_with = statistics.median(with_ext) * 1000
     median_without = statistics.median(without_ext) * 1000
-    own_ms = own * 1000
+    own_ms = statistics.mean(own) * 1000
     demo.OUT.write(
         '\npolicies:                            %s\n'
         'deletes per case:                    %d\n'
         'median DELETE, extension installed:  %.1f ms\n'
         'median DELETE, without extension:    %.1f ms\n'
         'ratio with/without:                  %.3f\n'
-        "extension's own time per delete:     %.3f ms (%.2f%% of the "
+        "extension's own time per delete:     %.3f ms mean (%.2f%% of the "
         'median delete)\n'
+        '\nspread, ms: min/p50/p95/max (number of deletes)\n'
+        '  DELETE, extension installed:       %s\n'
+        '  DELETE, without extension:         %s\n'
+        "  extension's own time:              %s\n"
         % (','.join(Bench.policy_names) or '-', len(with_ext), median_with,
            median_without,
            median_with / median_without, own_ms,
-           100.0 * own_ms / median_with))
+           100.0 * own_ms / median_with,
+           bench_stats.spread_text(with_ext, 1000),
+           bench_stats.spread_text(without_ext, 1000),
+           bench_stats.spread_text(own, 1000, '%.3f')))
 
 
 def main():
@@ -124,6 +174,9 @@ def main():
     parser.add_argument('--policies', default='',
                         help='comma-separated policies in force, among %s'
                         % ', '.join(BENCH_POLICIES))
+    parser.add_argument('--profile', metavar='FILE',
+                        help="profile the extension's calls in nova-api "
+                             'and write the statistics to FILE')
     args = parser.parse_args()
     if args.deletes < 1:
         parser.error('--deletes must be at least 1')
@@ -134,6 +187,8 @@ def main():
             ', '.join(unknown), ', '.join(BENCH_POLICIES)))
     Bench.deletes = args.deletes
     Bench.policy_names = names
+    Bench.profile_path = args.profile
+    bench_stats.no_test_timeout()
     demo._send_output_to('bench_overhead.log')
     demo.OUT.write('Booting an in-process Nova...\n')
     result = unittest.TextTestRunner(stream=open('/dev/null', 'w'),

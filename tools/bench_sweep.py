@@ -1,38 +1,47 @@
 #!/usr/bin/env python3
 """How fast ``nova-delete-ext sweep`` sweeps, next to nova-manage.
 
-For each size (default 1,000 and 10,000 deleted instances) it starts an
-in-process Nova with several compute hosts, writes the instances straight
-into the cell database through Nova's objects (created, then destroyed),
-and makes a few percent of them leak for real: placement allocations held
+For each size (default 1,000, 10,000 and 100,000 deleted instances) it
+starts an in-process Nova with several compute hosts and seeds the cell
+database with bulk inserts, through Nova's database layer: rows copied
+from an instance Nova itself created and destroyed, so each deleted row
+looks like one Nova leaves (its system_metadata soft-deleted with it).
+About 3% of them leak for real, each one kind: placement allocations held
 by their uuid, Neutron ports still naming them, Cinder attachments and
 shelve snapshots. The same number of live instances, with their
 allocations, stands beside them at every size: the cloud keeps its size
 while its history of deletes grows. It then prints, per size:
 
-* the full sweep (every kind): instances per second;
+* the full sweep (every kind): instances per second, and its time by
+  phase: reading the deleted instances, each service's listing, matching
+  (the rest of the sweep) and the output;
 * the shared work, orphaned allocations: the sweep limited to
   ``--kinds allocations`` and ``nova-manage placement audit``
-  (``PlacementCommands.audit``, in-process) on the same data, and the
-  ratio of their times;
+  (``PlacementCommands.audit``, in-process) on the same data;
 * the part of that work neither tool can avoid: reading the allocations
   of every resource provider from placement, one request per provider (as
   placement has no query by many consumers), timed on its own;
 * the peak memory Python allocated during the full sweep (tracemalloc, in
-  a run of its own, as tracing slows the sweep down).
+  a run of its own, as tracing slows the sweep down);
+* the leaks found, against the leaks seeded.
 
-Each time is the median of five runs, the tools taking turns.
+Each time is given as min/p50/p95/max over ``--runs`` runs (default 5),
+the tools taking turns.
 
-    python tools/bench_sweep.py [--sizes 1000,10000] [--hosts 10] [--live 500]
+    python tools/bench_sweep.py [--sizes 1000,10000,100000] [--hosts 10]
+                                [--live 500] [--runs 5] [--profile FILE]
 
-It measures; it asserts nothing.
+No test timeout applies: it runs to its end at any size. It measures; it
+asserts nothing.
 """
 
 import argparse
 import collections
 import contextlib
+import cProfile
+import datetime
 import io
-import statistics
+import pstats
 import sys
 import time
 import tracemalloc
@@ -46,16 +55,67 @@ from nova_delete_ext.tests.functional import test_sweep
 from nova.cmd import manage
 from nova.compute import vm_states
 from nova import context as nova_context
+from nova.db.main import api as main_db
+from nova.db.main import models
 from nova import objects
 from nova.tests import fixtures as nova_fixtures
+from oslo_serialization import jsonutils
 from oslo_utils import uuidutils
+import sqlalchemy as sa
 
 from nova_delete_ext.cmd import sweep as sweep_cmd
+from nova_delete_ext import leaks
 from nova_delete_ext.leaks import index as leak_index
 from nova_delete_ext.leaks import services
+from nova_delete_ext.leaks import sweep
+
+import bench_stats
 
 LEAK_EVERY = 33  # about 3% of the deleted instances leak, each one kind
-RUNS = 5  # each time printed is the median of this many runs
+LEAK_KINDS = ('allocations', 'ports', 'volumes', 'shelve_image')
+RUNS = 5  # each time is the spread of this many runs
+INSERT_CHUNK = 5000  # rows per bulk insert
+ALLOCATION_CHUNK = 500  # consumers per POST /allocations
+# system_metadata entries every instance carries (what Nova copies from
+# the image and the request), so that the sweep's join meets real rows.
+SYS_META = {'image_base_image_ref': 'img-base', 'image_min_disk': '1',
+            'image_min_ram': '0', 'boot_roles': 'member,reader'}
+
+#: Phases of the full sweep, each the functions whose time it adds up.
+PHASES = (
+    ('read', ((sweep, '_read'),)),
+    ('placement', ((leak_index, 'allocations_by_consumer'),)),
+    ('cinder', ((leak_index, 'attachments_by_instance'),)),
+    ('neutron', ((leak_index, 'ports_of'), (leak_index, 'ports_by_device'))),
+    ('glance', ((leaks, 'get_image'),)),
+    ('output', ((sweep_cmd, '_print'),)),
+)
+
+
+class _Phases:
+    """Adds up the time spent in each phase's functions."""
+
+    def __init__(self):
+        self.totals = collections.defaultdict(float)
+
+    def install(self, test):
+        for phase, functions in PHASES:
+            for owner, name in functions:
+                self._around(test, phase, owner, name)
+
+    def _around(self, test, phase, owner, name):
+        original = getattr(owner, name, None)
+        if original is None:  # an older sweep: that phase is not timed
+            return
+
+        def timed(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                self.totals[phase] += time.perf_counter() - started
+        setattr(owner, name, timed)
+        test.addCleanup(setattr, owner, name, original)
 
 
 class Bench(test_sweep.SweepTestBase):
@@ -63,10 +123,17 @@ class Bench(test_sweep.SweepTestBase):
     size = 1000
     hosts = 10
     live = 500
+    runs = RUNS
+    profile_path = None
     results = []
 
     def test_bench(self):
-        self.make_deployment()
+        started = time.perf_counter()
+        seeded = self.make_deployment()
+        result = dict(size=self.size, seeded=seeded,
+                      build=time.perf_counter() - started)
+        phases = _Phases()
+        phases.install(self)
         work = {
             'full': (sweep_cmd.main, ['--format', 'json']),
             'shared': (sweep_cmd.main,
@@ -78,30 +145,53 @@ class Bench(test_sweep.SweepTestBase):
         }
         # In alternation, so that drift of the machine affects all alike.
         times = collections.defaultdict(list)
-        result = dict(size=self.size)
-        for _ in range(RUNS):
+        for _ in range(self.runs):
             for name, (func, *args) in work.items():
-                seconds, outcome = self.timed(func, *args)
+                phases.totals.clear()
+                seconds, outcome, output = self.timed(func, *args)
                 times[name].append(seconds)
+                if name == 'full':
+                    for phase, _functions in PHASES:
+                        times['phase_' + phase].append(phases.totals[phase])
+                    # Whatever is not in a phase: deciding what to check,
+                    # and matching the listings with the rows.
+                    times['phase_match'].append(
+                        seconds - sum(phases.totals.values()))
+                    result['found'] = collections.Counter(
+                        leak['kind'] for leak in jsonutils.loads(
+                            output)['leaks'])
                 if name != 'listing':
                     result[name + '_code'] = outcome
-        result.update((name, statistics.median(seconds))
-                      for name, seconds in times.items())
+        result['times'] = dict(times)
         # Traced apart, as tracing slows the sweep down.
         tracemalloc.start()
         self.timed(*work['full'])
         result['peak'] = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
+        if self.profile_path:
+            profiler = cProfile.Profile()
+            profiler.runcall(self.timed, *work['full'])
+            path = '%s.%d' % (self.profile_path, self.size)
+            profiler.dump_stats(path)
+            text = io.StringIO()
+            pstats.Stats(profiler, stream=text).sort_stats(
+                'cumulative').print_stats(40)
+            result['profile'] = 'profile of one full sweep, in %s:\n%s' % (
+                path, text.getvalue())
         self.results.append(result)
 
     @staticmethod
     def timed(func, *args):
-        with contextlib.redirect_stdout(io.StringIO()):
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
             started = time.perf_counter()
             code = func(*args)
-            return time.perf_counter() - started, code
+            return time.perf_counter() - started, code, out.getvalue()
+
+    # Seeding ---------------------------------------------------------------
 
     def make_deployment(self):
+        """Live and deleted instances, and the leaks; the leaks seeded."""
         self.providers = {}
         for number in range(self.hosts):
             host = 'host%d' % number
@@ -112,105 +202,199 @@ class Bench(test_sweep.SweepTestBase):
             self.node_ids = {
                 host: objects.ComputeNode.get_by_nodename(cctxt, host).id
                 for host in self.providers}
-            for number in range(self.live):
-                self.instance(cctxt, number, allocate=True)
-            for number in range(self.size):
-                self.deleted(cctxt, number)
+            live = [self.instance(cctxt, number)
+                    for number in range(self.live)]
+            self.allocate([(inst.uuid, inst.host, inst.project_id)
+                           for inst in live])
+            return self.seed_deleted(cctxt)
 
-    def instance(self, cctxt, number, allocate=False, sys_meta=None):
-        host = 'host%d' % (number % self.hosts)
+    def instance(self, cctxt, number):
+        host = self.host(number)
         inst = objects.Instance(
             context=cctxt, uuid=uuidutils.generate_uuid(),
             project_id='p%d' % (number % 7), user_id='u',
             host=host, node=host, compute_id=self.node_ids[host],
-            vm_state=vm_states.ACTIVE,
-            system_metadata=sys_meta or {})
+            vm_state=vm_states.ACTIVE, system_metadata=dict(SYS_META))
         inst.create()
-        if allocate:
-            self.allocate(inst)
         return inst
 
-    def allocate(self, inst):
-        body = {'allocations': {self.providers[inst.host]: {
-            'resources': {'MEMORY_MB': 8}}},
-            'project_id': inst.project_id, 'user_id': inst.user_id,
-            'consumer_generation': None}
-        resp = self.placement.put('/allocations/%s' % inst.uuid, body,
-                                  version='1.28')
-        if resp.status != 204:
-            raise RuntimeError('placement refused the allocation: %s %s'
-                               % (resp.status, resp.content))
+    def host(self, number):
+        return 'host%d' % (number % self.hosts)
 
-    def deleted(self, cctxt, number):
-        kind = (number // LEAK_EVERY) % 4 if number % LEAK_EVERY == 0 \
-            else None
-        sys_meta = None
-        if kind == 3:
-            image = self.glance.create(None, {'name': 'shelved',
-                                              'properties': {}})
-            sys_meta = {'shelved_image_id': image['id']}
-        inst = self.instance(cctxt, number, sys_meta=sys_meta)
-        if kind == 0:
-            self.allocate(inst)
-        elif kind == 1:
-            self.neutron.create_port({'port': {
-                'device_id': inst.uuid, 'device_owner': 'compute:nova',
-                'network_id': nova_fixtures.NeutronFixture.network_1['id']}})
-        elif kind == 2:
-            self.cinder.create_vol_attachment(
-                nova_fixtures.CinderFixture.IMAGE_BACKED_VOL, inst.uuid)
-        elif kind == 3:
-            image['properties']['instance_uuid'] = inst.uuid
-        inst.destroy()
+    def allocate(self, consumers):
+        """Allocations for ``(uuid, host, project)``, many per request."""
+        for start in range(0, len(consumers), ALLOCATION_CHUNK):
+            body = {uuid: {
+                'allocations': {self.providers[host]: {
+                    'resources': {'MEMORY_MB': 8}}},
+                'project_id': project, 'user_id': 'u',
+                'consumer_generation': None}
+                for uuid, host, project in
+                consumers[start:start + ALLOCATION_CHUNK]}
+            resp = self.placement.post('/allocations', body,
+                                       version='1.28')
+            if resp.status != 204:
+                raise RuntimeError('placement refused the allocations: '
+                                   '%s %s' % (resp.status, resp.content))
+
+    def seed_deleted(self, cctxt):
+        """``self.size`` deleted rows, as Nova leaves them, and the leaks.
+
+        The rows are copies of an instance Nova created and destroyed, in
+        bulk inserts of :data:`INSERT_CHUNK`.
+        """
+        template = self.instance(cctxt, 0)
+        template.destroy()
+        inst_t, meta_t = models.Instance.__table__, \
+            models.InstanceSystemMetadata.__table__
+        writer = main_db.get_context_manager(cctxt).writer
+        with writer.using(cctxt) as session:
+            row = dict(session.execute(inst_t.select().where(
+                inst_t.c.uuid == template.uuid)).mappings().one())
+            next_id = session.execute(
+                sa.select(sa.func.max(inst_t.c.id))).scalar() + 1
+            next_meta = session.execute(
+                sa.select(sa.func.max(meta_t.c.id))).scalar() + 1
+        deleted_at = row['deleted_at'] or datetime.datetime.utcnow()
+        seeded = collections.Counter()
+        allocations = []
+        for start in range(0, self.size, INSERT_CHUNK):
+            rows, metas = [], []
+            for number in range(start, min(self.size, start + INSERT_CHUNK)):
+                ident = next_id + number
+                uuid = uuidutils.generate_uuid()
+                host = self.host(number)
+                kind = (LEAK_KINDS[(number // LEAK_EVERY) % 4]
+                        if number % LEAK_EVERY == 0 else None)
+                rows.append(dict(
+                    row, id=ident, uuid=uuid, deleted=ident,
+                    deleted_at=deleted_at, vm_state=vm_states.DELETED,
+                    host=host, node=host, compute_id=self.node_ids[host],
+                    project_id='p%d' % (number % 7),
+                    hostname='server-%d' % number))
+                sys_meta = dict(SYS_META)
+                if kind == 'shelve_image':
+                    image = self.glance.create(None, {
+                        'name': 'shelved', 'properties': {
+                            'instance_uuid': uuid}})
+                    sys_meta['shelved_image_id'] = image['id']
+                for key, value in sys_meta.items():
+                    metas.append(dict(
+                        id=next_meta, instance_uuid=uuid, key=key,
+                        value=value, deleted=next_meta,
+                        created_at=row['created_at'],
+                        deleted_at=deleted_at))
+                    next_meta += 1
+                if kind == 'allocations':
+                    allocations.append((uuid, host, 'p%d' % (number % 7)))
+                elif kind == 'ports':
+                    port = self.neutron.create_port({'port': {}})['port']
+                    # The fixture's create takes its fields from a template
+                    # port; the binding comes after, as Nova does it.
+                    self.neutron.update_port(port['id'], {'port': {
+                        'device_id': uuid, 'device_owner': 'compute:nova',
+                        'network_id':
+                            nova_fixtures.NeutronFixture.network_1['id']}})
+                elif kind == 'volumes':
+                    self.cinder.create_vol_attachment(
+                        nova_fixtures.CinderFixture.IMAGE_BACKED_VOL, uuid)
+                if kind:
+                    seeded[kind] += 1
+            with writer.using(cctxt) as session:
+                session.execute(inst_t.insert(), rows)
+                session.execute(meta_t.insert(), metas)
+        self.allocate(allocations)
+        return seeded
 
 
-def report(results):
+# Report ------------------------------------------------------------------
+
+def _ms(values):
+    return bench_stats.spread_text(values, 1000, '%.0f')
+
+
+def report(results, runs):
     out = demo.OUT
-    out.write('\n%8s %6s %11s %12s %12s %12s %6s %9s %9s\n' % (
-        'deleted', 'code', 'full sweep', 'instances/s', 'allocations',
-        'nova-manage', 'ratio', 'listing', 'peak MiB'))
+    out.write('\nTimes in ms, min/p50/p95/max over %d runs each '
+              '(n = number of runs).\n' % runs)
     for r in results:
-        out.write('%8d %6s %10.2fs %12.0f %11.2fs %11.2fs %5.1fx %8.2fs '
-                  '%9.1f\n' % (
-                      r['size'], r['full_code'], r['full'],
-                      r['size'] / r['full'], r['shared'], r['nova_manage'],
-                      r['nova_manage'] / r['shared'], r['listing'],
-                      r['peak'] / 2 ** 20))
-    out.write('\ncode: exit code of the full sweep (3: leaks found). '
-              'allocations: the sweep with --kinds allocations; '
-              'nova-manage: placement audit on the same data; '
-              'ratio: nova-manage time / sweep time on that shared work; '
-              'listing: reading every provider\'s allocations, which both '
-              'tools do.\n'
-              'exit codes, allocations sweep / nova-manage: %s\n'
-              % ', '.join('%s/%s' % (r['shared_code'], r['nova_manage_code'])
-                          for r in results))
+        times = r['times']
+        full_p50 = bench_stats.spread(times['full'])[1]
+        out.write(
+            '\n%d deleted instances (%d live), built in %.0f s; full sweep '
+            'exit code %s\n'
+            '  full sweep (4 kinds)      %s  -> %.0f instances/s at p50\n'
+            '    read instances          %s\n'
+            '    placement listing       %s\n'
+            '    cinder listing          %s\n'
+            '    neutron queries         %s\n'
+            '    glance lookups          %s\n'
+            '    matching (the rest)     %s\n'
+            '    output                  %s\n'
+            '  allocations-only sweep    %s\n'
+            '  nova-manage placement audit %s\n'
+            '  placement listing alone   %s\n'
+            '  allocations-only / listing at p50: %.2f; full sweep / '
+            'nova-manage at p50: %.2f\n'
+            '  peak memory (full sweep)  %.1f MiB\n'
+            '  leaks found/seeded        %s\n'
+            '  exit codes, allocations sweep / nova-manage: %s/%s\n'
+            % (r['size'], Bench.live, r['build'], r['full_code'],
+               _ms(times['full']), r['size'] / full_p50,
+               _ms(times['phase_read']), _ms(times['phase_placement']),
+               _ms(times['phase_cinder']), _ms(times['phase_neutron']),
+               _ms(times['phase_glance']), _ms(times['phase_match']),
+               _ms(times['phase_output']),
+               _ms(times['shared']), _ms(times['nova_manage']),
+               _ms(times['listing']),
+               bench_stats.spread(times['shared'])[1] /
+               bench_stats.spread(times['listing'])[1],
+               full_p50 / bench_stats.spread(times['nova_manage'])[1],
+               r['peak'] / 2 ** 20,
+               ', '.join('%s %d/%d' % (kind, r['found'].get(kind, 0),
+                                       r['seeded'].get(kind, 0))
+                         for kind in LEAK_KINDS),
+               r['shared_code'], r['nova_manage_code']))
+        if 'profile' in r:
+            out.write(r['profile'])
+    out.write('\nexit code 3: leaks found. The full sweep reads every '
+              'deleted instance; the allocations-only sweep reads only the '
+              'rows placement names. nova-manage reads the live instances '
+              'of every compute node instead.\n')
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--sizes', default='1000,10000',
+    parser.add_argument('--sizes', default='1000,10000,100000',
                         help='deleted instances per run (default '
-                             '1000,10000)')
+                             '1000,10000,100000)')
     parser.add_argument('--hosts', type=int, default=10,
                         help='compute hosts (default 10)')
     parser.add_argument('--live', type=int, default=500,
                         help='live instances with allocations, the same '
                              'at every size (default 500)')
+    parser.add_argument('--runs', type=int, default=RUNS,
+                        help='runs of each case (default %d)' % RUNS)
+    parser.add_argument('--profile', metavar='FILE',
+                        help='also profile one full sweep per size and '
+                             'write the statistics to FILE.SIZE')
     args = parser.parse_args()
     try:
         sizes = [int(s) for s in args.sizes.split(',')]
     except ValueError:
         parser.error('--sizes takes numbers separated by commas')
-    if min(sizes) < 1 or args.hosts < 1 or args.live < 0:
-        parser.error('sizes and --hosts must be at least 1, --live at '
-                     'least 0')
+    if min(sizes) < 1 or args.hosts < 1 or args.live < 0 or args.runs < 1:
+        parser.error('sizes, --hosts and --runs must be at least 1, --live '
+                     'at least 0')
     Bench.hosts = args.hosts
     Bench.live = args.live
+    Bench.runs = args.runs
+    Bench.profile_path = args.profile
+    bench_stats.no_test_timeout()
     demo._send_output_to('bench_sweep.log')
     failed = False
     for size in sizes:
-        demo.OUT.write('Building %d deleted instances on an in-process '
+        demo.OUT.write('Seeding %d deleted instances on an in-process '
                        'Nova...\n' % size)
         Bench.size = size
         started = time.perf_counter()
@@ -220,7 +404,7 @@ def main():
         for _, trace in result.errors + result.failures:
             demo.OUT.write('\n'.join(trace.splitlines()[-15:]) + '\n')
             failed = True
-    report(Bench.results)
+    report(Bench.results, args.runs)
     return 1 if failed else 0
 
 

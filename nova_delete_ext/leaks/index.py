@@ -8,17 +8,19 @@ The bulk counterpart of :func:`nova_delete_ext.leaks.find`: the same rules
 * Cinder: every volume attachment, read once per sweep, page by page, and
   indexed by instance (Cinder filters attachments by one instance only);
 * Neutron: the ports of up to :data:`PORT_CHUNK` instances per query
-  (``device_id`` takes a list);
+  (``device_id`` takes a list); once a sweep has asked for more than
+  :data:`PORT_LISTING_AFTER` instances, every port instead, listed once
+  (with only the fields a check reads) and indexed by ``device_id``;
 * Glance: one ``GET`` per shelve snapshot recorded on a deleted instance,
   as only instances deleted while shelved have one.
 
-The two indexes hold what placement and Cinder hold for the whole cloud,
-live instances included, so their size follows the size of the cloud, not
-the number of deleted instances swept.
+The indexes hold what placement, Cinder and Neutron hold for the whole
+cloud, live instances included, so their size follows the size of the
+cloud, not the number of deleted instances swept.
 """
 
 import collections
-import dataclasses
+import typing
 
 from nova.volume import cinder
 from oslo_log import log as logging
@@ -31,6 +33,9 @@ LOG = logging.getLogger(__name__)
 
 #: Instances per Neutron query: 100 uuids keep the URL under 5 kB.
 PORT_CHUNK = 100
+#: Past this many instances asked by device_id (ten queries), listing
+#: every port once costs less than going on query by query.
+PORT_LISTING_AFTER = 1000
 #: Attachments per Cinder page (Cinder caps it at its osapi_max_limit).
 ATTACHMENT_PAGE = 1000
 # The microversion Nova itself uses for attachments.
@@ -42,9 +47,11 @@ class ListingFailed(exception.DeleteExtError):
     msg_fmt = 'Could not list %(what)s: %(reason)s'
 
 
-@dataclasses.dataclass(frozen=True)
-class Wanted:
-    """One deleted instance and the kinds to check for it."""
+class Wanted(typing.NamedTuple):
+    """One deleted instance and the kinds to check for it.
+
+    A named tuple: a sweep makes one per deleted instance.
+    """
 
     instance_uuid: str
     kinds: frozenset
@@ -89,6 +96,25 @@ def attachments_by_instance(context, page_size=ATTACHMENT_PAGE):
         marker = page[-1].id
 
 
+def ports_of(context, clients, uuids):
+    """``{device_id: [port]}`` for the ports of the instances ``uuids``."""
+    index = collections.defaultdict(list)
+    for port in clients.neutron(context).list_ports(
+            device_id=uuids, fields=_PORT_FIELDS)['ports']:
+        index[port.get('device_id')].append(port)
+    return index
+
+
+def ports_by_device(context, clients):
+    """``{device_id: [port]}`` over every port, all projects."""
+    index = collections.defaultdict(list)
+    for port in clients.neutron(context).list_ports(
+            fields=_PORT_FIELDS)['ports']:
+        if port.get('device_id'):
+            index[port['device_id']].append(port)
+    return index
+
+
 def _chunks(items, size):
     for start in range(0, len(items), size):
         yield items[start:start + size]
@@ -97,8 +123,8 @@ def _chunks(items, size):
 class BulkFinder:
     """Finds the leaks of batches of deleted instances.
 
-    The placement and Cinder indexes are built on first need and kept for
-    the life of the finder (one sweep).
+    The placement, Cinder and Neutron indexes are built on first need and
+    kept for the life of the finder (one sweep).
     """
 
     def __init__(self, context, clients):
@@ -106,6 +132,8 @@ class BulkFinder:
         self.clients = clients
         self._allocations = None
         self._attachments = None
+        self._ports = None
+        self._ports_asked = 0
 
     def allocations(self):
         if self._allocations is None:
@@ -140,30 +168,44 @@ class BulkFinder:
         """
         wanted = list(wanted)
         found = collections.defaultdict(list)
-
-        def uuids(kind):
-            return [w.instance_uuid for w in wanted if kind in w.kinds]
-
-        if uuids(states.ALLOCATIONS):
-            index = self.allocations()
-            for uuid in uuids(states.ALLOCATIONS):
-                found[uuid] += leaks.allocation_leaks(uuid,
-                                                      index.get(uuid, {}))
-        for chunk in _chunks(uuids(states.PORTS), PORT_CHUNK):
-            ports = collections.defaultdict(list)
-            for port in self.clients.neutron(self.context).list_ports(
-                    device_id=chunk, fields=_PORT_FIELDS)['ports']:
-                ports[port.get('device_id')].append(port)
-            for uuid in chunk:
-                found[uuid] += leaks.port_leaks(uuid, ports[uuid])
-        if uuids(states.VOLUMES):
-            index = self.attachments()
-            for uuid in uuids(states.VOLUMES):
-                found[uuid] += leaks.attachment_leaks(uuid,
-                                                      index.get(uuid, []))
+        by_kind = collections.defaultdict(list)
         for item in wanted:
-            if states.SHELVE_IMAGE in item.kinds and item.shelve_image_id:
+            for kind in item.kinds:
+                by_kind[kind].append(item)
+        # An instance an index does not name holds nothing of that kind.
+        if by_kind[states.ALLOCATIONS]:
+            index = self.allocations()
+            for item in by_kind[states.ALLOCATIONS]:
+                uuid = item.instance_uuid
+                if uuid in index:
+                    found[uuid] += leaks.allocation_leaks(uuid, index[uuid])
+        port_uuids = [item.instance_uuid for item in by_kind[states.PORTS]]
+        self._ports_asked += len(port_uuids)
+        if (port_uuids and self._ports is None and
+                self._ports_asked > PORT_LISTING_AFTER):
+            self._ports = ports_by_device(self.context, self.clients)
+        if self._ports is not None:
+            for uuid in port_uuids:
+                if uuid in self._ports:
+                    found[uuid] += leaks.port_leaks(uuid, self._ports[uuid])
+        for chunk in ([] if self._ports is not None
+                      else _chunks(port_uuids, PORT_CHUNK)):
+            ports = ports_of(self.context, self.clients, chunk)
+            for uuid in chunk:
+                if uuid in ports:
+                    found[uuid] += leaks.port_leaks(uuid, ports[uuid])
+        if by_kind[states.VOLUMES]:
+            index = self.attachments()
+            for item in by_kind[states.VOLUMES]:
+                uuid = item.instance_uuid
+                if uuid in index:
+                    found[uuid] += leaks.attachment_leaks(uuid, index[uuid])
+        for item in by_kind[states.SHELVE_IMAGE]:
+            if item.shelve_image_id:
                 found[item.instance_uuid] += leaks.shelve_image_leaks(
                     item.instance_uuid, leaks.get_image(
                         self.context, self.clients, item.shelve_image_id))
-        return [leak for item in wanted for leak in found[item.instance_uuid]]
+        if not found:
+            return []
+        return [leak for item in wanted
+                for leak in found.get(item.instance_uuid, ())]

@@ -1,26 +1,31 @@
 """Sweep the deleted instances of every cell for what they left behind.
 
-Deleted instances are read from each cell database through Nova's objects,
-in batches (``id`` order, with a marker), so memory does not grow with
-their number; each batch is checked with the bulk lookups of
-:mod:`nova_delete_ext.leaks.index`.
+Deleted instances are read from each cell database through Nova's database
+layer (its cell context managers and models), in batches in ``id`` order,
+and only the columns a sweep needs: no Nova object is built, so reading is
+cheap and memory does not grow with their number. Each batch is checked
+with the bulk lookups of :mod:`nova_delete_ext.leaks.index`.
 
 Which kinds are checked for an instance comes from the state it was
 deleted from, through :meth:`nova_delete_ext.states.InstanceState.may_hold`.
 The row of a deleted instance says ``vm_state`` ``deleted``; what it still
-tells is its ``host`` and its ``system_metadata``, which Nova's instance
-list reads for deleted instances too (it joins ``instance_system_metadata``
-with ``read_deleted='yes'``). Shelve leaves ``shelved_image_id`` there until
-an unshelve removes it, and shelve offload clears ``host``.
+tells is its ``host`` and its ``system_metadata``, which Nova soft-deletes
+with the instance (and so reads for deleted instances too). Shelve leaves
+``shelved_image_id`` there until an unshelve removes it, and shelve offload
+clears ``host``.
 """
 
+import collections
 import dataclasses
+import functools
 
 from nova.compute import vm_states
 from nova import context as nova_context
+from nova.db.main import api as main_db
+from nova.db.main import models
 from nova import objects
 from oslo_log import log as logging
-from oslo_utils import timeutils
+import sqlalchemy as sa
 
 from nova_delete_ext import exception
 from nova_delete_ext.leaks import index as leak_index
@@ -34,7 +39,7 @@ SWEPT = frozenset({states.ALLOCATIONS, states.PORTS, states.VOLUMES,
                    states.SHELVE_IMAGE})
 #: Kinds whose bulk index names every instance that could leak them.
 INDEXED = frozenset({states.ALLOCATIONS, states.VOLUMES})
-DEFAULT_BATCH = 500
+DEFAULT_BATCH = 1000
 
 
 class UnknownCell(exception.DeleteExtError):
@@ -51,36 +56,55 @@ class Filters:
     cell: str | None = None
 
 
-def state_at_delete(instance):
+#: The columns of a deleted instance's row a sweep reads, as named in the
+#: rows of :func:`deleted_batches` and :func:`candidate_batches`.
+#: ``shelve_image_id`` is the ``shelved_image_id`` system_metadata entry.
+DeletedRow = collections.namedtuple(
+    'DeletedRow', 'id uuid host deleted vm_state shelve_image_id')
+
+
+def state_at_delete(row):
     """The :class:`~nova_delete_ext.states.InstanceState` before the delete.
 
     Only what the row still tells: shelved (with or without a host),
     on a host, or never on one. The vm_state is a representative of each
     of those groups, not necessarily the exact one.
     """
-    shelved = states.SHELVE_IMAGE_KEY in (instance.system_metadata or {})
-    if shelved:
-        vm_state = (vm_states.SHELVED if instance.host
+    if row.shelve_image_id is not None:
+        vm_state = (vm_states.SHELVED if row.host
                     else vm_states.SHELVED_OFFLOADED)
     else:
-        vm_state = vm_states.ACTIVE if instance.host else vm_states.ERROR
+        vm_state = vm_states.ACTIVE if row.host else vm_states.ERROR
     return states.InstanceState(vm_state=vm_state, task_state=None,
-                                power_state=None, host=instance.host)
+                                power_state=None, host=row.host)
 
 
-def restorable(instance):
+def restorable(row):
     """A soft-deleted instance still owns all it holds until reclaimed."""
-    return not instance.deleted and instance.vm_state == vm_states.SOFT_DELETED
+    _id, _uuid, _host, deleted, vm_state, _image = row
+    return not deleted and vm_state == vm_states.SOFT_DELETED
 
 
-def wanted(instance, kinds=SWEPT):
-    """The :class:`~nova_delete_ext.leaks.index.Wanted` for one instance."""
-    if restorable(instance):
-        return leak_index.Wanted(instance.uuid, frozenset())
-    held = state_at_delete(instance).may_hold() & SWEPT & frozenset(kinds)
+def wanted(row, kinds=SWEPT):
+    """The :class:`~nova_delete_ext.leaks.index.Wanted` for one row."""
+    if restorable(row):
+        return leak_index.Wanted(row[1], frozenset())
+    _id, uuid, host, _deleted, _vm_state, shelve_image_id = row
     return leak_index.Wanted(
-        instance.uuid, held,
-        (instance.system_metadata or {}).get(states.SHELVE_IMAGE_KEY))
+        uuid, _held(bool(host), shelve_image_id is not None,
+                    frozenset(kinds)),
+        shelve_image_id)
+
+
+@functools.lru_cache(maxsize=64)
+def _held(on_host, shelved, kinds):
+    """What a row deleted on a host or not, shelved or not, may hold.
+
+    The rows tell only these two things: four answers for every row.
+    """
+    row = DeletedRow(None, None, 'host' if on_host else None, 1,
+                     vm_states.DELETED, 'image' if shelved else None)
+    return state_at_delete(row).may_hold() & SWEPT & kinds
 
 
 def select_cells(context, name_or_uuid=None):
@@ -94,99 +118,70 @@ def select_cells(context, name_or_uuid=None):
     return chosen
 
 
-def _in_window(instance, filters):
-    deleted_at = instance.deleted_at
-    if deleted_at is None:
-        return filters.since is None and filters.before is None
-    deleted_at = timeutils.normalize_time(deleted_at)
-    if filters.since is not None and deleted_at < filters.since:
-        return False
-    return filters.before is None or deleted_at < filters.before
-
-
 def _query(filters):
-    """Nova's instance filters for ``filters``.
+    """The select of the deleted and soft-deleted rows ``filters`` asks.
 
-    Nova's ``deleted`` filter includes soft-deleted instances. ``since``
-    also narrows the query with Nova's ``changes-since`` (the last change
-    of a deleted row is its delete); both bounds are then compared with
-    ``deleted_at``.
+    The same rows as Nova's instance list with its ``deleted`` filter (which
+    includes soft-deleted instances and leaves hidden ones out), with only
+    the columns of :data:`DeletedRow`. The window is compared with
+    ``deleted_at``: a row without one is in no window.
     """
-    query = {'deleted': True}
+    inst = models.Instance
+    meta = models.InstanceSystemMetadata
+    # Nova hard-deletes a system_metadata entry it removes and soft-deletes
+    # the rest with the instance: at most one row per key, deleted or not.
+    query = sa.select(
+        inst.id, inst.uuid, inst.host, inst.deleted, inst.vm_state,
+        meta.value.label('shelve_image_id'),
+    ).outerjoin(meta, sa.and_(meta.instance_uuid == inst.uuid,
+                              meta.key == states.SHELVE_IMAGE_KEY)).where(
+        sa.or_(inst.deleted == inst.id,
+               inst.vm_state == vm_states.SOFT_DELETED),
+        sa.or_(inst.hidden == sa.false(), inst.hidden == sa.null()))
     if filters.project_id:
-        query['project_id'] = filters.project_id
+        query = query.where(inst.project_id == filters.project_id)
     if filters.since is not None:
-        query['changes-since'] = filters.since
-    return query
+        query = query.where(inst.deleted_at >= filters.since)
+    if filters.before is not None:
+        query = query.where(inst.deleted_at < filters.before)
+    return query.order_by(inst.id)
 
 
-def _without_cycles(instance_list):
-    """The instances of an ``InstanceList``, as a plain list.
-
-    Nova's objects point back at their owner from their collections: an
-    ``InstanceList`` from its ``objects`` list, an ``Instance`` from its
-    ``system_metadata`` dict. Such cycles are freed only by Python's full
-    garbage collection, which in a process holding many objects runs
-    rarely, so a sweep's memory would grow with every batch read. Dropping
-    the list's ``objects`` here, and each instance's metadata in
-    :func:`drop_cycles`, lets reference counting free a batch once it is done.
-    """
-    instances = list(instance_list)
-    del instance_list.objects
-    return instances
-
-
-def drop_cycles(instances):
-    """Let reference counting free ``instances`` the sweep is done with.
-
-    That is, once :func:`wanted` has read them, or once they are left out
-    of the window. Why, in :func:`_without_cycles`.
-    """
-    for instance in instances:
-        if instance.obj_attr_is_set('system_metadata'):
-            del instance.system_metadata
-
-
-def _within(instances, filters):
-    """The instances deleted within the window; the others are dropped."""
-    inside = []
-    for instance in instances:
-        if _in_window(instance, filters):
-            inside.append(instance)
-        else:
-            drop_cycles([instance])
-    return inside
+@main_db.pick_context_manager_reader_allow_async
+def _read(context, query, **params):
+    return context.session.execute(query, params).all()
 
 
 def deleted_batches(cell_context, filters, batch_size=DEFAULT_BATCH):
-    """Yield lists of deleted (and soft-deleted) instances of one cell."""
-    query = _query(filters)
-    marker = None
+    """Yield lists of deleted (and soft-deleted) rows of one cell.
+
+    Each a list of up to ``batch_size`` rows with the fields of
+    :data:`DeletedRow`, read after the last ``id`` of the one before.
+    """
+    # One statement for every batch, the marker a parameter: SQLAlchemy
+    # compiles it once.
+    query = _query(filters).where(
+        models.Instance.id > sa.bindparam('marker')).limit(batch_size)
+    marker = 0
     while True:
-        batch = _without_cycles(objects.InstanceList.get_by_filters(
-            cell_context, dict(query), sort_keys=['id'], sort_dirs=['asc'],
-            limit=batch_size, marker=marker,
-            expected_attrs=['system_metadata']))
+        batch = _read(cell_context, query, marker=marker)
         if not batch:
             return
-        marker = batch[-1].uuid
-        yield _within(batch, filters)
+        marker = batch[-1].id
+        yield batch
 
 
 def candidate_batches(cell_context, filters, uuids,
                       batch_size=DEFAULT_BATCH):
-    """Yield lists of the deleted instances among ``uuids`` of one cell.
+    """Yield lists of the deleted rows among ``uuids`` of one cell.
 
     For a sweep of indexed kinds only: the services named every instance
     that may leak, so only those rows are read, not every deleted one.
     """
     query = _query(filters)
     for start in range(0, len(uuids), batch_size):
-        batch = _without_cycles(objects.InstanceList.get_by_filters(
-            cell_context, dict(query, uuid=uuids[start:start + batch_size]),
-            sort_keys=['id'], sort_dirs=['asc'],
-            expected_attrs=['system_metadata']))
-        yield _within(batch, filters)
+        yield _read(cell_context, query.where(
+            models.Instance.uuid.in_(uuids[start:start + batch_size])))
 
 
 @dataclasses.dataclass
@@ -222,11 +217,10 @@ class Sweep:
             self.counts.cells += 1
             batches = self._cell_batches(cell)
             for batch in batches:
-                items = [wanted(inst, self.kinds) for inst in batch]
+                items = [wanted(row, self.kinds) for row in batch]
                 self.counts.instances += len(items)
-                self.counts.restorable += sum(1 for inst in batch
-                                              if restorable(inst))
-                drop_cycles(batch)
+                self.counts.restorable += sum(1 for row in batch
+                                              if restorable(row))
                 for leak in self.finder.find(i for i in items if i.kinds):
                     found += 1
                     yield leak

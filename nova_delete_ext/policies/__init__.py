@@ -39,6 +39,12 @@ class PolicyChain:
     def names(self):
         return [p.name for p in self.policies]
 
+    @property
+    def instance_attrs(self):
+        """Instance fields the policies read at a request, to load with it."""
+        return tuple(sorted({attr for p in self.policies
+                             for attr in p.instance_attrs}))
+
     def _run(self, method, event, instance):
         decisions = []
         for policy in self.policies:

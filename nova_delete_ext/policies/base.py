@@ -103,6 +103,11 @@ class DeletePolicy(metaclass=abc.ABCMeta):
     #: Refuse a delete if this policy fails while deciding on it.
     fail_closed = False
 
+    #: Instance fields :meth:`on_request` reads. nova-api's servers
+    #: controller then loads them with the instance it reads for a DELETE,
+    #: in the same query, instead of a lazy load of their own.
+    instance_attrs = ()
+
     def __init__(self, conf, name=None):
         self.conf = conf
         self.name = name or type(self).__name__.lower()

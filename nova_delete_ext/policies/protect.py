@@ -8,8 +8,12 @@ request precedes, and before an API delete that nova-api did not check.
 """
 
 from nova.compute import instance_actions
+from nova.db.main import api as main_db
+from nova.db.main import models
 from nova import objects
+from nova.objects import base as obj_base
 from oslo_utils import strutils
+import sqlalchemy as sa
 
 from nova_delete_ext.conf import protect as protect_conf
 from nova_delete_ext import exception
@@ -33,6 +37,12 @@ class Protect(base.DeletePolicy):
     @property
     def _opts(self):
         return self.conf[GROUP]
+
+    @property
+    def instance_attrs(self):
+        # The servers controller loads no tags for a DELETE; with them
+        # asked for, they come in its own query.
+        return ('tags',) if self._opts.tag else ()
 
     def validate(self):
         values = base.read_options(self.conf, GROUP)
@@ -67,7 +77,7 @@ class Protect(base.DeletePolicy):
                 return ('metadata %s=%s' % (key, value),
                         'set %s to false or remove it' % key)
         tag = self._opts.tag
-        if tag and tag in {t.tag for t in instance.tags}:
+        if tag and _has_tag(instance, tag):
             return 'tag %s' % tag, 'remove the tag %s' % tag
         return None
 
@@ -143,3 +153,36 @@ class Protect(base.DeletePolicy):
     def on_restore(self, event):
         # A bypass was for the delete the restore undoes.
         sysmeta.drop(event.instance, sysmeta.BYPASS_KEY)
+
+
+def _has_tag(instance, tag):
+    """Whether ``instance`` has ``tag``, at the cost of one query at most.
+
+    For a DELETE, the servers controller loaded the tags with the instance
+    (see ``instance_attrs``). Otherwise (``forceDelete``, a cell that
+    answered with a partial instance, nova-compute) a lazy load of
+    ``instance.tags`` would read the instance's row again, then every tag
+    into objects that travel with the instance to the compute host. Where
+    the cell database is at hand (nova-api), one indexed lookup of this
+    tag is enough: the instance was just read with the same context.
+    nova-compute asks conductor (``Tag.exists``). A deleted instance has
+    no tags, as its lazy load says.
+    """
+    if instance.obj_attr_is_set('tags'):
+        return any(t.tag == tag for t in instance.tags)
+    if instance.obj_attr_is_set('deleted') and instance.deleted:
+        return False
+    # The instance's own context targets its cell; the request's does not.
+    context = instance._context
+    if obj_base.NovaObject.indirection_api is None:
+        return _tag_in_db(context, instance.uuid, tag)
+    return objects.Tag.exists(context, instance.uuid, tag)
+
+
+@main_db.pick_context_manager_reader
+def _tag_in_db(context, instance_uuid, tag):
+    found = context.session.execute(
+        sa.select(models.Tag.tag).where(models.Tag.resource_id ==
+                                        instance_uuid,
+                                        models.Tag.tag == tag).limit(1))
+    return found.first() is not None

@@ -2,11 +2,12 @@
 
 import os
 
-from nova import policy as nova_policy
-
+import fixtures
 from nova import context as nova_context
 from nova import objects
+from nova import policy as nova_policy
 
+from nova_delete_ext.policies import protect
 from nova_delete_ext.policies import rules
 from nova_delete_ext.tests.functional import base
 from nova_delete_ext.tests.functional import scenarios
@@ -58,11 +59,21 @@ class TestProtect(ProtectTestBase):
         self.assertEqual([], record['decisions'])
 
     def test_tag_protects(self):
+        lookups = self.useFixture(fixtures.MockPatchObject(
+            protect, '_tag_in_db', wraps=protect._tag_in_db)).mock
         server = self.server_stopped()
         self.api.put_server_tags(server['id'], ['delete-protected'])
         message, _ = self.assert_denied(server, self.api.delete_server,
                                         server['id'])
         self.assertIn('by tag delete-protected', message)
+        # The servers controller read the tags with the server.
+        lookups.assert_not_called()
+        # forceDelete reads the server elsewhere: one lookup of the tag.
+        message, _ = self.assert_denied(
+            server, self.api.post_server_action, server['id'],
+            {'forceDelete': None}, count=2)
+        self.assertIn('by tag delete-protected', message)
+        self.assertEqual(1, lookups.call_count)
         self.api.put_server_tags(server['id'], [])
         self._delete_server(server)
         self.assert_gone(server)

@@ -1,5 +1,8 @@
-"""Tests of the outcome nova-api records when it took no path."""
+"""Tests of the nova-api hooks: outcomes without a path, what is loaded."""
 
+from unittest import mock
+
+import fixtures
 from nova.compute import task_states
 from nova import context as nova_context
 
@@ -50,3 +53,45 @@ class NoPathOutcomeTest(base.TestCase):
                                       'uuid')
         self.assertEqual((None, None), result)
         self.assertTrue(tracker.gone)
+
+
+class LoadWithTheDeleteTest(base.TestCase):
+    """The servers controller's read loads what the policies read."""
+
+    def setUp(self):
+        super().setUp()
+        self.chain = mock.Mock(instance_attrs=('tags',))
+        self.useFixture(fixtures.MockPatch(
+            'nova_delete_ext.policies.active', return_value=self.chain))
+        self.calls = []
+
+    def get(self, nova_api, context, instance_id, expected_attrs=None,
+            cell_down_support=False):
+        self.calls.append(expected_attrs)
+        return instance_id
+
+    def controller_delete(self, controller, context, req, instance_uuid):
+        # The controller reads the instance, then Nova reads more.
+        api._get(self.get, None, context, instance_uuid,
+                 expected_attrs=['flavor'])
+        api._get(self.get, None, context, instance_uuid)
+        return 'deleted'
+
+    def test_only_the_controllers_read_of_a_delete(self):
+        api._get(self.get, None, None, 'uuid', expected_attrs=['flavor'])
+        self.assertEqual('deleted', api._servers_delete(
+            self.controller_delete, None, None, None, 'uuid'))
+        api._get(self.get, None, None, 'uuid')
+        self.assertEqual([['flavor'], ['flavor', 'tags'], None, None],
+                         self.calls)
+
+    def test_nothing_to_add(self):
+        self.chain.instance_attrs = ()
+        api._servers_delete(self.controller_delete, None, None, None, 'u')
+        self.assertEqual([['flavor'], None], self.calls)
+
+    def test_a_failure_leaves_the_read_as_it_was(self):
+        type(self.chain).instance_attrs = mock.PropertyMock(
+            side_effect=RuntimeError('boom'))
+        api._servers_delete(self.controller_delete, None, None, None, 'u')
+        self.assertEqual([['flavor'], None], self.calls)

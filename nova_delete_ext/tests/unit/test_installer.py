@@ -696,7 +696,8 @@ class NovaHookPointsTest(base.TestCase):
         names = [p.qualname for p in hooks.HOOK_POINTS]
         self.assertEqual(len(names), len(set(names)))
         self.assertEqual(
-            {'nova.compute.api.API', 'nova.compute.manager.ComputeManager'},
+            {'nova.compute.api.API', 'nova.compute.manager.ComputeManager',
+             'nova.api.openstack.compute.servers.ServersController'},
             {p.owner for p in hooks.HOOK_POINTS})
         self.assertIn('nova.compute.api.API._delete', names)
         self.assertIn('nova.compute.manager.ComputeManager._delete_instance',

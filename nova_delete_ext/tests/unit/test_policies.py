@@ -318,6 +318,54 @@ class ProtectTest(base.TestCase):
         self.assertIn('remove the tag keep', decision.deny.format_message())
         self.assertIsNotNone(self.decide(self.instance({'lock': 'y'})))
 
+    def test_tags_not_loaded_one_lookup(self):
+        # The servers controller loads no tags for a delete: nova-api looks
+        # up its one tag in the cell database instead of loading them all.
+        lookup = self.useFixture(base.fixtures.MockPatchObject(
+            protect, '_tag_in_db', return_value=True)).mock
+        instance = base.make_instance(metadata={})
+        instance._context = mock.sentinel.cell_context
+        decision = self.decide(instance)
+        self.assertEqual('protect:denied(tag delete-protected)',
+                         str(decision))
+        lookup.assert_called_once_with(mock.sentinel.cell_context,
+                                       instance.uuid, 'delete-protected')
+        self.assertFalse(instance.obj_attr_is_set('tags'))
+        lookup.return_value = False
+        self.assertIsNone(self.decide(instance))
+        # A false metadata value leaves the tag to decide.
+        lookup.reset_mock()
+        instance.metadata = {'delete_protection': 'false'}
+        self.assertIsNone(self.decide(instance))
+        lookup.assert_called_once_with(mock.sentinel.cell_context,
+                                       instance.uuid, 'delete-protected')
+
+    def test_tag_through_conductor_on_a_compute_host(self):
+        self.useFixture(base.fixtures.MockPatchObject(
+            objects.base.NovaObject, 'indirection_api', mock.Mock()))
+        lookup = self.useFixture(base.fixtures.MockPatchObject(
+            protect, '_tag_in_db')).mock
+        exists = self.useFixture(base.fixtures.MockPatch(
+            'nova.objects.Tag.exists', return_value=True)).mock
+        instance = base.make_instance(metadata={})
+        instance._context = mock.sentinel.cell_context
+        self.assertEqual('denied', self.decide(instance).action)
+        exists.assert_called_once_with(mock.sentinel.cell_context,
+                                       instance.uuid, 'delete-protected')
+        lookup.assert_not_called()
+
+    def test_no_tag_query_when_metadata_decides(self):
+        lookup = self.useFixture(base.fixtures.MockPatchObject(
+            protect, '_tag_in_db')).mock
+        for value in ('true', 'maybe'):
+            instance = base.make_instance(
+                metadata={'delete_protection': value})
+            self.assertEqual('denied', self.decide(instance).action)
+        # Nor on a deleted instance, which has no tags.
+        self.assertIsNone(self.decide(base.make_instance(
+            metadata={}, deleted=True)))
+        lookup.assert_not_called()
+
     def test_states(self):
         self.flags(states=[vm_states.STOPPED], group='delete_ext_protect')
         meta = {'delete_protection': 'true'}
