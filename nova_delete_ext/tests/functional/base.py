@@ -13,6 +13,7 @@ import sysconfig
 import time
 
 import fixtures
+from nova.tests import fixtures as nova_fixtures
 from nova.tests.functional.api import client
 from nova.tests.functional import integrated_helpers
 from oslo_serialization import jsonutils
@@ -48,9 +49,23 @@ HARNESS_WAITS_FOR_FAULT = _takes(
     integrated_helpers.InstanceHelperMixin._wait_for_state_change,
     'wait_for_fault_key')
 #: Nova 33 (2026.1) and later have _attach_volume(); 31 and 32 only
-#: _attach_volumes(), which does not wait for the attach to finish.
+#: _attach_volumes(), which does not wait for the attach notification.
 HARNESS_ATTACHES_ONE_VOLUME = hasattr(
     integrated_helpers.InstanceHelperMixin, '_attach_volume')
+
+
+def isolated_executor(test_id):
+    """Nova's fixture giving one test its own default pool or executor.
+
+    For tests that spawn through Nova outside ``DeleteExtTestBase``, whose
+    ``setUp`` (Nova's) uses it already: the next test of Nova's harness
+    checks that no shared executor was left behind. Nova 32 (2025.2) and
+    later: ``IsolatedExecutorFixture``; Nova 31: ``IsolatedGreenPoolFixture``.
+    """
+    isolate = getattr(nova_fixtures, 'IsolatedExecutorFixture', None)
+    if isolate is None:
+        isolate = nova_fixtures.IsolatedGreenPoolFixture
+    return isolate(test_id)
 
 
 class HooksFixture(fixtures.Fixture):

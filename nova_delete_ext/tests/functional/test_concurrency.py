@@ -32,6 +32,10 @@ def _wait(handle):
 
 class TestContextVarsPerThread(oslotest_base.BaseTestCase):
 
+    def setUp(self):
+        super().setUp()
+        self.useFixture(base.isolated_executor(self.id()))
+
     def test_mode_is_the_one_asked_for(self):
         self.assertEqual(EVENTLET,
                          eventlet.patcher.is_monkey_patched('thread'))
