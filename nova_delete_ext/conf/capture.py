@@ -35,11 +35,14 @@ It is created at the first capture if missing, with mode 0700; an existing
 directory is left as it is (a WARNING is logged once if others than its
 owner may read or enter it). The files are created with mode 0600. The
 service refuses to start if the directory cannot be created or written to.
-Nothing removes old files: rotate them with a ``tmpfiles.d`` or cron rule.
 
 Possible values:
 
 * A path, to a directory that the nova-compute user can create or write.
+
+Related options:
+
+* ``max_age`` and ``max_files``: which old files are removed.
 """),
     cfg.IntOpt(
         'max_bytes',
@@ -73,6 +76,45 @@ driver.
 Possible values:
 
 * A number of seconds, 0.1 or more.
+"""),
+    cfg.IntOpt(
+        'max_age',
+        default=30 * 24 * 3600,
+        min=0,
+        help="""
+Seconds after which a capture file is removed.
+
+After each capture, files of the capture directory older than this are
+removed. Their age is read from the time in their name; only files named
+as captures are (``<instance uuid>-<time>.json``).
+
+Possible values:
+
+* 0: keep files whatever their age.
+* A number of seconds; the default is 30 days.
+
+Related options:
+
+* ``max_files``: both limits apply.
+"""),
+    cfg.IntOpt(
+        'max_files',
+        default=1000,
+        min=0,
+        help="""
+Largest number of capture files kept in the capture directory.
+
+After each capture, the oldest capture files beyond this number are
+removed.
+
+Possible values:
+
+* 0: no limit on the number of files.
+* A positive integer.
+
+Related options:
+
+* ``max_age``: both limits apply.
 """),
 ]
 

@@ -7,11 +7,14 @@ part that cannot be read is noted in the file; a file that cannot be
 written is logged. Neither stops the delete.
 
 A capture is bounded: each driver call has ``driver_timeout`` seconds,
-diagnostics are asked of a running guest only, and what is written is
-masked for passwords and readable by the Nova user only.
+diagnostics are asked of a running guest only, what is written is masked
+for passwords and readable by the Nova user only, and old files are
+removed after ``max_age`` seconds or beyond ``max_files`` files.
 """
 
+import datetime
 import os
+import re
 import stat
 import threading
 
@@ -36,6 +39,9 @@ GROUP = 'delete_ext_capture'
 _FILE_MODE = 0o600
 _DIR_MODE = 0o700
 _STAMP = '%Y%m%dT%H%M%S.%fZ'
+#: The names of capture files, ``<instance uuid>-<stamp>.json``; the
+#: only files pruning looks at.
+_NAME = re.compile(r'^[0-9a-fA-F-]{36}-(\d{8}T\d{6}\.\d{6}Z)\.json$')
 #: Console bytes masked before the last ``max_bytes`` are kept, so that a
 #: secret whose key the cut leaves out is still masked.
 _MASK_MARGIN = 8192
@@ -140,6 +146,41 @@ def _ensure_directory(directory):
                     {'dir': directory, 'mode': mode})
 
 
+def prune(directory, max_age, max_files):
+    """Remove old captures of ``directory``; the number removed.
+
+    Captures older than ``max_age`` seconds and the oldest beyond
+    ``max_files`` files are removed (0: no limit). Their time is read from
+    their name, with one listing of the directory; files not named as
+    captures are left alone.
+    """
+    if not max_age and not max_files:
+        return 0
+    captures = []
+    for name in os.listdir(directory):
+        match = _NAME.match(name)
+        if match:
+            try:
+                taken = datetime.datetime.strptime(match.group(1), _STAMP)
+            except ValueError:
+                continue
+            captures.append((taken, name))
+    captures.sort(reverse=True)
+    doomed = captures[max_files:] if max_files else []
+    kept = captures[:max_files] if max_files else captures
+    if max_age:
+        oldest = timeutils.utcnow() - datetime.timedelta(seconds=max_age)
+        doomed += [capture for capture in kept if capture[0] < oldest]
+    removed = 0
+    for _taken, name in doomed:
+        try:
+            os.unlink(os.path.join(directory, name))
+        except FileNotFoundError:
+            continue  # removed by a concurrent capture
+        removed += 1
+    return removed
+
+
 def directory_problem(directory):
     """Why captures cannot be written to ``directory``, or None.
 
@@ -202,6 +243,15 @@ class Capture(base.DeletePolicy):
             return self.decision('failed')
         LOG.info('Saved console output and diagnostics to %s', path,
                  instance=event.instance)
+        try:
+            removed = prune(opts.directory, opts.max_age, opts.max_files)
+        except Exception as exc:
+            LOG.warning('Could not remove old captures from %s: %s',
+                        opts.directory, exc)
+        else:
+            if removed:
+                LOG.info('Removed %d old capture files from %s', removed,
+                         opts.directory)
         return self.decision('saved', fields={'capture': path})
 
     def _collect(self, event, opts):

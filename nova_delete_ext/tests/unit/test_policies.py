@@ -1,5 +1,6 @@
 """Tests of loading, validating and running policies."""
 
+import datetime
 import logging
 import os
 import stat
@@ -12,6 +13,8 @@ from nova.compute import vm_states
 from nova import context as nova_context
 from nova import objects
 from oslo_serialization import jsonutils
+from oslo_utils import timeutils
+from oslo_utils import uuidutils
 
 from nova_delete_ext import exception
 from nova_delete_ext.hooks import decide
@@ -674,6 +677,49 @@ class CaptureTest(base.TestCase):
         warnings = [r.getMessage() for r in self.logs.at(logging.WARNING)]
         self.assertEqual(1, len(warnings), warnings)
         self.assertIn('has mode 0755', warnings[0])
+
+    # Pruned ---------------------------------------------------------------
+
+    def old_capture(self, days_ago):
+        taken = timeutils.utcnow() - datetime.timedelta(days=days_ago)
+        name = '%s-%s.json' % (uuidutils.generate_uuid(),
+                               taken.strftime('%Y%m%dT%H%M%S.%fZ'))
+        open(os.path.join(self.directory, name), 'w').close()
+        return name
+
+    def test_captures_older_than_max_age_are_removed(self):
+        self.flags(max_age=10 * 86400, max_files=0,
+                   group='delete_ext_capture')
+        old = self.old_capture(11)
+        recent = self.old_capture(9)
+        other = os.path.join(self.directory, 'notes-20000101T000000.json')
+        open(other, 'w').close()
+        path = self.policy.before_destroy(self.event()).fields['capture']
+        self.assertEqual(
+            sorted([recent, os.path.basename(path), os.path.basename(other)]),
+            sorted(os.listdir(self.directory)))
+        self.assertNotIn(old, os.listdir(self.directory))
+
+    def test_oldest_captures_beyond_max_files_are_removed(self):
+        self.flags(max_age=0, max_files=2, group='delete_ext_capture')
+        names = [self.old_capture(days) for days in (400, 3, 2, 1)]
+        path = self.policy.before_destroy(self.event()).fields['capture']
+        self.assertEqual(sorted([names[-1], os.path.basename(path)]),
+                         sorted(os.listdir(self.directory)))
+
+    def test_nothing_removed_when_unlimited(self):
+        self.flags(max_age=0, max_files=0, group='delete_ext_capture')
+        self.old_capture(4000)
+        self.policy.before_destroy(self.event())
+        self.assertEqual(2, len(os.listdir(self.directory)))
+
+    def test_pruning_failure_never_fails_the_capture(self):
+        with mock.patch.object(capture, 'prune', autospec=True,
+                               side_effect=OSError('permission denied')):
+            decision = self.policy.before_destroy(self.event())
+        self.assertEqual('capture:saved', str(decision))
+        self.assertIn('Could not remove old captures',
+                      self.logs.at(logging.WARNING)[0].getMessage())
 
 
 class VerifyTest(base.TestCase):
