@@ -224,7 +224,7 @@ def http(method, url, body=None, token=None, headers=None, ok=(200,)):
         if exc.code in ok:
             return exc.code, exc.headers, None
         raise StepFailed('%s %s: %d %s' % (method, url, exc.code,
-                                            payload[:500]))
+                                           payload[:500]))
 
 
 def http_ok(url):
@@ -293,8 +293,11 @@ def alive(name):
 
 
 def _signature(cmd, env):
-    """What a service was started with: command, environment, and the
-    content of every file (or directory's files) they name."""
+    """What a service was started with, as one digest.
+
+    The command, the environment, and the content of every file (or
+    directory's files) they name.
+    """
     digest = hashlib.sha256()
     for item in list(cmd) + sorted('%s=%s' % kv for kv in env.items()):
         digest.update(item.encode() + b'\0')
@@ -434,7 +437,7 @@ def extension_sections(role, policies):
     sections = [
         ('oslo_messaging_notifications', [('driver', 'nova_delete_ext')]),
     ]
-    ext = [('audit_log', os.path.join(LOGS, 'delete-audit.jsonl'))]
+    ext = [('record_file', os.path.join(LOGS, 'delete-records.jsonl'))]
     if policies:
         ext.append(('policies', ','.join(policies)))
     sections.append(('delete_ext', ext))
@@ -561,7 +564,8 @@ def phase_mariadb(state):
     if not os.path.isdir(os.path.join(datadir, 'mysql')):
         os.makedirs(datadir, exist_ok=True)
         run(['mariadb-install-db', '--no-defaults', '--user=root',
-             '--datadir=%s' % datadir, '--auth-root-authentication-method=socket',
+             '--datadir=%s' % datadir,
+             '--auth-root-authentication-method=socket',
              '--skip-test-db'], log='mariadb')
     start('mariadb', ['mariadbd', '--no-defaults', '--user=root',
                       '--datadir=%s' % datadir, '--socket=%s' % sock,
@@ -597,8 +601,9 @@ def phase_rabbitmq(state):
     if port_open(5672) and not alive('rabbitmq'):
         probe = subprocess.run(
             [os.path.join(BIN, 'python'), '-c',
-             'import kombu; c = kombu.Connection("amqp://guest:guest@%s:5672//"'
-             '); c.connect(); c.release()' % HOST], capture_output=True)
+             'import kombu; '
+             'c = kombu.Connection("amqp://guest:guest@%s:5672//"); '
+             'c.connect(); c.release()' % HOST], capture_output=True)
         if probe.returncode == 0:
             say('    using the RabbitMQ answering on %s:5672' % HOST)
             state['rabbit'] = {'external': True, 'port': 5672}
@@ -712,9 +717,9 @@ def phase_keystone(state):
                       '--keystone-group', 'root'], log='keystone-manage')
     once(state, 'keystone-bootstrap', run, manage + [
         'bootstrap', '--bootstrap-password', PASSWORD,
-                  '--bootstrap-admin-url', url('keystone', '/v3'),
-                  '--bootstrap-public-url', url('keystone', '/v3'),
-                  '--bootstrap-internal-url', url('keystone', '/v3'),
+        '--bootstrap-admin-url', url('keystone', '/v3'),
+        '--bootstrap-public-url', url('keystone', '/v3'),
+        '--bootstrap-internal-url', url('keystone', '/v3'),
         '--bootstrap-region-id', REGION], 'keystone-manage')
     gunicorn('keystone', 'keystone.wsgi.api', 2,
              PORTS['keystone'], {'OS_KEYSTONE_CONFIG_FILES': conf})
@@ -730,8 +735,8 @@ class Keystone:
             'auth': {'identity': {'methods': ['password'], 'password': {
                 'user': {'name': 'admin', 'domain': {'name': 'Default'},
                          'password': PASSWORD}}},
-                'scope': {'project': {'name': 'admin',
-                                      'domain': {'name': 'Default'}}}}},
+                     'scope': {'project': {'name': 'admin',
+                                           'domain': {'name': 'Default'}}}}},
             ok=(201,))
         self.token = headers['X-Subject-Token']
         self.project_id = body['token']['project']['id']
@@ -1296,8 +1301,8 @@ def env(args):
         'network_name': 'shared', 'compute_host': COMPUTE_HOST,
         'cinder': WITH_CINDER,
         'nova_conf': {r: nova_conf(r) for r in ('api', 'compute',
-                                                 'conductor')},
-        'audit_log': os.path.join(LOGS, 'delete-audit.jsonl'),
+                                                'conductor')},
+        'record_file': os.path.join(LOGS, 'delete-records.jsonl'),
     }, indent=2))
     return 0
 
@@ -1341,7 +1346,7 @@ def tempest_conf(args):
             ('serial_console', 'false'), ('rescue', 'true'),
             ('attach_encrypted_volume', 'false')]),
         ('network', [('region', REGION), ('shared_physical_network',
-                                            'false')]),
+                                          'false')]),
         ('network-feature-enabled', [('api_extensions', 'all')]),
         ('image', [('region', REGION)]),
         ('image-feature-enabled', [('api_v2', 'true')]),
@@ -1362,7 +1367,8 @@ def tempest_conf(args):
             (p, 'true' if p in policies else 'false')
             for p in ('protect', 'recycle', 'capture', 'verify')]),
         ('delete_ext', [
-            ('protect_metadata_key', d['NOVA_DELETE_EXT_PROTECT_METADATA_KEY']),
+            ('protect_metadata_key',
+             d['NOVA_DELETE_EXT_PROTECT_METADATA_KEY']),
             ('protect_tag', d['NOVA_DELETE_EXT_PROTECT_TAG'])]),
     ]))
     say('wrote %s' % path)
