@@ -20,6 +20,7 @@ from nova_delete_ext import hooks
 from nova_delete_ext import policies
 from nova_delete_ext.policies import base
 from nova_delete_ext.policies import capture
+from nova_delete_ext.policies import capture_files
 from nova_delete_ext.policies import recycle
 from nova_delete_ext import sinks
 
@@ -116,7 +117,7 @@ class Checks(upgradecheck.UpgradeCommands):
                 self.conf, capture.GROUP)['directory']
         except exception.ConfigInvalid as exc:
             return Result(Code.FAILURE, str(exc))
-        problem = capture.directory_problem(directory)
+        problem = capture_files.directory_problem(directory)
         if problem:
             return Result(Code.FAILURE, '[%s]directory %s.'
                           % (capture.GROUP, problem))

@@ -12,36 +12,23 @@ for passwords and readable by the Nova user only, and old files are
 removed after ``max_age`` seconds or beyond ``max_files`` files.
 """
 
-import datetime
-import os
-import re
-import stat
 import threading
 
 from nova.compute import power_state
 from nova.objects import base as obj_base
 from oslo_log import log as logging
-from oslo_serialization import jsonutils
-from oslo_utils import fileutils
 from oslo_utils import strutils
 from oslo_utils import timeutils
 
 from nova_delete_ext.conf import capture as capture_conf
 from nova_delete_ext import exception
 from nova_delete_ext.policies import base
+from nova_delete_ext.policies import capture_files
 from nova_delete_ext import states
 
 LOG = logging.getLogger(__name__)
 
 GROUP = 'delete_ext_capture'
-# Exact modes, whatever the service's umask: captures hold what a guest
-# printed, for the Nova user's eyes only.
-_FILE_MODE = 0o600
-_DIR_MODE = 0o700
-_STAMP = '%Y%m%dT%H%M%S.%fZ'
-#: The names of capture files, ``<instance uuid>-<stamp>.json``; the
-#: only files pruning looks at.
-_NAME = re.compile(r'^[0-9a-fA-F-]{36}-(\d{8}T\d{6}\.\d{6}Z)\.json$')
 #: Console bytes masked before the last ``max_bytes`` are kept, so that a
 #: secret whose key the cut leaves out is still masked.
 _MASK_MARGIN = 8192
@@ -51,7 +38,6 @@ _MAX_ABANDONED = 8
 
 _abandoned = set()
 _abandoned_lock = threading.Lock()
-_warned_directories = set()
 
 
 class DriverTimeout(Exception):
@@ -120,90 +106,6 @@ def _console(output, max_bytes):
     return masked[-max_bytes:].decode('utf-8', 'replace'), truncated
 
 
-def _ensure_directory(directory):
-    """Create ``directory`` 0700 if missing; warn once if others may read.
-
-    An existing directory is the operator's: its mode is left alone.
-    """
-    try:
-        st = os.stat(directory)
-    except FileNotFoundError:
-        fileutils.ensure_tree(os.path.dirname(os.path.abspath(directory)))
-        try:
-            os.mkdir(directory, _DIR_MODE)
-        except FileExistsError:
-            return  # created meanwhile by a concurrent capture
-        # mkdir applies the umask, chmod does not.
-        os.chmod(directory, _DIR_MODE)
-        return
-    mode = stat.S_IMODE(st.st_mode)
-    if (stat.S_ISDIR(st.st_mode) and mode & 0o077 and
-            directory not in _warned_directories):
-        _warned_directories.add(directory)
-        LOG.warning('The capture directory %(dir)s has mode %(mode)04o: '
-                    'users other than its owner may read or list the '
-                    'captures. It is left as it is; make it 0700.',
-                    {'dir': directory, 'mode': mode})
-
-
-def prune(directory, max_age, max_files):
-    """Remove old captures of ``directory``; the number removed.
-
-    Captures older than ``max_age`` seconds and the oldest beyond
-    ``max_files`` files are removed (0: no limit). Their time is read from
-    their name, with one listing of the directory; files not named as
-    captures are left alone.
-    """
-    if not max_age and not max_files:
-        return 0
-    captures = []
-    for name in os.listdir(directory):
-        match = _NAME.match(name)
-        if match:
-            try:
-                taken = datetime.datetime.strptime(match.group(1), _STAMP)
-            except ValueError:
-                continue
-            captures.append((taken, name))
-    captures.sort(reverse=True)
-    doomed = captures[max_files:] if max_files else []
-    kept = captures[:max_files] if max_files else captures
-    if max_age:
-        oldest = timeutils.utcnow() - datetime.timedelta(seconds=max_age)
-        doomed += [capture for capture in kept if capture[0] < oldest]
-    removed = 0
-    for _taken, name in doomed:
-        try:
-            os.unlink(os.path.join(directory, name))
-        except FileNotFoundError:
-            continue  # removed by a concurrent capture
-        removed += 1
-    return removed
-
-
-def directory_problem(directory):
-    """Why captures cannot be written to ``directory``, or None.
-
-    A missing directory is fine if this user can create it: it is created
-    at the first capture, so checking the configuration (the service's
-    start, ``nova-delete-ext-status``) changes nothing on disk.
-    """
-    if not directory:
-        return 'is empty'
-    existing = os.path.abspath(directory)
-    while not os.path.exists(existing):
-        existing = os.path.dirname(existing)
-    if not os.path.isdir(existing):
-        return '%r cannot be created: %r is not a directory' % (directory,
-                                                                existing)
-    if not os.access(existing, os.W_OK | os.X_OK):
-        if existing == os.path.abspath(directory):
-            return '%r is not writable by this service' % directory
-        return '%r cannot be created: %r is not writable by this service' % (
-            directory, existing)
-    return None
-
-
 def _primitive(value):
     """Plain data for JSON from a Nova object, its lists included."""
     if isinstance(value, (list, tuple)):
@@ -224,7 +126,7 @@ class Capture(base.DeletePolicy):
 
     def validate(self):
         values = base.read_options(self.conf, GROUP)
-        problem = directory_problem(values['directory'])
+        problem = capture_files.directory_problem(values['directory'])
         if problem:
             raise exception.ConfigInvalid(option='[%s]directory' % GROUP,
                                           reason=problem)
@@ -236,7 +138,8 @@ class Capture(base.DeletePolicy):
             return None
         data = self._collect(event, opts)
         try:
-            path = self._write(opts.directory, event, data)
+            path = capture_files.write(opts.directory, event.instance.uuid,
+                                       data)
         except (OSError, ValueError, TypeError) as exc:
             LOG.warning('Could not save the capture of this server before '
                         'its delete: %s', exc, instance=event.instance)
@@ -244,7 +147,8 @@ class Capture(base.DeletePolicy):
         LOG.info('Saved console output and diagnostics to %s', path,
                  instance=event.instance)
         try:
-            removed = prune(opts.directory, opts.max_age, opts.max_files)
+            removed = capture_files.prune(opts.directory, opts.max_age,
+                                          opts.max_files)
         except Exception as exc:
             LOG.warning('Could not remove old captures from %s: %s',
                         opts.directory, exc)
@@ -292,30 +196,3 @@ class Capture(base.DeletePolicy):
         except Exception as exc:
             data['errors']['diagnostics'] = _error_text(exc)
         return data
-
-    @staticmethod
-    def _write(directory, event, data):
-        _ensure_directory(directory)
-        stamp = timeutils.utcnow().strftime(_STAMP)
-        path = os.path.join(directory,
-                            '%s-%s.json' % (event.instance.uuid, stamp))
-        text = jsonutils.dumps(data, sort_keys=True,
-                               indent=1).encode('utf-8')
-        # Written aside and renamed: a reader never sees half a file.
-        partial = path + '.partial'
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL,
-                     _FILE_MODE)
-        try:
-            with os.fdopen(fd, 'wb') as f:
-                # os.open applies the umask, fchmod does not.
-                os.fchmod(f.fileno(), _FILE_MODE)
-                f.write(text)
-            os.replace(partial, path)
-        except BaseException:
-            # No half file left behind: pruning only sees whole captures.
-            try:
-                os.unlink(partial)
-            except OSError:
-                pass
-            raise
-        return path

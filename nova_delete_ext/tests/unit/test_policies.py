@@ -22,6 +22,7 @@ from nova_delete_ext import leaks
 from nova_delete_ext import policies
 from nova_delete_ext.policies import base as policy_base
 from nova_delete_ext.policies import capture
+from nova_delete_ext.policies import capture_files
 from nova_delete_ext.policies import protect
 from nova_delete_ext.policies import recycle
 from nova_delete_ext.policies import verify
@@ -563,7 +564,7 @@ class CaptureTest(base.TestCase):
         self.assertTrue(os.path.isfile(decision.fields['capture']))
 
     def test_write_failure_is_a_decision_not_an_error(self):
-        with mock.patch.object(capture.Capture, '_write',
+        with mock.patch.object(capture_files, 'write', autospec=True,
                                side_effect=OSError('disk full')):
             decision = self.policy.before_destroy(self.event())
         self.assertEqual('capture:failed', str(decision))
@@ -668,7 +669,7 @@ class CaptureTest(base.TestCase):
 
     def test_wide_existing_directory_left_alone_with_one_warning(self):
         self.useFixture(base.fixtures.MockPatchObject(
-            capture, '_warned_directories', set()))
+            capture_files, '_warned_directories', set()))
         os.chmod(self.directory, 0o755)
         self.policy.before_destroy(self.event())
         self.policy.before_destroy(self.event())
@@ -714,7 +715,7 @@ class CaptureTest(base.TestCase):
         self.assertEqual(2, len(os.listdir(self.directory)))
 
     def test_pruning_failure_never_fails_the_capture(self):
-        with mock.patch.object(capture, 'prune', autospec=True,
+        with mock.patch.object(capture_files, 'prune', autospec=True,
                                side_effect=OSError('permission denied')):
             decision = self.policy.before_destroy(self.event())
         self.assertEqual('capture:saved', str(decision))
