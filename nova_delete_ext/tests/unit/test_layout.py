@@ -15,7 +15,7 @@ from nova_delete_ext.tests.unit import base
 PACKAGE = 'nova_delete_ext'
 FLOW = ('hooks', 'policies', 'leaks', 'record', 'sinks')
 SHARED = ('conf', 'states', 'exception', 'compat')
-ENTRY_POINTS = ('activation', 'cmd')
+ENTRY_POINTS = ('activation', 'startup', 'cmd')
 #: Lines a module of the package may have, about.
 MAX_LINES = 300
 
