@@ -9,9 +9,10 @@ three of its ``system_metadata`` entries, all defined here:
     The request-time facts of an API delete (:func:`stash`, :func:`take`):
     a JSON object whose ``v`` is the protocol version (:data:`VERSION`):
     ``r`` request id, ``t`` time of the request, ``d`` delete type, ``s``
-    vm_state, task_state and power_state at the request, ``x`` steps,
-    ``p`` policy decisions, ``c`` names of the policies in force on
-    nova-api (optional: absent from entries of the previous release).
+    vm_state, task_state and power_state at the request, ``x`` steps
+    (only when there are some), ``p`` policy decisions, ``c`` the names of
+    the policies in force on nova-api, comma-separated (absent from entries
+    of the previous release).
     nova-api sets it on the instance it casts to the compute host and does
     not save it; nova-compute takes it off before Nova saves the instance.
     An entry without ``v`` is version 1, as written before versions were
@@ -58,25 +59,43 @@ def stash(instance, attempt, steps=(), decisions=(), policies=()):
         't': attempt.record.requested_at,
         'd': attempt.record.delete_type,
         's': [state.vm_state, state.task_state, state.power_state],
-        'x': list(steps),
         'p': list(decisions),
-        'c': list(policies),
+        # One string: every character counts in a system_metadata value.
+        'c': ','.join(policies),
     }
-    value = jsonutils.dumps(data, separators=(',', ':'))
-    if len(value) > _MAX_CHARS:
-        # Keep the essentials; steps and decisions are the optional part.
-        LOG.warning('The steps and policy decisions of this delete are too '
-                    'long to carry to the compute host (%s %s); its record '
-                    'there will not list them.', ','.join(steps),
-                    ','.join(decisions), instance=instance)
-        data['x'], data['p'] = [], []
-        value = jsonutils.dumps(data, separators=(',', ':'))
-    if len(value) > _MAX_CHARS:
-        LOG.warning('Not carrying the delete facts to the compute host: '
-                    '%d characters is more than a system_metadata value '
-                    'holds.', len(value), instance=instance)
+    if steps:
+        data['x'] = list(steps)
+    value = _fitted(data, instance)
+    if value is None:
         return
     instance.system_metadata[REQUEST_KEY] = value
+
+
+# What to leave out, in this order, when the entry is too long: the steps;
+# the policy names (nova-compute then checks protect itself, so nothing is
+# lost but a little time); the decisions, which its record then lacks.
+_OPTIONAL = ('x', 'c', 'p')
+
+
+def _fitted(data, instance):
+    """``data`` as JSON within a system_metadata value, or None."""
+    value = jsonutils.dumps(data, separators=(',', ':'))
+    for key in _OPTIONAL:
+        if len(value) <= _MAX_CHARS:
+            return value
+        dropped = data.pop(key, None)
+        if dropped and key != 'c':
+            LOG.warning('The %s of this delete are too long to carry to the '
+                        'compute host (%s); its record there will not list '
+                        'them.', 'steps' if key == 'x' else 'decisions',
+                        ','.join(dropped), instance=instance)
+        value = jsonutils.dumps(data, separators=(',', ':'))
+    if len(value) <= _MAX_CHARS:
+        return value
+    LOG.warning('Not carrying the delete facts to the compute host: %d '
+                'characters is more than a system_metadata value holds.',
+                len(value), instance=instance)
+    return None
 
 
 class Carried:
@@ -91,7 +110,9 @@ class Carried:
         self.steps = list(data.get('x', ()))
         self.decisions = list(data.get('p', ()))
         # Written since 'c' was added; None: nova-api did not say.
-        self.policies = data.get('c')
+        names = data.get('c')
+        self.policies = (None if names is None else
+                         [name for name in names.split(',') if name])
 
 
 def take(instance, request_id):

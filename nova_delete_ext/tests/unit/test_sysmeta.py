@@ -98,7 +98,7 @@ class StashReadTest(CarryTestBase):
             's': [vm_states.ACTIVE, None, 'running'],
             'x': ['a'],
             'p': [],
-            'c': [],
+            'c': '',
         }, jsonutils.loads(raw))
         # Only our key is touched.
         self.assertEqual({sysmeta.REQUEST_KEY},
@@ -278,6 +278,18 @@ class VersionTest(CarryTestBase):
         self.assertIsNone(sysmeta.take(self.instance,
                                        self.context.request_id))
         self.assertNotIn(sysmeta.REQUEST_KEY, self.instance.system_metadata)
+
+    def test_a_bypassed_recycled_delete_keeps_its_decisions(self):
+        # The longest common case: a real request id and time, protect
+        # bypassed and recycle keeping the server.
+        decisions = ['protect:bypassed(metadata delete_protection=true)',
+                     'recycle:soft_delete(604800s)']
+        sysmeta.stash(self.instance, self.attempt, decisions=decisions,
+                      policies=['protect', 'recycle', 'capture', 'verify'])
+        carried = sysmeta.read(self.instance, self.context.request_id)
+        self.assertEqual(decisions, carried.decisions)
+        # The policy names went first: nova-compute checks protect itself.
+        self.assertIsNone(carried.policies)
 
     def test_policies_in_force_on_nova_api_are_carried(self):
         sysmeta.stash(self.instance, self.attempt,
