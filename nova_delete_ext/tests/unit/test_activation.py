@@ -300,7 +300,7 @@ def _nova_wsgi_prog(module):
         if (isinstance(node, ast.Assign)
                 and [t.id for t in node.targets] == ['PROG']):
             return node.value.value
-    raise AssertionError('%s has no PROG' % module)
+    return None
 
 
 class ProgramTest(base.TestCase):
@@ -323,6 +323,10 @@ class ProgramTest(base.TestCase):
             self.assertEqual(expected, self._service(name), name)
 
     def test_nova_wsgi_entry_points(self):
+        if _nova_wsgi_prog('nova.wsgi.osapi_compute') is None:
+            self.skipTest('this Nova names no program in its WSGI entry '
+                          'points (before 2026.1): nova-api is recognised '
+                          'by the module being imported instead')
         self.assertEqual('nova-api', self._service(
             _nova_wsgi_prog('nova.wsgi.osapi_compute')))
         self.assertIsNone(self._service(

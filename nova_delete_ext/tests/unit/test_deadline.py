@@ -4,6 +4,8 @@ import contextvars
 import threading
 import time
 
+import nova.utils
+
 from nova_delete_ext.policies import deadline
 from nova_delete_ext.tests.unit import base
 
@@ -46,6 +48,10 @@ class CallTest(base.TestCase):
                          deadline.call(lambda _: _VAR.get(), None, 5.0))
 
     def test_hung_calls_cannot_pile_up(self):
+        if not hasattr(nova.utils, 'concurrency_mode_threading'):
+            # Nova 31 patches eventlet partly as it is imported, and this
+            # process then mixes green and native threading primitives.
+            self.skipTest('Nova 2025.1 has no native threading mode')
         self.useFixture(base.fixtures.MonkeyPatch(
             'nova_delete_ext.policies.deadline._SLOTS',
             threading.BoundedSemaphore(2)))
