@@ -40,7 +40,8 @@ def call(func, arg, timeout):
     """
     if not timeout:
         return func(arg)
-    if not _SLOTS.acquire(blocking=False):
+    slots = _SLOTS  # the one released, whatever happens to the global
+    if not slots.acquire(blocking=False):
         raise Busy(count=MAX_RUNNING)
     done = threading.Event()
     outcome = {}
@@ -53,7 +54,7 @@ def call(func, arg, timeout):
         except BaseException as exc:
             outcome['error'] = exc
         finally:
-            _SLOTS.release()
+            slots.release()
             done.set()
 
     threading.Thread(target=run, daemon=True,
