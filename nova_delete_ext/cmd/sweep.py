@@ -3,6 +3,7 @@
 Reads the deleted and soft-deleted instances of every cell and looks for
 placement allocations they still hold, Neutron ports still bound to them,
 Cinder attachments still naming them and shelve snapshots still in Glance.
+Every call to a service is given [delete_ext_verify]timeout seconds.
 
 Exit codes: 0 nothing found, 3 leaks found, 4 leaks found and all
 repaired, 1 an error (a cell or a service that could not be read, a repair
@@ -146,7 +147,7 @@ def run(args, out=None, err=None):
 
 def _sweep_and_repair(args, filters, out, err):
     context = nova_context.get_admin_context()
-    clients = services.Clients()
+    clients = services.Clients(timeout=CONF.delete_ext_verify.timeout)
     progress = _Progress(err) if err.isatty() else None
     sw = sweep.Sweep(context, clients, filters, kinds=args.kinds,
                      batch_size=args.batch_size, progress=progress)

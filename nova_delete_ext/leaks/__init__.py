@@ -142,7 +142,7 @@ def get_image(context, clients, image_id):
 # One instance ---------------------------------------------------------------
 
 def find(context, instance_uuid, kinds, clients, shelve_image_id=None,
-         driver=None):
+         driver=None, errors=None):
     """Leaks of one deleted instance, for the given kinds only.
 
     :param kinds: a set of ``states.*`` kind names; kinds not in
@@ -152,25 +152,65 @@ def find(context, instance_uuid, kinds, clients, shelve_image_id=None,
     :param driver: a ``nova.virt`` driver; ``DOMAIN`` is checked only when
         it is given (the instance's uuid still in
         ``driver.list_instance_uuids()``).
+    :param errors: a dict: a kind that cannot be checked is set in it, with
+        the exception, and the other kinds are still checked. Without it
+        the first exception is raised.
     :returns: a list of :class:`Leak`, in the order of :data:`CHECKED`.
-    :raises: what the service clients raise when a service cannot answer:
-        a check that cannot be made is never reported as "no leak".
+    :raises: without ``errors``, what the service clients raise when a
+        service cannot answer (among them
+        :class:`~nova_delete_ext.leaks.deadline.CallTimedOut`): a check that
+        cannot be made is never reported as "no leak".
     """
     found = []
-    if states.ALLOCATIONS in kinds:
-        allocs = clients.placement.get_allocs_for_consumer(
-            context, instance_uuid)
-        found += allocation_leaks(instance_uuid, allocs['allocations'])
-    if states.PORTS in kinds:
-        ports = clients.neutron(context).list_ports(device_id=instance_uuid)
-        found += port_leaks(instance_uuid, ports['ports'])
-    if states.VOLUMES in kinds:
-        found += attachment_leaks(instance_uuid,
-                                  clients.volume_api.attachment_get_all(
-                                      context, instance_id=instance_uuid))
-    if states.SHELVE_IMAGE in kinds and shelve_image_id:
-        found += shelve_image_leaks(
-            instance_uuid, get_image(context, clients, shelve_image_id))
-    if states.DOMAIN in kinds and driver is not None:
-        found += domain_leaks(instance_uuid, driver.list_instance_uuids())
+    for kind in CHECKED:
+        if kind not in kinds:
+            continue
+        try:
+            found += _FINDERS[kind](context, instance_uuid, clients,
+                                    shelve_image_id=shelve_image_id,
+                                    driver=driver)
+        except Exception as exc:
+            if errors is None:
+                raise
+            errors[kind] = exc
     return found
+
+
+def _find_allocations(context, instance_uuid, clients, **kwargs):
+    allocs = clients.placement.get_allocs_for_consumer(context, instance_uuid)
+    return allocation_leaks(instance_uuid, allocs['allocations'])
+
+
+def _find_ports(context, instance_uuid, clients, **kwargs):
+    ports = clients.neutron(context).list_ports(device_id=instance_uuid)
+    return port_leaks(instance_uuid, ports['ports'])
+
+
+def _find_attachments(context, instance_uuid, clients, **kwargs):
+    return attachment_leaks(instance_uuid,
+                            clients.volume_api.attachment_get_all(
+                                context, instance_id=instance_uuid))
+
+
+def _find_shelve_image(context, instance_uuid, clients,
+                       shelve_image_id=None, **kwargs):
+    if not shelve_image_id:
+        return []
+    return shelve_image_leaks(
+        instance_uuid, get_image(context, clients, shelve_image_id))
+
+
+def _find_domain(context, instance_uuid, clients, driver=None, **kwargs):
+    if driver is None:
+        return []
+    return domain_leaks(instance_uuid, clients.call(
+        'the hypervisor', driver.list_instance_uuids))
+
+
+_FINDERS = {
+    states.ALLOCATIONS: _find_allocations,
+    states.PORTS: _find_ports,
+    states.VOLUMES: _find_attachments,
+    states.SHELVE_IMAGE: _find_shelve_image,
+    states.DOMAIN: _find_domain,
+}

@@ -20,7 +20,6 @@ the number of deleted instances swept.
 import collections
 import dataclasses
 
-from nova.volume import cinder
 from oslo_log import log as logging
 
 from nova_delete_ext import exception
@@ -68,10 +67,9 @@ def allocations_by_consumer(context, placement):
     return index
 
 
-def attachments_by_instance(context, page_size=ATTACHMENT_PAGE):
+def attachments_by_instance(context, clients, page_size=ATTACHMENT_PAGE):
     """``{instance: [attachment]}`` over every attachment, all projects."""
-    client = cinder.cinderclient(context, _CINDER_MICROVERSION,
-                                 skip_version_check=True)
+    client = clients.cinder(context, _CINDER_MICROVERSION)
     index = collections.defaultdict(list)
     marker = None
     while True:
@@ -115,7 +113,8 @@ class BulkFinder:
 
     def attachments(self):
         if self._attachments is None:
-            self._attachments = attachments_by_instance(self.context)
+            self._attachments = attachments_by_instance(self.context,
+                                                        self.clients)
         return self._attachments
 
     def candidates(self, kinds):

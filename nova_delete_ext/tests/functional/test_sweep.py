@@ -8,10 +8,12 @@ sweep then runs in-process through the command's ``main()``.
 import contextlib
 import gc
 import io
+import threading
 import weakref
 
 import fixtures
 from nova import context as nova_context
+from nova.scheduler.client import report
 from oslo_serialization import jsonutils
 
 from nova_delete_ext.cmd import sweep as sweep_cmd
@@ -256,6 +258,34 @@ class TestAudit(SweepTestBase):
         self.assertIn('left alone', output['leaks'][0]['action'])
         self.assertEqual('other',
                          self.neutron.show_port(PORT_1)['port']['device_id'])
+
+
+class TestAuditTimeout(SweepTestBase):
+
+    def test_service_that_does_not_answer_stops_the_sweep(self):
+        self.flags(timeout=1.0, group='delete_ext_verify')
+        self.delete_keeping_allocations(self._create_server(networks='none'))
+        release = threading.Event()
+        self.addCleanup(release.set)
+        get = report.SchedulerReportClient.get
+
+        def hung(client, url, *args, **kwargs):
+            if (url == '/resource_providers' and
+                    base.called_by_the_leak_checks()):
+                # Long enough for the sweep to give up, short enough for
+                # a sweep that waits to end the test.
+                release.wait(30)
+            return get(client, url, *args, **kwargs)
+
+        self.useFixture(fixtures.MockPatchObject(
+            report.SchedulerReportClient, 'get', hung))
+        err = io.StringIO()
+        with contextlib.redirect_stdout(io.StringIO()), \
+                contextlib.redirect_stderr(err):
+            code = sweep_cmd.main(['--kinds', 'allocations'])
+        self.assertEqual(1, code)
+        self.assertIn('CallTimedOut: placement did not answer', err.getvalue())
+        self.assertIn('within 1.0 s', err.getvalue())
 
 
 class TestAuditCells(SweepTestBase):

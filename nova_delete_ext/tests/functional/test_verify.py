@@ -132,6 +132,11 @@ class TestVerifyReport(VerifyTestBase):
 class TestVerifyOffTheDeletePath(VerifyTestBase):
     """A slow, stuck or skipped check never holds the delete record."""
 
+    def setUp(self):
+        super().setUp()
+        # The held calls stay held until released, however slow the test.
+        self.use_policies('verify', delete_ext_verify={'timeout': 3600.0})
+
     def test_delete_record_does_not_wait_for_a_stuck_check(self):
         server = self.server_active()
         held = self.hold(
@@ -171,6 +176,26 @@ class TestVerifyOffTheDeletePath(VerifyTestBase):
             ['checked', 'checked'],
             [self.check_record(server)['outcome']
              for server in servers[:2]])
+
+
+class TestVerifyTimeout(VerifyTestBase):
+
+    def setUp(self):
+        super().setUp()
+        self.use_policies('verify', delete_ext_verify={'timeout': 1.0})
+
+    def test_service_that_does_not_answer_makes_the_check_unverified(self):
+        server = self.server_active()
+        [rp] = self._get_allocations_by_server_uuid(server['id'])
+        # Neutron hangs for this server's check; placement still answers.
+        self.hold(self.neutron, 'list_ports')
+        self.delete_keeping_allocations(server)
+        check = self.check_record(server)
+        self.assertEqual(['verify:unverified(timeout)'], check['decisions'])
+        self.assertIn('ports: CallTimedOut: neutron did not answer '
+                      'list_ports within 1.0 s', check['error'])
+        # What the other kinds found is still reported.
+        self.assertEqual([('allocations', rp)], self.leaks(check))
 
 
 class TestVerifyRepair(VerifyTestBase):

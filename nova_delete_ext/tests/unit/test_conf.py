@@ -40,6 +40,14 @@ class ListOptsTest(base.TestCase):
         self.assertEqual((100, 1), (opts['after_delete_queue_size'].default,
                                     opts['after_delete_queue_size'].type.min))
 
+    def test_verify_timeout(self):
+        opt = self._opts('delete_ext_verify')[1]['timeout']
+        self.assertIsInstance(opt, cfg.FloatOpt)
+        self.assertEqual((30.0, 1.0), (opt.default, opt.type.min))
+        for name in ('[placement]timeout', '[neutron]timeout',
+                     '[cinder]timeout', '[glance]timeout'):
+            self.assertIn(name, opt.help)
+
     def test_policies(self):
         opt = self._opts()[1]['policies']
         self.assertIsInstance(opt, cfg.ListOpt)

@@ -1,5 +1,7 @@
 """Tests of :mod:`nova_delete_ext.leaks`: the rules, find() and repair()."""
 
+import threading
+import time
 from unittest import mock
 
 from neutronclient.common import exceptions as neutron_exc
@@ -11,6 +13,7 @@ from nova.scheduler.client import report
 from nova.volume import cinder
 
 from nova_delete_ext import leaks
+from nova_delete_ext.leaks import deadline
 from nova_delete_ext.leaks import repair
 from nova_delete_ext.leaks import services
 from nova_delete_ext import states
@@ -31,6 +34,8 @@ def make_clients():
     clients.image_api = mock.create_autospec(glance.API, instance=True)
     clients.neutron.return_value = mock.create_autospec(
         neutron_client.Client, instance=True)
+    clients.call.side_effect = lambda service, func, *args, **kwargs: func(
+        *args, **kwargs)
     return clients
 
 
@@ -180,6 +185,18 @@ class FindTest(base.TestCase):
                           leaks.find, self.ctxt, UUID, {states.ALLOCATIONS},
                           self.clients)
 
+    def test_errors_collected_and_other_kinds_still_checked(self):
+        error = deadline.CallTimedOut(service='placement', call='get',
+                                      timeout=30.0)
+        self.clients.placement.get_allocs_for_consumer.side_effect = error
+        errors = {}
+        found = leaks.find(self.ctxt, UUID, set(leaks.CHECKED), self.clients,
+                           shelve_image_id='img-1', driver=self.driver,
+                           errors=errors)
+        self.assertEqual({states.ALLOCATIONS: error}, errors)
+        self.assertEqual([states.PORTS, states.VOLUMES, states.SHELVE_IMAGE,
+                          states.DOMAIN], [leak.kind for leak in found])
+
 
 class RepairTest(base.TestCase):
 
@@ -308,5 +325,99 @@ class ClientsTest(base.TestCase):
     @mock.patch.object(neutron, 'get_client', autospec=True)
     def test_neutron_is_admin(self, get_client):
         self.assertIs(get_client.return_value,
-                      services.Clients.neutron(mock.sentinel.context))
+                      services.Clients().neutron(mock.sentinel.context))
         get_client.assert_called_once_with(mock.sentinel.context, admin=True)
+
+    @mock.patch.object(report, 'report_client_singleton', autospec=True)
+    def test_every_call_has_the_deadline(self, singleton):
+        release = threading.Event()
+        self.addCleanup(release.set)
+        placement = singleton.return_value
+        placement.get_allocs_for_consumer.side_effect = (
+            lambda *args: release.wait(10))
+        placement.get.return_value = 'answer'
+        clients = services.Clients(timeout=0.05)
+        self.assertEqual('answer', clients.placement.get('/'))
+        error = self.assertRaises(
+            deadline.CallTimedOut, clients.placement.get_allocs_for_consumer,
+            mock.sentinel.context, UUID)
+        self.assertIn('placement did not answer', str(error))
+        self.assertIn('within 0.05 s', str(error))
+
+    @mock.patch.object(cinder, 'cinderclient', autospec=True)
+    def test_objects_a_client_hands_out_have_the_deadline(self, cinderclient):
+        release = threading.Event()
+        self.addCleanup(release.set)
+        client = cinderclient.return_value
+        client.attachments.list.side_effect = lambda **kw: release.wait(10)
+        clients = services.Clients(timeout=0.05)
+        timed = clients.cinder(mock.sentinel.context, '3.44')
+        cinderclient.assert_called_once_with(
+            mock.sentinel.context, '3.44', skip_version_check=True)
+        self.assertRaises(deadline.CallTimedOut, timed.attachments.list,
+                          limit=1)
+
+    @mock.patch.object(neutron, 'get_client', autospec=True)
+    def test_no_timeout_no_wrapper(self, get_client):
+        self.assertIs(get_client.return_value,
+                      services.Clients(timeout=None).neutron(
+                          mock.sentinel.context))
+
+
+class DeadlineTest(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.release = threading.Event()
+        self.addCleanup(self.release.set)
+
+    def hang(self):
+        self.release.wait(10)
+        return 'late'
+
+    def test_answer_in_time(self):
+        self.assertEqual(3, deadline.call(1.0, 'x', lambda a, b=0: a + b,
+                                          1, b=2))
+
+    def test_error_raised(self):
+        self.assertRaises(ValueError, deadline.call, 1.0, 'x',
+                          int, 'not a number')
+
+    def test_no_timeout_calls_here(self):
+        self.assertEqual(threading.current_thread().name,
+                         deadline.call(None, 'x', lambda: threading.
+                                       current_thread().name))
+
+    def test_given_up(self):
+        started = time.monotonic()
+        error = self.assertRaises(deadline.CallTimedOut, deadline.call, 0.05,
+                                  'glance', self.hang)
+        self.assertLess(time.monotonic() - started, 5)
+        self.assertEqual('glance did not answer hang within 0.05 s',
+                         str(error))
+        self.assertEqual(1, deadline.abandoned())
+        self.release.set()
+        for _ in range(200):
+            if not deadline.abandoned():
+                break
+            time.sleep(0.01)
+        self.assertEqual(0, deadline.abandoned())
+
+    def test_calls_fail_at_once_while_too_many_hang(self):
+        self.useFixture(base.fixtures.MonkeyPatch(
+            'nova_delete_ext.leaks.deadline.MAX_ABANDONED', 2))
+        for _ in range(2):
+            self.assertRaises(deadline.CallTimedOut, deadline.call, 0.01,
+                              'neutron', self.hang)
+        called = []
+        error = self.assertRaises(deadline.TooManyCallsHanging,
+                                  deadline.call, 10, 'neutron',
+                                  called.append, 1)
+        self.assertEqual([], called)
+        self.assertIn('2 earlier calls', str(error))
+        self.release.set()
+        for _ in range(200):
+            if not deadline.abandoned():
+                break
+            time.sleep(0.01)
+        self.assertEqual('ok', deadline.call(1.0, 'neutron', lambda: 'ok'))

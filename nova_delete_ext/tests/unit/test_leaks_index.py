@@ -12,6 +12,7 @@ from nova.volume import cinder
 
 from nova_delete_ext import leaks
 from nova_delete_ext.leaks import index as leak_index
+from nova_delete_ext.leaks import services
 from nova_delete_ext.leaks import sweep
 from nova_delete_ext import states
 from nova_delete_ext.tests.unit import base
@@ -76,7 +77,8 @@ class IndexTest(base.TestCase):
         listing = cinderclient.return_value.attachments.list
         listing.side_effect = [[_Att('1', A), _Att('2', B)],
                                [_Att('3', A, 'v3'), _Att('4', None)], []]
-        index = leak_index.attachments_by_instance(self.ctxt, page_size=2)
+        index = leak_index.attachments_by_instance(
+            self.ctxt, services.Clients(timeout=10), page_size=2)
         self.assertEqual(['1', '3'], [a['id'] for a in index[A]])
         self.assertEqual('v3', index[A][1]['volume_id'])
         self.assertEqual([mock.call(search_opts={'all_tenants': 1},
