@@ -4,7 +4,9 @@ The bulk counterpart of :func:`nova_delete_ext.leaks.find`: the same rules
 (``leaks.*_leaks``), fed by queries that each answer for many instances:
 
 * placement: every resource provider's allocations, read once per sweep
-  (placement has no query by many consumers) and indexed by consumer;
+  (placement has no query by many consumers) and indexed by consumer,
+  the instance or one of its migrations (a consumer of a resize or a cold
+  migration: see :mod:`nova_delete_ext.leaks.novadb`);
 * Cinder: every volume attachment, read once per sweep, page by page, and
   indexed by instance (Cinder filters attachments by one instance only);
 * Neutron: the ports of up to :data:`PORT_CHUNK` instances per query
@@ -43,11 +45,19 @@ class ListingFailed(exception.DeleteExtError):
 
 @dataclasses.dataclass(frozen=True)
 class Wanted:
-    """One deleted instance and the kinds to check for it."""
+    """One deleted instance and the kinds to check for it.
+
+    ``migration_uuids``: its migrations, whose allocations are checked with
+    its own; ``created_by_nova``: ``{port_id: bool}``, who created which of
+    its ports, as far as known.
+    """
 
     instance_uuid: str
     kinds: frozenset
     shelve_image_id: str | None = None
+    migration_uuids: tuple = ()
+    created_by_nova: dict | None = dataclasses.field(default=None,
+                                                     compare=False)
 
 
 def allocations_by_consumer(context, placement):
@@ -145,16 +155,22 @@ class BulkFinder:
 
         if uuids(states.ALLOCATIONS):
             index = self.allocations()
-            for uuid in uuids(states.ALLOCATIONS):
-                found[uuid] += leaks.allocation_leaks(uuid,
-                                                      index.get(uuid, {}))
+            for item in wanted:
+                if states.ALLOCATIONS not in item.kinds:
+                    continue
+                uuid = item.instance_uuid
+                for consumer in (uuid,) + tuple(item.migration_uuids):
+                    found[uuid] += leaks.allocation_leaks(
+                        uuid, index.get(consumer, {}), consumer=consumer)
+        owners = {w.instance_uuid: w.created_by_nova for w in wanted}
         for chunk in _chunks(uuids(states.PORTS), PORT_CHUNK):
             ports = collections.defaultdict(list)
             for port in self.clients.neutron(self.context).list_ports(
                     device_id=chunk, fields=_PORT_FIELDS)['ports']:
                 ports[port.get('device_id')].append(port)
             for uuid in chunk:
-                found[uuid] += leaks.port_leaks(uuid, ports[uuid])
+                found[uuid] += leaks.port_leaks(uuid, ports[uuid],
+                                                owners.get(uuid))
         if uuids(states.VOLUMES):
             index = self.attachments()
             for uuid in uuids(states.VOLUMES):

@@ -12,6 +12,12 @@ tells is its ``host`` and its ``system_metadata``, which Nova's instance
 list reads for deleted instances too (it joins ``instance_system_metadata``
 with ``read_deleted='yes'``). Shelve leaves ``shelved_image_id`` there until
 an unshelve removes it, and shelve offload clears ``host``.
+
+The allocations of an instance's migrations are checked with its own: the
+placement consumers that are migrations deleted with their instance are
+looked up in each cell's ``migrations`` table. Who created a port left
+bound (Nova, which deletes it on repair, or the user) comes from the
+network info cache the deleted instance kept, when it still tells.
 """
 
 import dataclasses
@@ -24,6 +30,7 @@ from oslo_utils import timeutils
 
 from nova_delete_ext import exception
 from nova_delete_ext.leaks import index as leak_index
+from nova_delete_ext.leaks import novadb
 from nova_delete_ext import states
 
 LOG = logging.getLogger(__name__)
@@ -73,14 +80,27 @@ def restorable(instance):
     return not instance.deleted and instance.vm_state == vm_states.SOFT_DELETED
 
 
-def wanted(instance, kinds=SWEPT):
-    """The :class:`~nova_delete_ext.leak_index.Wanted` for one instance."""
+def wanted(instance, kinds=SWEPT, migration_uuids=()):
+    """The :class:`~nova_delete_ext.leak_index.Wanted` for one instance.
+
+    :param migration_uuids: its migrations that still hold allocations;
+        they are checked whatever state it was deleted from, as no
+        migration of a deleted instance holds anything on purpose.
+    """
     if restorable(instance):
         return leak_index.Wanted(instance.uuid, frozenset())
-    held = state_at_delete(instance).may_hold() & SWEPT & frozenset(kinds)
+    kinds = frozenset(kinds)
+    held = state_at_delete(instance).may_hold() & SWEPT & kinds
+    if migration_uuids and states.ALLOCATIONS in kinds:
+        held |= {states.ALLOCATIONS}
+    created = None
+    if (states.PORTS in held and instance.obj_attr_is_set('info_cache') and
+            instance.info_cache is not None):
+        created = novadb.nova_created(instance.info_cache.network_info)
     return leak_index.Wanted(
-        instance.uuid, held,
-        (instance.system_metadata or {}).get(states.SHELVE_IMAGE_KEY))
+        instance.uuid, frozenset(held),
+        (instance.system_metadata or {}).get(states.SHELVE_IMAGE_KEY),
+        tuple(migration_uuids), created)
 
 
 def select_cells(context, name_or_uuid=None):
@@ -143,8 +163,9 @@ def drop_cycles(instances):
     of the window. Why, in :func:`_without_cycles`.
     """
     for instance in instances:
-        if instance.obj_attr_is_set('system_metadata'):
-            del instance.system_metadata
+        for name in ('system_metadata', 'info_cache'):
+            if instance.obj_attr_is_set(name):
+                delattr(instance, name)
 
 
 def _within(instances, filters):
@@ -158,15 +179,19 @@ def _within(instances, filters):
     return inside
 
 
-def deleted_batches(cell_context, filters, batch_size=DEFAULT_BATCH):
-    """Yield lists of deleted (and soft-deleted) instances of one cell."""
+def deleted_batches(cell_context, filters, batch_size=DEFAULT_BATCH,
+                    network_info=False):
+    """Yield lists of deleted (and soft-deleted) instances of one cell.
+
+    :param network_info: also read each one's network info cache.
+    """
     query = _query(filters)
+    attrs = ['system_metadata'] + (['info_cache'] if network_info else [])
     marker = None
     while True:
         batch = _without_cycles(objects.InstanceList.get_by_filters(
             cell_context, dict(query), sort_keys=['id'], sort_dirs=['asc'],
-            limit=batch_size, marker=marker,
-            expected_attrs=['system_metadata']))
+            limit=batch_size, marker=marker, expected_attrs=attrs))
         if not batch:
             return
         marker = batch[-1].uuid
@@ -207,8 +232,11 @@ class Sweep:
         self.kinds = frozenset(kinds) & SWEPT
         self.batch_size = batch_size
         self.progress = progress or (lambda counts, found: None)
+        self.clients = clients
         self.finder = leak_index.BulkFinder(context, clients)
         self.counts = Counts()
+        # {instance_uuid: [migration uuid]} of the cell being swept.
+        self._migrations = {}
 
     def leaks(self):
         """Yield each :class:`~nova_delete_ext.leaks.Leak` found.
@@ -222,7 +250,9 @@ class Sweep:
             self.counts.cells += 1
             batches = self._cell_batches(cell)
             for batch in batches:
-                items = [wanted(inst, self.kinds) for inst in batch]
+                items = [wanted(inst, self.kinds,
+                                self._migrations.get(inst.uuid, ()))
+                         for inst in batch]
                 self.counts.instances += len(items)
                 self.counts.restorable += sum(1 for inst in batch
                                               if restorable(inst))
@@ -233,14 +263,29 @@ class Sweep:
                 self.progress(self.counts, found)
 
     def _cell_batches(self, cell):
+        self._migrations = {}
+        # A service that cannot answer stops the sweep, as below.
+        consumers = (list(self.finder.allocations())
+                     if states.ALLOCATIONS in self.kinds else [])
         with nova_context.target_cell(self.context, cell) as cctxt:
+            try:
+                if consumers:
+                    self._migrations = self.clients.call(
+                        'nova', novadb.deleted_migrations, cctxt, consumers)
+            except Exception:
+                LOG.exception('Could not read the migrations of cell %s; '
+                              'it is left out of this sweep.', cell.identity)
+                self.counts.failed_cells.append(cell.identity)
+                return
             if self.kinds <= INDEXED:
+                uuids = set(self.finder.candidates(self.kinds))
+                uuids.update(self._migrations)
                 batches = candidate_batches(
-                    cctxt, self.filters, self.finder.candidates(self.kinds),
-                    self.batch_size)
+                    cctxt, self.filters, sorted(uuids), self.batch_size)
             else:
-                batches = deleted_batches(cctxt, self.filters,
-                                          self.batch_size)
+                batches = deleted_batches(
+                    cctxt, self.filters, self.batch_size,
+                    network_info=states.PORTS in self.kinds)
             while True:
                 try:
                     batch = next(batches)

@@ -20,6 +20,7 @@ from nova_delete_ext.leaks import repair
 from nova_delete_ext.leaks import services
 from nova_delete_ext.policies import base
 from nova_delete_ext import record as rec
+from nova_delete_ext.record import attempt as attempt_mod
 from nova_delete_ext import states
 
 LOG = logging.getLogger(__name__)
@@ -57,10 +58,14 @@ class Verify(base.DeletePolicy):
         if not kinds:
             return None
         context = _checking_context(event.context)
+        checked = attempt_mod.checking()
         errors = {}
         found = leaks.find(context, event.instance.uuid, kinds, self.clients,
                            shelve_image_id=event.shelve_image_id,
-                           driver=event.driver, errors=errors)
+                           driver=event.driver,
+                           network_info=getattr(checked, 'network_info',
+                                                None),
+                           errors=errors)
         for leak in found:
             LOG.warning('The delete left this behind: %s', leak.describe(),
                         instance=event.instance)

@@ -39,6 +39,17 @@ COMPUTE_TRIGGER = contextvars.ContextVar('nova_delete_ext_compute_trigger',
 # delete, for the record of the delete Nova then does.
 REDIRECTED = contextvars.ContextVar('nova_delete_ext_redirected',
                                     default=None)
+# The attempt whose after-delete work runs on this thread, for what the
+# policies need beyond their event (see checking()).
+_CHECKING = contextvars.ContextVar('nova_delete_ext_checking', default=None)
+
+#: Delete types whose compute-host delete deallocates the network.
+_DEALLOCATING = (rec.DELETE, rec.FORCE_DELETE)
+
+
+def checking():
+    """The :class:`Attempt` whose after-delete work runs here, or None."""
+    return _CHECKING.get()
 
 
 def log_internal_error(instance):
@@ -72,9 +83,37 @@ class Attempt:
             trigger=trigger,
             requested_at=requested_at or rec.utcnow_iso(),
             recorded_by='%s@%s' % (side, ext_conf.CONF.host))
+        #: The instance's network info before Nova deallocated it, or None
+        #: (see :meth:`_network_info`).
+        self.network_info = self._network_info(instance, side, delete_type)
         self._started = time.monotonic()
         self._error_logged = False
         self._finished = False
+
+    @staticmethod
+    def _network_info(instance, side, delete_type):
+        """The network info Nova is about to deallocate, if at hand.
+
+        Its VIFs tell the ports Nova created from those the user brought
+        (``preserve_on_delete``), which a repair deletes or only unbinds;
+        deallocating the network empties the cache, so it is kept from
+        here. Read when the instance has it loaded; on the compute host
+        also loaded for a delete, which costs nothing, as Nova's own delete
+        loads it right after from the same object. Never raises: unknown
+        is None.
+        """
+        try:
+            if not instance.obj_attr_is_set('info_cache'):
+                if side != 'compute' or delete_type not in _DEALLOCATING:
+                    return None
+            cache = instance.info_cache
+            if cache is None or cache.network_info is None:
+                return None
+            return copy.deepcopy(cache.network_info)
+        except Exception:
+            LOG.debug('Network info not read', exc_info=True,
+                      instance=instance)
+            return None
 
     @contextlib.contextmanager
     def guard(self):
@@ -135,6 +174,7 @@ class Attempt:
         """Run ``then`` on a copy of the record; write the check record."""
         started = time.monotonic()
         checked = None
+        token = _CHECKING.set(self)
         try:
             # What is logged names the request, as on Nova's own threads.
             if hasattr(self.context, 'update_store'):
@@ -146,6 +186,8 @@ class Attempt:
             log_internal_error(self.instance)
             check.outcome = rec.CHECK_FAILED
             check.error = rec.describe_error(exc)
+        finally:
+            _CHECKING.reset(token)
         try:
             if checked is not None:
                 check.decisions = list(checked.record.decisions)

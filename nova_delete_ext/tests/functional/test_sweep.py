@@ -260,6 +260,40 @@ class TestAudit(SweepTestBase):
                          self.neutron.show_port(PORT_1)['port']['device_id'])
 
 
+class TestAuditMigrationsAndPorts(SweepTestBase):
+
+    def test_allocations_of_a_migration(self):
+        server = self.server_active()
+        migration = self.delete_during_resize(server)
+        [rp] = self.allocations({'id': migration})
+        expected = [('allocations', server['id'], rp)]
+        for kinds in ('allocations', ','.join(sorted(sweep.SWEPT))):
+            # Indexed kinds only, and every deleted instance read.
+            code, output = self.sweep('--kinds', kinds)
+            self.assertEqual(3, code, output)
+            self.assertEqual(expected, self.found(output))
+            self.assertEqual(migration, output['leaks'][0]['consumer'])
+        code, output = self.sweep('--repair', '--yes')
+        self.assertEqual(4, code, output)
+        self.assertEqual({}, self.allocations({'id': migration}))
+        self.assertEqual([migration], [r['consumer'] for r in self.repairs()])
+        self.assertEqual(0, self.sweep()[0])
+
+    def test_port_of_unknown_origin_is_unbound_not_deleted(self):
+        # Nova empties the info cache when it deallocates the network: the
+        # deleted instance no longer tells who created the port.
+        server = self.server_active()
+        port_id = self.delete_keeping_nova_port(server)
+        code, output = self.sweep('--repair', '--yes')
+        self.assertEqual(4, code, output)
+        self.assertEqual([('ports', server['id'], port_id)],
+                         self.found(output))
+        self.assertNotIn('created_by_nova', output['leaks'][0])
+        self.assertIn('unbound port', output['leaks'][0]['action'])
+        self.assertEqual('', self.neutron.show_port(port_id)['port'][
+            'device_id'])
+
+
 class TestAuditTimeout(SweepTestBase):
 
     def test_service_that_does_not_answer_stops_the_sweep(self):

@@ -90,12 +90,28 @@ class TestVerifyReport(VerifyTestBase):
         self.assertEqual([rp], list(self._get_allocations_by_server_uuid(
             server['id'])))
 
+    def test_allocations_of_a_migration(self):
+        server = self.server_active()
+        migration = self.delete_during_resize(server)
+        self._wait_until_deleted(server)
+        # The server's own allocation is gone, its migration's is not.
+        self.assertEqual({}, self._get_allocations_by_server_uuid(
+            server['id']))
+        [rp] = self._get_allocations_by_server_uuid(migration)
+        check = self.check_record(server)
+        self.assertEqual(['verify:leaks(1)'], check['decisions'])
+        [leak] = check['leaks']
+        self.assertEqual(('allocations', rp, migration),
+                         (leak['kind'], leak['resource_id'],
+                          leak['consumer']))
+
     def test_port_left_bound(self):
         server = self.boot(networks=[{'port': scenarios.PORT_1}])
         self.delete_keeping_port_bound(server)
         self._wait_until_deleted(server)
         check = self.check_record(server)
         self.assertEqual([('ports', scenarios.PORT_1)], self.leaks(check))
+        self.assertFalse(check['leaks'][0]['created_by_nova'])
 
     def test_volume_attachment_left_in_cinder(self):
         server = self.server_active()
@@ -222,3 +238,24 @@ class TestVerifyRepair(VerifyTestBase):
         port = self.neutron.show_port(scenarios.PORT_1)['port']
         self.assertEqual('', port['device_id'])
         self.assertNotIn(image_id, self.glance.images)
+
+    def test_allocations_of_a_migration_repaired(self):
+        server = self.server_active()
+        migration = self.delete_during_resize(server)
+        check = self.check_record(server)
+        self.assertEqual(['verify:repaired(1/1)'], check['decisions'])
+        self.assertEqual(['deleted the allocations of consumer %s'
+                          % migration], check['repaired'])
+        self.assertEqual({}, self._get_allocations_by_server_uuid(migration))
+
+    def test_port_nova_created_is_deleted(self):
+        server = self.server_active()
+        port_id = self.delete_keeping_nova_port(server)
+        check = self.check_record(server)
+        self.assertEqual(['verify:repaired(1/1)'], check['decisions'])
+        [leak] = check['leaks']
+        self.assertEqual((port_id, True),
+                         (leak['resource_id'], leak['created_by_nova']))
+        self.assertEqual(['deleted port %s, which Nova created for the '
+                          'instance' % port_id], check['repaired'])
+        self.assertNotIn(port_id, self.neutron._ports)

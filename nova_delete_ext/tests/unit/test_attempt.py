@@ -12,6 +12,8 @@ from nova.compute import power_state
 from nova.compute import task_states
 from nova.compute import vm_states
 from nova import context as nova_context
+from nova.network import model as network_model
+from nova import objects
 from oslo_context import context as common_context
 from oslo_serialization import jsonutils
 from oslo_utils import fixture as utils_fixture
@@ -181,6 +183,7 @@ class FinishThenTest(AttemptTestBase):
 
         def then(checked):
             seen.append((checked.instance, checked.context,
+                         attempt_mod.checking(),
                          threading.current_thread().name,
                          common_context.get_current()))
             self.release.wait(10)
@@ -205,11 +208,13 @@ class FinishThenTest(AttemptTestBase):
              check.path))
         self.assertIsNotNone(check.checked_at)
         self.assertIsNotNone(check.duration_ms)
-        [(instance, context, thread, current)] = seen
-        self.assertEqual((self.instance, self.context), (instance, context))
+        [(instance, context, checking, thread, current)] = seen
+        self.assertEqual((self.instance, self.context, attempt),
+                         (instance, context, checking))
         # Logged with the request's context, as on Nova's own threads.
         self.assertIs(self.context, current)
         self.assertTrue(thread.startswith('nova-delete-ext-after-'), thread)
+        self.assertIsNone(attempt_mod.checking())
 
     def test_decisions_made_before_the_delete_stay_in_its_record(self):
         attempt = self._attempt()
@@ -284,6 +289,53 @@ class FinishThenTest(AttemptTestBase):
         attempt.abandon()
         attempt.finish(rec.DELETED)
         self.emit.assert_not_called()
+
+
+class NetworkInfoTest(AttemptTestBase):
+    """The network info kept from before Nova deallocates it."""
+
+    def vifs(self):
+        return network_model.NetworkInfo([
+            network_model.VIF(id='p1', preserve_on_delete=False)])
+
+    def test_kept_when_loaded(self):
+        self.instance.info_cache = objects.InstanceInfoCache(
+            network_info=self.vifs())
+        attempt = self._attempt()
+        self.assertEqual(self.vifs(), attempt.network_info)
+        self.assertIsNot(self.instance.info_cache.network_info,
+                         attempt.network_info)
+
+    def test_not_loaded_in_the_api(self):
+        with mock.patch.object(objects.Instance, 'obj_load_attr',
+                               autospec=True) as load:
+            self.assertIsNone(self._attempt().network_info)
+        load.assert_not_called()
+
+    def test_loaded_for_a_delete_on_the_compute_host(self):
+        def load(instance, name):
+            instance.info_cache = objects.InstanceInfoCache(
+                network_info=self.vifs())
+
+        with mock.patch.object(objects.Instance, 'obj_load_attr',
+                               autospec=True, side_effect=load) as loaded:
+            for delete_type in (rec.SOFT_DELETE, rec.RESTORE):
+                attempt = attempt_mod.Attempt(
+                    self.context, self.instance, delete_type,
+                    rec.TRIGGER_API, 'compute')
+                self.assertIsNone(attempt.network_info)
+            loaded.assert_not_called()
+            attempt = attempt_mod.Attempt(self.context, self.instance,
+                                          rec.DELETE, rec.TRIGGER_API,
+                                          'compute')
+        self.assertEqual(self.vifs(), attempt.network_info)
+
+    def test_unknown_when_it_cannot_be_loaded(self):
+        # No context to lazy-load with: unknown, and the attempt is made.
+        attempt = attempt_mod.begin(self.context, self.instance, rec.DELETE,
+                                    rec.TRIGGER_RECLAIM, 'compute')
+        self.assertIsNone(attempt.network_info)
+        self.assertEqual([], self.logs.at(logging.ERROR))
 
 
 class FinishToFileTest(AttemptTestBase):

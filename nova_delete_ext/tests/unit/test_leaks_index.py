@@ -7,6 +7,8 @@ import fixtures
 
 from nova.compute import vm_states
 from nova import exception as nova_exception
+from nova.network import model as network_model
+from nova import objects
 from nova.scheduler.client import report
 from nova.volume import cinder
 
@@ -19,6 +21,7 @@ from nova_delete_ext.tests.unit import base
 from nova_delete_ext.tests.unit import test_leaks
 
 A, B, C = ('aaaaaaaa-0000-4000-8000-00000000000%d' % i for i in (1, 2, 3))
+MIG = 'bbbbbbbb-0000-4000-8000-000000000001'
 
 
 class _Resp:
@@ -147,6 +150,24 @@ class BulkFinderTest(base.TestCase):
                          [c.kwargs['device_id']
                           for c in self.neutron.list_ports.call_args_list])
 
+    def test_allocations_of_migrations_with_their_instance(self):
+        self.allocs.mock.return_value = {
+            A: {'rp1': {'resources': {'VCPU': 1}}},
+            MIG: {'rp2': {'resources': {'VCPU': 2}}}}
+        found = self.finder.find([
+            leak_index.Wanted(A, frozenset({states.ALLOCATIONS}),
+                              migration_uuids=(MIG,)),
+            leak_index.Wanted(B, frozenset({states.ALLOCATIONS}),
+                              migration_uuids=('not-a-consumer',))])
+        self.assertEqual([(A, 'rp1', A), (A, 'rp2', MIG)],
+                         [(x.instance_uuid, x.resource_id, x.consumer)
+                          for x in found])
+
+    def test_ports_say_who_created_them(self):
+        found = self.finder.find([leak_index.Wanted(
+            B, frozenset({states.PORTS}), created_by_nova={'pb': True})])
+        self.assertEqual([True], [x.created_by_nova for x in found])
+
     def test_shelve_image_looked_up_by_id(self):
         self.clients.image_api.get.side_effect = None
         self.clients.image_api.get.return_value = test_leaks.image(owner=A)
@@ -198,6 +219,31 @@ class StateKnowledgeTest(base.TestCase):
     def test_soft_deleted_is_still_restorable(self):
         self.assertEqual(frozenset(), self.kinds(
             deleted=False, vm_state=vm_states.SOFT_DELETED))
+
+    def test_migrations_add_allocations_whatever_the_state(self):
+        # Shelved offloaded: the instance held no allocation, but one of
+        # its migrations may still hold one.
+        wanted = sweep.wanted(base.make_instance(
+            deleted=True, vm_state=vm_states.DELETED, host=None,
+            system_metadata={'shelved_image_id': 'img-1'}),
+            migration_uuids=[MIG])
+        self.assertIn(states.ALLOCATIONS, wanted.kinds)
+        self.assertEqual((MIG,), wanted.migration_uuids)
+        self.assertNotIn(states.ALLOCATIONS, sweep.wanted(
+            base.make_instance(deleted=True, vm_state=vm_states.DELETED),
+            kinds={states.PORTS}, migration_uuids=[MIG]).kinds)
+
+    def test_who_created_the_ports_from_the_info_cache(self):
+        instance = base.make_instance(
+            deleted=True, vm_state=vm_states.DELETED,
+            info_cache=objects.InstanceInfoCache(
+                network_info=network_model.NetworkInfo([
+                    network_model.VIF(id='p1', preserve_on_delete=False),
+                    network_model.VIF(id='p2', preserve_on_delete=True)])))
+        self.assertEqual({'p1': True, 'p2': False},
+                         sweep.wanted(instance).created_by_nova)
+        self.assertIsNone(sweep.wanted(base.make_instance(
+            deleted=True, vm_state=vm_states.DELETED)).created_by_nova)
 
     def test_kinds_narrowed(self):
         self.assertEqual({states.PORTS}, sweep.wanted(

@@ -534,6 +534,15 @@ class VerifyTest(base.TestCase):
                          'list_ports within 5 s; shelve_image: RuntimeError: '
                          'glance is away', decision.fields['error'])
 
+    def test_network_info_from_before_the_delete(self):
+        checking = mock.Mock(network_info=['vif'])
+        with mock.patch.object(attempt_mod, 'checking', autospec=True,
+                               return_value=checking):
+            self.policy.after_delete(self.event(['ports']))
+        self.assertEqual(['vif'], self.find.call_args[1]['network_info'])
+        self.policy.after_delete(self.event(['ports']))
+        self.assertIsNone(self.find.call_args[1]['network_info'])
+
 
 class Refuse(policy_base.DeletePolicy):
     """Denies with an exception Nova does not map to 409."""
