@@ -1,8 +1,10 @@
 """Sweep deleted instances for what Nova left behind, and repair it.
 
 Reads the deleted and soft-deleted instances of every cell and looks for
-placement allocations they still hold, Neutron ports still bound to them,
-Cinder attachments still naming them and shelve snapshots still in Glance.
+placement allocations they (or their migrations) still hold, Neutron ports
+still bound to them, Cinder attachments still naming them and shelve
+snapshots still in Glance. Every call to a service is given
+[delete_ext_verify]timeout seconds.
 
 Exit codes: 0 nothing found, 3 leaks found, 4 leaks found and all
 repaired, 1 an error (a cell or a service that could not be read, a repair
@@ -87,10 +89,10 @@ def add_arguments(parser):
     parser.add_argument('--format', choices=('table', 'json'),
                         default='table', help='output (default: table)')
     parser.add_argument('--repair', action='store_true',
-                        help='remove what was found: ports are unbound, '
-                             'not deleted; volumes are not touched, only '
-                             'their attachment records. Needs '
-                             '[delete_ext]record_file.')
+                        help='remove what was found: ports Nova created '
+                             'are deleted, the others only unbound; volumes '
+                             'are not touched, only their attachment '
+                             'records. Needs [delete_ext]record_file.')
     parser.add_argument('--yes', action='store_true',
                         help='repair without asking')
 
@@ -146,7 +148,7 @@ def run(args, out=None, err=None):
 
 def _sweep_and_repair(args, filters, out, err):
     context = nova_context.get_admin_context()
-    clients = services.Clients()
+    clients = services.Clients(timeout=CONF.delete_ext_verify.timeout)
     progress = _Progress(err) if err.isatty() else None
     sw = sweep.Sweep(context, clients, filters, kinds=args.kinds,
                      batch_size=args.batch_size, progress=progress)

@@ -136,6 +136,39 @@ Related options:
 * ``[delete_ext_protect]``, ``[delete_ext_recycle]``, ``[delete_ext_capture]``
   and ``[delete_ext_verify]``: the options of the built-in policies.
 """),
+    cfg.IntOpt(
+        'after_delete_workers',
+        default=2,
+        min=1,
+        help="""
+Threads that run the work after a delete, at most.
+
+The policies that act after a delete has finished (``verify``, and any
+plugin's ``after_delete``) run on these threads of the extension's own,
+never on Nova's thread pools and never on the thread that serves the
+delete. The delete record is written when the delete finishes; each check
+writes a record of its own (``kind`` ``check``) when it is done.
+
+Related options:
+
+* ``after_delete_queue_size``.
+"""),
+    cfg.IntOpt(
+        'after_delete_queue_size',
+        default=100,
+        min=1,
+        help="""
+Deletes waiting for an after-delete worker, at most.
+
+When this many are waiting, the work after a further delete is not done:
+its check record says ``outcome`` ``skipped`` and why, and the delete
+itself never waits. ``nova-delete-ext sweep`` finds later what a skipped
+check would have found.
+
+Related options:
+
+* ``after_delete_workers``.
+"""),
 ]
 
 

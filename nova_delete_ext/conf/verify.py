@@ -42,6 +42,30 @@ Possible values:
 
 * A comma-separated list of Nova vm_states.
 """),
+    cfg.FloatOpt(
+        'timeout',
+        default=30.0,
+        min=1.0,
+        help="""
+Seconds to wait for each call of a check or a repair, at most.
+
+Every call the ``verify`` policy and ``nova-delete-ext sweep`` make to
+placement, Neutron, Cinder, Glance, Nova's database (through nova-conductor
+on a compute host) or the hypervisor is given this long. A call that takes
+longer is given up: the check is recorded as ``unverified``, with the call
+that did not answer in the record's ``error``; ``nova-delete-ext sweep``
+stops with an error. What a check of other kinds found is still reported.
+
+Nova's own clients have timeouts of their own, which apply as well:
+``[placement]timeout``, ``[neutron]timeout``, ``[cinder]timeout`` and
+``[glance]timeout`` (keystoneauth session options, unset by default: no
+timeout), Glance's ``[glance]num_retries`` and Cinder's
+``[cinder]http_retries`` (each retry can take as long again), and
+``[DEFAULT]rpc_response_timeout`` for what nova-compute reads through
+nova-conductor. A call given up here may still be running: at most a few
+such calls are left running at a time; while that many are, further calls
+are given up at once.
+"""),
 ]
 
 

@@ -15,6 +15,7 @@ import dataclasses
 from nova import exception as nova_exception
 from oslo_log import log as logging
 
+from nova_delete_ext.leaks import novadb
 from nova_delete_ext import states
 
 LOG = logging.getLogger(__name__)
@@ -37,16 +38,28 @@ class Leak:
     :param resource_id: the port id, volume attachment id, image id,
         resource provider uuid (allocations), or the instance uuid itself
         (domain).
+    :param consumer: allocations only: the placement consumer that holds
+        them, the instance's uuid or the uuid of one of its migrations.
+    :param created_by_nova: ports only: True if Nova created the port for
+        the instance (a repair deletes it), False if the user brought it,
+        None if that is not known (a repair unbinds both).
     """
 
     kind: str
     instance_uuid: str
     resource_id: str
     detail: str = ''
+    consumer: str | None = None
+    created_by_nova: bool | None = None
 
     @property
     def repairable(self):
         return self.kind in REPAIRABLE
+
+    @property
+    def holder(self):
+        """The placement consumer of an allocation leak."""
+        return self.consumer or self.instance_uuid
 
     def describe(self):
         text = 'instance %s: %s %s' % (self.instance_uuid, self.kind,
@@ -54,19 +67,30 @@ class Leak:
         return '%s (%s)' % (text, self.detail) if self.detail else text
 
     def as_dict(self):
-        return dataclasses.asdict(self)
+        data = dataclasses.asdict(self)
+        for name in ('consumer', 'created_by_nova'):
+            if data[name] is None:
+                del data[name]
+        return data
 
 
 # The rules: which records of a service are leaks of an instance ----------
 
-def allocation_leaks(instance_uuid, allocations):
+def allocation_leaks(instance_uuid, allocations, consumer=None):
     """Leaks in ``{rp_uuid: {'resources': {...}}}`` held by the consumer.
 
-    A deleted instance's uuid holds nothing in placement: every provider
-    it still has an allocation against is a leak.
+    A deleted instance's uuid holds nothing in placement, nor does any of
+    its migrations: every provider such a consumer still has an allocation
+    against is a leak.
+
+    :param consumer: the consumer holding ``allocations``: a migration of
+        the instance, or by default the instance itself.
     """
+    consumer = consumer or instance_uuid
+    held_by = '' if consumer == instance_uuid else 'migration=%s ' % consumer
     return [Leak(states.ALLOCATIONS, instance_uuid, rp_uuid,
-                 _resources_text(alloc.get('resources') or {}))
+                 held_by + _resources_text(alloc.get('resources') or {}),
+                 consumer=consumer)
             for rp_uuid, alloc in sorted(allocations.items())]
 
 
@@ -74,13 +98,30 @@ def _resources_text(resources):
     return ','.join('%s=%s' % item for item in sorted(resources.items()))
 
 
-def port_leaks(instance_uuid, ports):
-    """Ports (Neutron dicts) whose ``device_id`` is still the instance."""
-    return [Leak(states.PORTS, instance_uuid, port['id'],
-                 'device_owner=%s host=%s' % (
-                     port.get('device_owner') or '-',
-                     port.get('binding:host_id') or '-'))
-            for port in ports if port.get('device_id') == instance_uuid]
+_CREATOR = {True: 'created by Nova', False: 'brought by the user',
+            None: 'creator unknown'}
+
+
+def port_leaks(instance_uuid, ports, created_by_nova=None):
+    """Ports (Neutron dicts) whose ``device_id`` is still the instance.
+
+    :param created_by_nova: ``{port_id: bool}``, who created which port
+        (see :func:`nova_delete_ext.leaks.novadb.nova_created`); a port it
+        does not list is of unknown origin.
+    """
+    created_by_nova = created_by_nova or {}
+    found = []
+    for port in ports:
+        if port.get('device_id') != instance_uuid:
+            continue
+        created = created_by_nova.get(port['id'])
+        found.append(Leak(states.PORTS, instance_uuid, port['id'],
+                          'device_owner=%s host=%s %s' % (
+                              port.get('device_owner') or '-',
+                              port.get('binding:host_id') or '-',
+                              _CREATOR[created]),
+                          created_by_nova=created))
+    return found
 
 
 def attachment_instance(attachment):
@@ -142,7 +183,7 @@ def get_image(context, clients, image_id):
 # One instance ---------------------------------------------------------------
 
 def find(context, instance_uuid, kinds, clients, shelve_image_id=None,
-         driver=None):
+         driver=None, network_info=None, errors=None):
     """Leaks of one deleted instance, for the given kinds only.
 
     :param kinds: a set of ``states.*`` kind names; kinds not in
@@ -152,25 +193,89 @@ def find(context, instance_uuid, kinds, clients, shelve_image_id=None,
     :param driver: a ``nova.virt`` driver; ``DOMAIN`` is checked only when
         it is given (the instance's uuid still in
         ``driver.list_instance_uuids()``).
+    :param network_info: the instance's network info from before the
+        delete, to tell the ports Nova created from the user's; without
+        it, what the deleted instance's info cache still says.
+    :param errors: a dict: a kind that cannot be checked is set in it, with
+        the exception, and the other kinds are still checked. Without it
+        the first exception is raised.
     :returns: a list of :class:`Leak`, in the order of :data:`CHECKED`.
-    :raises: what the service clients raise when a service cannot answer:
-        a check that cannot be made is never reported as "no leak".
+    :raises: without ``errors``, what the service clients raise when a
+        service cannot answer (among them
+        :class:`~nova_delete_ext.leaks.deadline.CallTimedOut`): a check that
+        cannot be made is never reported as "no leak".
     """
     found = []
-    if states.ALLOCATIONS in kinds:
-        allocs = clients.placement.get_allocs_for_consumer(
-            context, instance_uuid)
-        found += allocation_leaks(instance_uuid, allocs['allocations'])
-    if states.PORTS in kinds:
-        ports = clients.neutron(context).list_ports(device_id=instance_uuid)
-        found += port_leaks(instance_uuid, ports['ports'])
-    if states.VOLUMES in kinds:
-        found += attachment_leaks(instance_uuid,
-                                  clients.volume_api.attachment_get_all(
-                                      context, instance_id=instance_uuid))
-    if states.SHELVE_IMAGE in kinds and shelve_image_id:
-        found += shelve_image_leaks(
-            instance_uuid, get_image(context, clients, shelve_image_id))
-    if states.DOMAIN in kinds and driver is not None:
-        found += domain_leaks(instance_uuid, driver.list_instance_uuids())
+    for kind in CHECKED:
+        if kind not in kinds:
+            continue
+        try:
+            found += _FINDERS[kind](context, instance_uuid, clients,
+                                    shelve_image_id=shelve_image_id,
+                                    driver=driver, network_info=network_info)
+        except Exception as exc:
+            if errors is None:
+                raise
+            errors[kind] = exc
     return found
+
+
+def _find_allocations(context, instance_uuid, clients, **kwargs):
+    found = []
+    consumers = [instance_uuid] + clients.call(
+        'nova', novadb.migration_uuids, context, instance_uuid)
+    for consumer in consumers:
+        allocs = clients.placement.get_allocs_for_consumer(context, consumer)
+        found += allocation_leaks(instance_uuid, allocs['allocations'],
+                                  consumer=consumer)
+    return found
+
+
+def _find_ports(context, instance_uuid, clients, network_info=None,
+                **kwargs):
+    ports = clients.neutron(context).list_ports(
+        device_id=instance_uuid)['ports']
+    if not port_leaks(instance_uuid, ports):
+        return []
+    if network_info is None:
+        try:
+            network_info = clients.call('nova', novadb.network_info,
+                                        context, instance_uuid)
+        except Exception as exc:
+            # Only the choice between deleting and unbinding depends on it:
+            # unknown, so unbound.
+            LOG.warning('Could not read the network info of deleted '
+                        'instance %(instance)s; its ports are unbound, '
+                        'not deleted: %(error)s',
+                        {'instance': instance_uuid, 'error': exc})
+    return port_leaks(instance_uuid, ports, novadb.nova_created(network_info))
+
+
+def _find_attachments(context, instance_uuid, clients, **kwargs):
+    return attachment_leaks(instance_uuid,
+                            clients.volume_api.attachment_get_all(
+                                context, instance_id=instance_uuid))
+
+
+def _find_shelve_image(context, instance_uuid, clients,
+                       shelve_image_id=None, **kwargs):
+    if not shelve_image_id:
+        return []
+    return shelve_image_leaks(
+        instance_uuid, get_image(context, clients, shelve_image_id))
+
+
+def _find_domain(context, instance_uuid, clients, driver=None, **kwargs):
+    if driver is None:
+        return []
+    return domain_leaks(instance_uuid, clients.call(
+        'the hypervisor', driver.list_instance_uuids))
+
+
+_FINDERS = {
+    states.ALLOCATIONS: _find_allocations,
+    states.PORTS: _find_ports,
+    states.VOLUMES: _find_attachments,
+    states.SHELVE_IMAGE: _find_shelve_image,
+    states.DOMAIN: _find_domain,
+}

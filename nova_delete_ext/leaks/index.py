@@ -4,7 +4,9 @@ The bulk counterpart of :func:`nova_delete_ext.leaks.find`: the same rules
 (``leaks.*_leaks``), fed by queries that each answer for many instances:
 
 * placement: every resource provider's allocations, read once per sweep
-  (placement has no query by many consumers) and indexed by consumer;
+  (placement has no query by many consumers) and indexed by consumer,
+  the instance or one of its migrations (a consumer of a resize or a cold
+  migration: see :mod:`nova_delete_ext.leaks.novadb`);
 * Cinder: every volume attachment, read once per sweep, page by page, and
   indexed by instance (Cinder filters attachments by one instance only);
 * Neutron: the ports of up to :data:`PORT_CHUNK` instances per query
@@ -22,7 +24,6 @@ cloud, not the number of deleted instances swept.
 import collections
 import typing
 
-from nova.volume import cinder
 from oslo_log import log as logging
 
 from nova_delete_ext import exception
@@ -51,11 +52,16 @@ class Wanted(typing.NamedTuple):
     """One deleted instance and the kinds to check for it.
 
     A named tuple: a sweep makes one per deleted instance.
+    ``migration_uuids``: its migrations, whose allocations are checked with
+    its own; ``created_by_nova``: ``{port_id: bool}``, who created which of
+    its ports, as far as known (None: ask the finder's ``owners``).
     """
 
     instance_uuid: str
     kinds: frozenset
     shelve_image_id: str | None = None
+    migration_uuids: tuple = ()
+    created_by_nova: dict | None = None
 
 
 def allocations_by_consumer(context, placement):
@@ -75,10 +81,9 @@ def allocations_by_consumer(context, placement):
     return index
 
 
-def attachments_by_instance(context, page_size=ATTACHMENT_PAGE):
+def attachments_by_instance(context, clients, page_size=ATTACHMENT_PAGE):
     """``{instance: [attachment]}`` over every attachment, all projects."""
-    client = cinder.cinderclient(context, _CINDER_MICROVERSION,
-                                 skip_version_check=True)
+    client = clients.cinder(context, _CINDER_MICROVERSION)
     index = collections.defaultdict(list)
     marker = None
     while True:
@@ -125,11 +130,16 @@ class BulkFinder:
 
     The placement, Cinder and Neutron indexes are built on first need and
     kept for the life of the finder (one sweep).
+
+    :param owners: ``owners(instance_uuid)`` gives ``{port_id: bool}``, who
+        created the ports found for an instance whose :class:`Wanted` does
+        not say; asked only when ports are found, which is rare.
     """
 
-    def __init__(self, context, clients):
+    def __init__(self, context, clients, owners=None):
         self.context = context
         self.clients = clients
+        self._owners = owners or (lambda instance_uuid: None)
         self._allocations = None
         self._attachments = None
         self._ports = None
@@ -143,7 +153,8 @@ class BulkFinder:
 
     def attachments(self):
         if self._attachments is None:
-            self._attachments = attachments_by_instance(self.context)
+            self._attachments = attachments_by_instance(self.context,
+                                                        self.clients)
         return self._attachments
 
     def candidates(self, kinds):
@@ -177,9 +188,13 @@ class BulkFinder:
             index = self.allocations()
             for item in by_kind[states.ALLOCATIONS]:
                 uuid = item.instance_uuid
-                if uuid in index:
-                    found[uuid] += leaks.allocation_leaks(uuid, index[uuid])
-        port_uuids = [item.instance_uuid for item in by_kind[states.PORTS]]
+                for consumer in (uuid,) + tuple(item.migration_uuids):
+                    if consumer in index:
+                        found[uuid] += leaks.allocation_leaks(
+                            uuid, index[consumer], consumer=consumer)
+        owners = {item.instance_uuid: item.created_by_nova
+                  for item in by_kind[states.PORTS]}
+        port_uuids = list(owners)
         self._ports_asked += len(port_uuids)
         if (port_uuids and self._ports is None and
                 self._ports_asked > PORT_LISTING_AFTER):
@@ -187,13 +202,15 @@ class BulkFinder:
         if self._ports is not None:
             for uuid in port_uuids:
                 if uuid in self._ports:
-                    found[uuid] += leaks.port_leaks(uuid, self._ports[uuid])
+                    found[uuid] += self._port_leaks(
+                        uuid, self._ports[uuid], owners[uuid])
         for chunk in ([] if self._ports is not None
                       else _chunks(port_uuids, PORT_CHUNK)):
             ports = ports_of(self.context, self.clients, chunk)
             for uuid in chunk:
                 if uuid in ports:
-                    found[uuid] += leaks.port_leaks(uuid, ports[uuid])
+                    found[uuid] += self._port_leaks(uuid, ports[uuid],
+                                                    owners[uuid])
         if by_kind[states.VOLUMES]:
             index = self.attachments()
             for item in by_kind[states.VOLUMES]:
@@ -209,3 +226,11 @@ class BulkFinder:
             return []
         return [leak for item in wanted
                 for leak in found.get(item.instance_uuid, ())]
+
+    def _port_leaks(self, uuid, ports, created_by_nova):
+        found = leaks.port_leaks(uuid, ports, created_by_nova)
+        if found and created_by_nova is None:
+            owners = self._owners(uuid)
+            if owners:
+                found = leaks.port_leaks(uuid, ports, owners)
+        return found

@@ -22,13 +22,15 @@ class RepairFailed(exception.DeleteExtError):
 def repair(context, leak, clients):
     """Remove one leak with Nova's service clients; say what was done.
 
-    Nothing a user may still want is destroyed: a port is unbound from the
-    instance, never deleted (it may be the user's own port); a volume
-    attachment record is deleted, the volume itself is not touched; the
-    consumer's allocations and the shelve snapshot (which Nova itself
-    deletes with a shelved server) are deleted. Each repair first checks
-    that the resource is still the instance's, so a port reused since the
-    check is left alone.
+    Nothing a user may still want is destroyed: a port Nova created for the
+    instance is deleted, as Nova itself deletes it with the server, but a
+    port the user brought, or one whose origin is not known, is only
+    unbound from the instance; a volume attachment record is deleted, the
+    volume itself is not touched; the consumer's allocations (the
+    instance's, or those of one of its migrations) and the shelve snapshot
+    (which Nova itself deletes with a shelved server) are deleted. Each
+    repair first checks that the resource is still the instance's, so a
+    port reused since the check is left alone.
 
     A ``DOMAIN`` leak is never repaired here: nova-compute's periodic task
     reaps guests of deleted instances when
@@ -54,16 +56,18 @@ def repair(context, leak, clients):
 
 
 def _repair_allocations(context, leak, clients):
+    consumer = leak.holder
     deleted = clients.placement.delete_allocation_for_instance(
-        context, leak.instance_uuid, force=True)
+        context, consumer, force=True,
+        consumer_type=('instance' if consumer == leak.instance_uuid
+                       else 'migration'))
     if deleted is None:
         # @safe_connect turned a connection error into None.
         raise RepairFailed(leak=leak.describe(),
                            reason='placement could not be reached')
     if deleted:
-        return ('deleted the allocations of consumer %s'
-                % leak.instance_uuid)
-    return 'the allocations of consumer %s were gone' % leak.instance_uuid
+        return 'deleted the allocations of consumer %s' % consumer
+    return 'the allocations of consumer %s were gone' % consumer
 
 
 def _show_port(client, port_id):
@@ -81,6 +85,8 @@ def _repair_port(context, leak, clients):
     if port.get('device_id') != leak.instance_uuid:
         return ('port %s is no longer bound to the instance, left alone'
                 % leak.resource_id)
+    if leak.created_by_nova:
+        return _delete_port(client, leak)
     # Nova's own unbind, as for a port the user brought: it clears the
     # binding and its profile too. It only logs a failed update, hence the
     # check afterwards.
@@ -92,6 +98,19 @@ def _repair_port(context, leak, clients):
                            reason='Neutron kept the port bound')
     return ('unbound port %s (device_id, device_owner and binding host '
             'cleared; the port is kept)' % leak.resource_id)
+
+
+def _delete_port(client, leak):
+    # What Nova's deallocate_for_instance does to a port it created.
+    try:
+        client.delete_port(leak.resource_id)
+    except (neutron_exc.PortNotFoundClient, nova_exception.PortNotFound):
+        return 'port %s was gone' % leak.resource_id
+    if _show_port(client, leak.resource_id) is not None:
+        raise RepairFailed(leak=leak.describe(),
+                           reason='Neutron kept the port')
+    return ('deleted port %s, which Nova created for the instance'
+            % leak.resource_id)
 
 
 def _repair_attachment(context, leak, clients):

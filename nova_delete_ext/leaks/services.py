@@ -1,9 +1,47 @@
-"""Nova's own service clients, as the leak checks and repairs use them."""
+"""Nova's own service clients, as the leak checks and repairs use them.
+
+Given a ``timeout``, every call made through :class:`Clients` (a method of
+a client, of an object a client hands out such as cinderclient's
+``attachments``, or a function passed to :meth:`Clients.call`) is given up
+after that many seconds with
+:class:`~nova_delete_ext.leaks.deadline.CallTimedOut`.
+"""
 
 from nova.image import glance
 from nova.network import neutron
 from nova.scheduler.client import report
 from nova.volume import cinder
+
+from nova_delete_ext.leaks import deadline
+
+# Values handed out as they are, not wrapped.
+_PLAIN = (str, bytes, int, float, bool, type(None), dict, list, tuple, set,
+          frozenset)
+
+
+class Timed:
+    """``target`` with a deadline on every call.
+
+    Calling it, or any method or object it hands out (cinderclient's
+    ``attachments``...), runs the call with
+    :func:`~nova_delete_ext.leaks.deadline.call`. Plain values (strings,
+    numbers, containers) are handed out as they are.
+    """
+
+    def __init__(self, target, service, timeout):
+        self._target = target
+        self._service = service
+        self._timeout = timeout
+
+    def __call__(self, *args, **kwargs):
+        return deadline.call(self._timeout, self._service, self._target,
+                             *args, **kwargs)
+
+    def __getattr__(self, name):
+        value = getattr(self._target, name)
+        if isinstance(value, _PLAIN):
+            return value
+        return Timed(value, self._service, self._timeout)
 
 
 class Clients:
@@ -12,33 +50,54 @@ class Clients:
     Built with Nova's own modules and ``nova.conf`` credentials: the
     placement report client singleton, the Neutron client and API, the
     Cinder and Glance APIs.
+
+    :param timeout: seconds each call may take, or None for no limit
+        besides those of ``nova.conf``.
     """
 
-    def __init__(self):
+    def __init__(self, timeout=None):
+        self.timeout = timeout
         self._built = {}
 
-    def _get(self, name, build):
+    def _timed(self, target, service):
+        if self.timeout is None:
+            return target
+        return Timed(target, service, self.timeout)
+
+    def _get(self, name, service, build):
         if name not in self._built:
-            self._built[name] = build()
+            self._built[name] = self._timed(build(), service)
         return self._built[name]
+
+    def call(self, service, func, *args, **kwargs):
+        """``func(*args, **kwargs)`` with this client's deadline."""
+        return deadline.call(self.timeout, service, func, *args, **kwargs)
 
     @property
     def placement(self):
-        return self._get('placement', report.report_client_singleton)
+        return self._get('placement', 'placement',
+                         report.report_client_singleton)
 
     @property
     def network_api(self):
-        return self._get('network_api', neutron.API)
+        return self._get('network_api', 'neutron', neutron.API)
 
     @property
     def volume_api(self):
-        return self._get('volume_api', cinder.API)
+        return self._get('volume_api', 'cinder', cinder.API)
 
     @property
     def image_api(self):
-        return self._get('image_api', glance.API)
+        return self._get('image_api', 'glance', glance.API)
 
-    @staticmethod
-    def neutron(context):
+    def neutron(self, context):
         """An admin Neutron client: a port of any project is visible."""
-        return neutron.get_client(context, admin=True)
+        return self._timed(neutron.get_client(context, admin=True),
+                           'neutron')
+
+    def cinder(self, context, microversion):
+        """A cinderclient; building it may ask Keystone for the endpoint."""
+        return self._timed(
+            self.call('cinder', cinder.cinderclient, context, microversion,
+                      skip_version_check=True),
+            'cinder')

@@ -13,6 +13,13 @@ tells is its ``host`` and its ``system_metadata``, which Nova soft-deletes
 with the instance (and so reads for deleted instances too). Shelve leaves
 ``shelved_image_id`` there until an unshelve removes it, and shelve offload
 clears ``host``.
+
+The allocations of an instance's migrations are checked with its own: the
+placement consumers that are migrations deleted with their instance are
+looked up in each cell's ``migrations`` table. Who created a port left
+bound (Nova, which deletes it on repair, or the user) comes from the
+network info cache the deleted instance kept, when it still tells; it is
+read only for the instances whose ports are found.
 """
 
 import collections
@@ -29,6 +36,7 @@ import sqlalchemy as sa
 
 from nova_delete_ext import exception
 from nova_delete_ext.leaks import index as leak_index
+from nova_delete_ext.leaks import novadb
 from nova_delete_ext import states
 
 LOG = logging.getLogger(__name__)
@@ -85,15 +93,22 @@ def restorable(row):
     return not deleted and vm_state == vm_states.SOFT_DELETED
 
 
-def wanted(row, kinds=SWEPT):
-    """The :class:`~nova_delete_ext.leaks.index.Wanted` for one row."""
+def wanted(row, kinds=SWEPT, migration_uuids=()):
+    """The :class:`~nova_delete_ext.leaks.index.Wanted` for one row.
+
+    :param migration_uuids: its migrations that still hold allocations;
+        they are checked whatever state it was deleted from, as no
+        migration of a deleted instance holds anything on purpose.
+    """
     if restorable(row):
         return leak_index.Wanted(row[1], frozenset())
     _id, uuid, host, _deleted, _vm_state, shelve_image_id = row
-    return leak_index.Wanted(
-        uuid, _held(bool(host), shelve_image_id is not None,
-                    frozenset(kinds)),
-        shelve_image_id)
+    kinds = frozenset(kinds)
+    held = _held(bool(host), shelve_image_id is not None, kinds)
+    if migration_uuids and states.ALLOCATIONS in kinds:
+        held |= {states.ALLOCATIONS}
+    return leak_index.Wanted(uuid, held, shelve_image_id,
+                             tuple(migration_uuids))
 
 
 @functools.lru_cache(maxsize=64)
@@ -202,8 +217,16 @@ class Sweep:
         self.kinds = frozenset(kinds) & SWEPT
         self.batch_size = batch_size
         self.progress = progress or (lambda counts, found: None)
-        self.finder = leak_index.BulkFinder(context, clients)
+        self.clients = clients
+        self.finder = leak_index.BulkFinder(
+            context, clients, owners=functools.partial(self._owners, context))
         self.counts = Counts()
+        # {instance_uuid: [migration uuid]} of the cell being swept.
+        self._migrations = {}
+
+    def _owners(self, context, instance_uuid):
+        return novadb.nova_created(self.clients.call(
+            'nova', novadb.network_info, context, instance_uuid))
 
     def leaks(self):
         """Yield each :class:`~nova_delete_ext.leaks.Leak` found.
@@ -217,7 +240,9 @@ class Sweep:
             self.counts.cells += 1
             batches = self._cell_batches(cell)
             for batch in batches:
-                items = [wanted(row, self.kinds) for row in batch]
+                items = [wanted(row, self.kinds,
+                                self._migrations.get(row.uuid, ()))
+                         for row in batch]
                 self.counts.instances += len(items)
                 self.counts.restorable += sum(1 for row in batch
                                               if restorable(row))
@@ -227,11 +252,25 @@ class Sweep:
                 self.progress(self.counts, found)
 
     def _cell_batches(self, cell):
+        self._migrations = {}
+        # A service that cannot answer stops the sweep, as below.
+        consumers = (list(self.finder.allocations())
+                     if states.ALLOCATIONS in self.kinds else [])
         with nova_context.target_cell(self.context, cell) as cctxt:
+            try:
+                if consumers:
+                    self._migrations = self.clients.call(
+                        'nova', novadb.deleted_migrations, cctxt, consumers)
+            except Exception:
+                LOG.exception('Could not read the migrations of cell %s; '
+                              'it is left out of this sweep.', cell.identity)
+                self.counts.failed_cells.append(cell.identity)
+                return
             if self.kinds <= INDEXED:
+                uuids = set(self.finder.candidates(self.kinds))
+                uuids.update(self._migrations)
                 batches = candidate_batches(
-                    cctxt, self.filters, self.finder.candidates(self.kinds),
-                    self.batch_size)
+                    cctxt, self.filters, sorted(uuids), self.batch_size)
             else:
                 batches = deleted_batches(cctxt, self.filters,
                                           self.batch_size)

@@ -84,7 +84,11 @@ class PolicyChain:
         return bool(self._after)
 
     def after_delete(self, event):
-        """Decisions after a delete; a failing policy is logged, skipped."""
+        """Decisions after a delete; a failing policy is logged, skipped.
+
+        Called on the extension's after-delete workers; the decisions go
+        into the delete's check record.
+        """
         return self._each(self._after, 'after_delete', event)
 
     def on_restore(self, event):

@@ -1,12 +1,13 @@
 """The ``verify`` policy: after a delete, check that nothing was left behind.
 
-It runs after the delete has finished, in the background, and looks only
-for what the delete should have released from the state the instance was
-in (the record's ``released``): no Glance lookup for a server that was
-never shelved, no hypervisor lookup for a delete nova-api did without the
-compute host. The checks and repairs are those of
+It runs after the delete has finished, on the extension's after-delete
+workers, and looks only for what the delete should have released from the
+state the instance was in (the record's ``released``): no Glance lookup
+for a server that was never shelved, no hypervisor lookup for a delete
+nova-api did without the compute host. The checks and repairs are those of
 :mod:`nova_delete_ext.leaks`, shared with the ``nova-delete-ext sweep``
-sweep.
+sweep; every call they make is given ``[delete_ext_verify]timeout``
+seconds. What it finds goes into the check record of the delete.
 """
 
 from nova import context as nova_context
@@ -14,9 +15,12 @@ from oslo_log import log as logging
 
 from nova_delete_ext.conf import verify as verify_conf
 from nova_delete_ext import leaks
+from nova_delete_ext.leaks import deadline
 from nova_delete_ext.leaks import repair
 from nova_delete_ext.leaks import services
 from nova_delete_ext.policies import base
+from nova_delete_ext import record as rec
+from nova_delete_ext.record import attempt as attempt_mod
 from nova_delete_ext import states
 
 LOG = logging.getLogger(__name__)
@@ -40,7 +44,8 @@ class Verify(base.DeletePolicy):
     @property
     def clients(self):
         if self._clients is None:
-            self._clients = services.Clients()
+            self._clients = services.Clients(
+                timeout=self.conf[GROUP].timeout)
         return self._clients
 
     def after_delete(self, event):
@@ -53,29 +58,48 @@ class Verify(base.DeletePolicy):
         if not kinds:
             return None
         context = _checking_context(event.context)
-        try:
-            found = leaks.find(context, event.instance.uuid, kinds,
-                               self.clients,
-                               shelve_image_id=event.shelve_image_id,
-                               driver=event.driver)
-        except Exception as exc:
-            LOG.warning('Could not verify what this delete released: %s',
-                        exc, instance=event.instance)
-            return self.decision('unverified', detail=type(exc).__name__)
-        if not found:
-            return self.decision('clean')
+        checked = attempt_mod.checking()
+        errors = {}
+        found = leaks.find(context, event.instance.uuid, kinds, self.clients,
+                           shelve_image_id=event.shelve_image_id,
+                           driver=event.driver,
+                           network_info=getattr(checked, 'network_info',
+                                                None),
+                           errors=errors)
         for leak in found:
             LOG.warning('The delete left this behind: %s', leak.describe(),
                         instance=event.instance)
-        fields = {'leaks': [_as_field(leak) for leak in found]}
+        fields = {}
+        if found:
+            fields['leaks'] = [_as_field(leak) for leak in found]
+            if opts.mode == 'repair':
+                fields['repaired'] = self._repair(context, event, found)
+        if errors:
+            return self._unverified(event, errors, fields)
+        if not found:
+            return self.decision('clean')
         if opts.mode != 'repair':
             return self.decision('leaks', detail=str(len(found)),
                                  fields=fields)
-        fields['repaired'] = self._repair(context, event, found)
         return self.decision(
             'repaired', detail='%d/%d' % (len(fields['repaired']),
                                           len(found)),
             fields=fields)
+
+    def _unverified(self, event, errors, fields):
+        """Some kinds could not be checked: say which, and why."""
+        for kind, exc in sorted(errors.items()):
+            LOG.warning('Could not verify what this delete released: '
+                        '%(kind)s: %(error)s',
+                        {'kind': kind, 'error': exc},
+                        instance=event.instance)
+        fields['error'] = '; '.join(
+            '%s: %s' % (kind, rec.describe_error(exc))
+            for kind, exc in sorted(errors.items()))
+        why = sorted({'timeout' if isinstance(exc, deadline.CallTimedOut)
+                      else type(exc).__name__ for exc in errors.values()})
+        return self.decision('unverified', detail=','.join(why),
+                             fields=fields)
 
     def _repair(self, context, event, found):
         repaired = []

@@ -1,9 +1,21 @@
-"""The delete record: one per delete attempt, logged and written as JSON."""
+"""The records: one per delete attempt, one per check after a delete.
+
+A :class:`DeleteRecord` (``kind`` ``delete``) is written when the delete
+attempt ends. The work after a delete (the policies' ``after_delete``, such
+as ``verify``) writes its own :class:`CheckRecord` (``kind`` ``check``)
+when it is done, which names the delete record by its ``id``: a check that
+is slow, stuck or skipped never holds the delete record back.
+"""
 
 import dataclasses
 
 from oslo_utils import strutils
 from oslo_utils import timeutils
+from oslo_utils import uuidutils
+
+# kind: which record.
+KIND_DELETE = 'delete'
+KIND_CHECK = 'check'
 
 # delete_type: what was asked for.
 DELETE = 'delete'
@@ -35,6 +47,11 @@ NOT_DELETED = 'not_deleted'          # Nova returned without deleting it
 SKIPPED = 'skipped'                  # instance.disable_terminate was set
 DENIED = 'denied'                    # a policy refused the delete
 KEPT = 'kept'                        # a policy kept it as it was (recycle bin)
+
+# outcome of a check record.
+CHECKED = 'checked'        # every after_delete policy ran (see decisions)
+CHECK_SKIPPED = 'skipped'  # not run: no worker free in time (see error)
+CHECK_FAILED = 'failed'    # the extension failed while running them
 
 _MAX_ERROR_CHARS = 500
 
@@ -81,19 +98,19 @@ class DeleteRecord:
     capture: str | None = None
     leaks: list | None = None
     repaired: list | None = None
+    kind: str = KIND_DELETE
+    #: Named by the check record of this delete, if there is one.
+    id: str = dataclasses.field(default_factory=uuidutils.generate_uuid)
 
     _OPTIONAL = ('error', 'capture', 'leaks', 'repaired')
 
     def as_dict(self):
-        data = dataclasses.asdict(self)
-        for name in self._OPTIONAL:
-            if data[name] is None:
-                del data[name]
-        return data
+        return _as_dict(self)
 
     def summary(self):
         """The one-line text logged at INFO for this record."""
         parts = [
+            'id=%s' % self.id,
             'delete_type=%s' % self.delete_type,
             'trigger=%s' % self.trigger,
             'vm_state=%s' % self.vm_state,
@@ -112,16 +129,89 @@ class DeleteRecord:
         parts.append('outcome=%s' % self.outcome)
         if self.capture:
             parts.append('capture=%s' % self.capture)
-        if self.leaks:
-            parts.append('leaks=%s' % ','.join(
-                '%s:%s' % (leak['kind'], leak['resource_id'])
-                for leak in self.leaks))
-        if self.repaired is not None:
-            parts.append('repaired=%d' % len(self.repaired))
-        if self.error:
-            parts.append('error="%s"' % self.error)
-        parts.append('duration=%.1fms' % (self.duration_ms or 0.0))
+        _policy_parts(self, parts)
         return ' '.join(parts)
+
+
+@dataclasses.dataclass
+class CheckRecord:
+    """What the work after one delete found and did.
+
+    Written when the ``after_delete`` policies are done, or right away when
+    they could not run (``outcome`` ``skipped``). ``delete_id`` is the
+    ``id`` of the delete's record; ``decisions`` are those of the
+    ``after_delete`` policies, and their fields (``leaks``, ``repaired``)
+    are set as a policy set them. ``error`` says why a check was skipped,
+    failed or could not verify everything.
+    """
+
+    delete_id: str
+    instance_uuid: str
+    project_id: str | None
+    user_id: str | None
+    request_id: str | None
+    delete_type: str
+    trigger: str
+    path: str | None = None
+    outcome: str | None = None
+    decisions: list = dataclasses.field(default_factory=list)
+    error: str | None = None
+    duration_ms: float | None = None
+    recorded_by: str | None = None
+    checked_at: str | None = None
+    leaks: list | None = None
+    repaired: list | None = None
+    kind: str = KIND_CHECK
+    id: str = dataclasses.field(default_factory=uuidutils.generate_uuid)
+
+    _OPTIONAL = ('error', 'leaks', 'repaired')
+    #: Fields an after_delete policy may set through its decision.
+    POLICY_FIELDS = ('error', 'leaks', 'repaired')
+
+    @classmethod
+    def of(cls, record):
+        """The check record of the :class:`DeleteRecord` ``record``."""
+        return cls(delete_id=record.id, instance_uuid=record.instance_uuid,
+                   project_id=record.project_id, user_id=record.user_id,
+                   request_id=record.request_id,
+                   delete_type=record.delete_type, trigger=record.trigger,
+                   path=record.path, recorded_by=record.recorded_by)
+
+    def as_dict(self):
+        return _as_dict(self)
+
+    def summary(self):
+        """The one-line text logged at INFO for this record."""
+        parts = ['kind=%s' % self.kind, 'id=%s' % self.id,
+                 'delete_id=%s' % self.delete_id,
+                 'delete_type=%s' % self.delete_type,
+                 'trigger=%s' % self.trigger, 'path=%s' % self.path]
+        if self.decisions:
+            parts.append('decisions=%s' % ','.join(self.decisions))
+        parts.append('outcome=%s' % self.outcome)
+        _policy_parts(self, parts)
+        return ' '.join(parts)
+
+
+def _as_dict(record):
+    data = dataclasses.asdict(record)
+    for name in record._OPTIONAL:
+        if data[name] is None:
+            del data[name]
+    return data
+
+
+def _policy_parts(record, parts):
+    """The summary's leaks, repaired, error and duration."""
+    if record.leaks:
+        parts.append('leaks=%s' % ','.join(
+            '%s:%s' % (leak['kind'], leak['resource_id'])
+            for leak in record.leaks))
+    if record.repaired is not None:
+        parts.append('repaired=%d' % len(record.repaired))
+    if record.error:
+        parts.append('error="%s"' % record.error)
+    parts.append('duration=%.1fms' % (record.duration_ms or 0.0))
 
 
 def utcnow_iso():

@@ -8,7 +8,8 @@ With ``[notifications]notification_format = versioned`` that is Nova's
 versioned notifier, otherwise its legacy one, the one that is not a no-op.
 
 * event type: ``delete_ext.delete.end`` (``delete_ext.restore.end`` for a
-  restore), priority INFO;
+  restore, ``delete_ext.check.end`` for the check record written after a
+  delete), priority INFO;
 * publisher id: ``nova-api:<host>`` or ``nova-compute:<host>``, the service
   that wrote the record;
 * payload: the record's fields (see :mod:`nova_delete_ext.record`) and
@@ -27,11 +28,13 @@ import oslo_messaging
 from nova_delete_ext import sinks
 
 #: Version of the payload schema: a new field raises the minor version, a
-#: removed or changed field the major one.
-SCHEMA_VERSION = '1.0'
+#: removed or changed field the major one. 1.1: ``kind`` and ``id``, and the
+#: check records.
+SCHEMA_VERSION = '1.1'
 
 EVENT_DELETE = 'delete_ext.delete.end'
 EVENT_RESTORE = 'delete_ext.restore.end'
+EVENT_CHECK = 'delete_ext.check.end'
 
 
 def payload(record):
@@ -47,6 +50,10 @@ _EVENT_TYPES = {'restore': EVENT_RESTORE}
 
 
 def event_type(record):
+    # A check record (``kind`` ``check``) may carry the delete_type of the
+    # delete it checked.
+    if getattr(record, 'kind', None) == 'check':
+        return EVENT_CHECK
     return _EVENT_TYPES.get(record.delete_type, EVENT_DELETE)
 
 

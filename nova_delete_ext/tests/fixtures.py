@@ -2,6 +2,7 @@
 
 import fixtures
 
+from nova_delete_ext.record import after
 from nova_delete_ext import sinks
 
 
@@ -20,3 +21,25 @@ class Sinks(fixtures.Fixture):
         current = sinks.set_active(previous)
         if current is not None:
             current.stop()
+
+
+class AfterDelete(fixtures.Fixture):
+    """After-delete workers of the test's own, sized from ``cfg.CONF``.
+
+    Afterwards the checks still queued or running are given up to
+    ``timeout`` seconds to finish (their records go to the test's sinks,
+    so use this fixture after :class:`Sinks`), and the workers from before
+    the test are active again.
+    """
+
+    def __init__(self, timeout=10.0):
+        super().__init__()
+        self.timeout = timeout
+
+    def _setUp(self):
+        self.addCleanup(self._restore, after.set_active(None))
+
+    def _restore(self, previous):
+        current = after.set_active(previous)
+        if current is not None:
+            current.stop(self.timeout)

@@ -9,6 +9,7 @@ reads the records back.
 
 import inspect
 import os
+import sys
 import sysconfig
 import time
 
@@ -68,6 +69,21 @@ def isolated_executor(test_id):
     return isolate(test_id)
 
 
+def called_by_the_leak_checks():
+    """Whether the caller was called by :mod:`nova_delete_ext.leaks`.
+
+    On whatever thread: Nova's own calls of the same method are told apart
+    from those of a check or a sweep.
+    """
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_globals.get('__name__', '').startswith(
+                'nova_delete_ext.leaks'):
+            return True
+        frame = frame.f_back
+    return False
+
+
 class HooksFixture(fixtures.Fixture):
     """Install the hooks for one test and take them out afterwards."""
 
@@ -89,6 +105,7 @@ class DeleteExtTestBase(integrated_helpers._IntegratedTestBase):
         # configuration.
         self.useFixture(HooksFixture())
         self.useFixture(ext_fixtures.Sinks())
+        self.useFixture(ext_fixtures.AfterDelete())
         self.temp_dir = self.useFixture(fixtures.TempDir()).path
         self.record_file = os.path.join(self.temp_dir, 'records.jsonl')
         super().setUp()
@@ -154,7 +171,12 @@ class DeleteExtTestBase(integrated_helpers._IntegratedTestBase):
 
     # Reading the records back ------------------------------------------
 
-    def records(self, instance_uuid=None):
+    def records(self, instance_uuid=None, kind=None):
+        """The records written so far; those of one instance, one kind.
+
+        :param kind: ``delete`` or ``check`` (see
+            :mod:`nova_delete_ext.record`); None for every line.
+        """
         # The file sink writes in the background.
         self.assertTrue(sinks.flush(10), 'records not written in time')
         if not os.path.exists(self.record_file):
@@ -163,29 +185,44 @@ class DeleteExtTestBase(integrated_helpers._IntegratedTestBase):
             found = [jsonutils.loads(line) for line in f]
         if instance_uuid:
             found = [r for r in found if r['instance_uuid'] == instance_uuid]
+        if kind:
+            found = [r for r in found if r.get('kind') == kind]
         return found
 
     def only_record(self, server):
-        found = self.records(server['id'])
+        """The one delete record of ``server``."""
+        found = self.records(server['id'], kind='delete')
         self.assertEqual(1, len(found), found)
         return found[0]
 
-    def wait_for_record(self, server, count=1, timeout=20.0):
+    def wait_for_record(self, server, count=1, timeout=20.0, kind='delete'):
         """The ``count``-th record of ``server``, once it is written.
 
-        Records of deletes that a policy checks afterwards are written in
-        the background.
+        Delete records are written when the delete ends, which for a delete
+        nova-compute does is after the API answered.
         """
         deadline = time.monotonic() + timeout
         while True:
-            found = self.records(server['id'])
+            found = self.records(server['id'], kind=kind)
             if len(found) >= count:
                 self.assertEqual(count, len(found), found)
                 return found[-1]
             if time.monotonic() > deadline:
-                self.fail('no record %d for %s: %s' % (count, server['id'],
-                                                       found))
+                self.fail('no %s record %d for %s: %s' % (
+                    kind, count, server['id'], self.records(server['id'])))
             time.sleep(0.05)
+
+    def check_record(self, server, count=1, timeout=30.0):
+        """The ``count``-th check record of ``server``, once written.
+
+        Written by the after-delete workers once the after_delete policies
+        are done; it names its delete record (``delete_id``).
+        """
+        check = self.wait_for_record(server, count, timeout, kind='check')
+        delete_ids = [r['id'] for r in self.records(server['id'],
+                                                    kind='delete')]
+        self.assertIn(check['delete_id'], delete_ids)
+        return check
 
     # Checking that Nova really finished -----------------------------------
 

@@ -10,6 +10,7 @@ import datetime
 import fixtures
 
 from keystoneauth1 import exceptions as ks_exc
+from neutronclient.common import exceptions as neutron_client_exc
 from nova.compute import rpcapi as compute_rpcapi
 from nova.conductor import manager as conductor_manager
 from nova import context as nova_context
@@ -225,3 +226,43 @@ class LeakyDeletes:
                server['id']]
         self.assertEqual(1, len(ids), ids)
         return ids[0]
+
+    def delete_during_resize(self, server):
+        """Delete ``server`` while its resize is under way.
+
+        The migration keeps the source host's allocation. The cast that
+        tells the source host to move the server is lost, so the resize
+        stays where conductor left it: the source allocation moved to the
+        migration as consumer, the destination's held by the server.
+        Nova's delete frees the server's own allocation only. Returns the
+        migration's uuid.
+        """
+        self.flags(allow_resize_to_same_host=True)
+        flavor = self._create_flavor(memory_mb=1024, vcpu=1, disk=1)
+        with fixtures.MockPatchObject(compute_rpcapi.ComputeAPI,
+                                      'resize_instance'):
+            self.api.post_server_action(server['id'],
+                                        {'resize': {'flavorRef': flavor}})
+            migration = self._wait_for_migration_status(server,
+                                                        ['pre-migrating'])
+        self.assertNotEqual({}, self._get_allocations_by_server_uuid(
+            migration['uuid']))
+        self._delete_server(server)
+        return migration['uuid']
+
+    def delete_keeping_nova_port(self, server):
+        """Delete ``server``; Neutron loses the delete of Nova's port.
+
+        Returns the id of the port Nova created for ``server``. Neutron
+        answers 404 (a proxy in front of it, say), which Nova takes
+        for a port already gone: the port stays, bound to the server.
+        """
+        [port] = self.neutron.list_ports(
+            True, device_id=server['id'])['ports']
+        delete_port = _fail_once(
+            self.neutron.delete_port,
+            neutron_client_exc.NeutronClientException(status_code=404))
+        with fixtures.MockPatchObject(self.neutron, 'delete_port',
+                                      delete_port):
+            self._delete_server(server)
+        return port['id']

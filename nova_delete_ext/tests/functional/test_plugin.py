@@ -52,8 +52,8 @@ class TestThirdPartyPolicy(scenarios.ServerStates, base.DeleteExtTestBase):
         server = self.boot(name='scratch')
         self._delete_server(server)
         self.assert_gone(server)
-        record = self.wait_for_record(server)
-        self.assertEqual(['name_guard:seen(deleted)'], record['decisions'])
+        check = self.check_record(server)
+        self.assertEqual(['name_guard:seen(deleted)'], check['decisions'])
 
     def test_tells_how_long_a_soft_deleted_server_is_kept(self):
         # nova-api soft deletes; Nova alone would keep both for an hour.

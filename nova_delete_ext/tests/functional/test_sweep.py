@@ -7,10 +7,12 @@ sweep then runs in-process through the command's ``main()``.
 
 import contextlib
 import io
+import threading
 
 import fixtures
 from nova import context as nova_context
 from nova import objects
+from nova.scheduler.client import report
 from oslo_serialization import jsonutils
 
 from nova_delete_ext.cmd import sweep as sweep_cmd
@@ -257,6 +259,68 @@ class TestAudit(SweepTestBase):
         self.assertIn('left alone', output['leaks'][0]['action'])
         self.assertEqual('other',
                          self.neutron.show_port(PORT_1)['port']['device_id'])
+
+
+class TestAuditMigrationsAndPorts(SweepTestBase):
+
+    def test_allocations_of_a_migration(self):
+        server = self.server_active()
+        migration = self.delete_during_resize(server)
+        [rp] = self.allocations({'id': migration})
+        expected = [('allocations', server['id'], rp)]
+        for kinds in ('allocations', ','.join(sorted(sweep.SWEPT))):
+            # Indexed kinds only, and every deleted instance read.
+            code, output = self.sweep('--kinds', kinds)
+            self.assertEqual(3, code, output)
+            self.assertEqual(expected, self.found(output))
+            self.assertEqual(migration, output['leaks'][0]['consumer'])
+        code, output = self.sweep('--repair', '--yes')
+        self.assertEqual(4, code, output)
+        self.assertEqual({}, self.allocations({'id': migration}))
+        self.assertEqual([migration], [r['consumer'] for r in self.repairs()])
+        self.assertEqual(0, self.sweep()[0])
+
+    def test_port_of_unknown_origin_is_unbound_not_deleted(self):
+        # Nova empties the info cache when it deallocates the network: the
+        # deleted instance no longer tells who created the port.
+        server = self.server_active()
+        port_id = self.delete_keeping_nova_port(server)
+        code, output = self.sweep('--repair', '--yes')
+        self.assertEqual(4, code, output)
+        self.assertEqual([('ports', server['id'], port_id)],
+                         self.found(output))
+        self.assertNotIn('created_by_nova', output['leaks'][0])
+        self.assertIn('unbound port', output['leaks'][0]['action'])
+        self.assertEqual('', self.neutron.show_port(port_id)['port'][
+            'device_id'])
+
+
+class TestAuditTimeout(SweepTestBase):
+
+    def test_service_that_does_not_answer_stops_the_sweep(self):
+        self.flags(timeout=1.0, group='delete_ext_verify')
+        self.delete_keeping_allocations(self._create_server(networks='none'))
+        release = threading.Event()
+        self.addCleanup(release.set)
+        get = report.SchedulerReportClient.get
+
+        def hung(client, url, *args, **kwargs):
+            if (url == '/resource_providers' and
+                    base.called_by_the_leak_checks()):
+                # Long enough for the sweep to give up, short enough for
+                # a sweep that waits to end the test.
+                release.wait(30)
+            return get(client, url, *args, **kwargs)
+
+        self.useFixture(fixtures.MockPatchObject(
+            report.SchedulerReportClient, 'get', hung))
+        err = io.StringIO()
+        with contextlib.redirect_stdout(io.StringIO()), \
+                contextlib.redirect_stderr(err):
+            code = sweep_cmd.main(['--kinds', 'allocations'])
+        self.assertEqual(1, code)
+        self.assertIn('CallTimedOut: placement did not answer', err.getvalue())
+        self.assertIn('within 1.0 s', err.getvalue())
 
 
 class TestAuditCells(SweepTestBase):

@@ -115,6 +115,7 @@ class TestCase(base.BaseTestCase):
         self.addCleanup(policies.set_active, policies.active())
         self.addCleanup(nova_policy.reset)
         self.useFixture(ext_fixtures.Sinks())
+        self.useFixture(ext_fixtures.AfterDelete())
         # What Nova and the libraries log goes into the test's details, not
         # to the console; what the extension logs is kept as records.
         self.useFixture(fixtures.FakeLogger(level=logging.DEBUG))

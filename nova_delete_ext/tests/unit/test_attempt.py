@@ -3,6 +3,8 @@
 import datetime
 import logging
 import os
+import threading
+import time
 from unittest import mock
 
 import fixtures
@@ -10,10 +12,14 @@ from nova.compute import power_state
 from nova.compute import task_states
 from nova.compute import vm_states
 from nova import context as nova_context
+from nova.network import model as network_model
+from nova import objects
+from oslo_context import context as common_context
 from oslo_serialization import jsonutils
 from oslo_utils import fixture as utils_fixture
 
 from nova_delete_ext import record as rec
+from nova_delete_ext.record import after
 from nova_delete_ext.record import attempt as attempt_mod
 from nova_delete_ext import sinks
 from nova_delete_ext import states
@@ -69,7 +75,9 @@ class AttemptTest(AttemptTestBase):
             request_id=self.context.request_id, vm_state='stopped',
             task_state='deleting', power_state='shutdown',
             requested_at='2025-01-02T03:04:05+00:00',
-            recorded_by='api@test-host'), attempt.record)
+            recorded_by='api@test-host', id=attempt.record.id),
+            attempt.record)
+        self.assertEqual('delete', attempt.record.kind)
 
     def test_given_state_and_requested_at(self):
         state = states.InstanceState(vm_states.ACTIVE, None, 'running',
@@ -155,43 +163,179 @@ class FinishTest(AttemptTestBase):
 
 
 class FinishThenTest(AttemptTestBase):
-    """Work after the delete, before the record is written."""
+    """Work after the delete: the extension's workers, a check record."""
 
     def setUp(self):
         super().setUp()
+        self.emitted = []
         self.emit = self.useFixture(fixtures.MockPatchObject(
-            sinks, 'emit', autospec=True)).mock
-        # Run what would go to Nova's thread pool right away.
-        self.spawn = self.useFixture(fixtures.MockPatch(
-            'nova_delete_ext.compat.spawn', autospec=True,
-            side_effect=lambda func, *args: func(*args))).mock
+            sinks, 'emit', autospec=True,
+            side_effect=self.emitted.append)).mock
+        self.release = threading.Event()
+        self.addCleanup(self.release.set)
 
-    def test_then_runs_in_the_background_before_the_record(self):
+    def flush(self):
+        self.assertTrue(after.flush(10), 'after-delete work not done')
+
+    def test_delete_record_written_at_once_check_record_when_done(self):
         attempt = self._attempt()
         seen = []
 
-        def then(done):
-            self.emit.assert_not_called()
-            done.record.decisions.append('late:one')
-            seen.append(done)
+        def then(checked):
+            seen.append((checked.instance, checked.context,
+                         attempt_mod.checking(),
+                         threading.current_thread().name,
+                         common_context.get_current()))
+            self.release.wait(10)
+            checked.record.decisions.append('late:one')
+            checked.record.leaks = [{'kind': 'ports', 'resource_id': 'p1'}]
 
-        attempt.finish(rec.DELETED, then=then)
-        self.assertEqual(1, self.spawn.call_count)
-        self.assertEqual([attempt], seen)
-        self.emit.assert_called_once_with(attempt.record)
-        self.assertEqual(['late:one'], attempt.record.decisions)
+        attempt.finish(rec.DELETED, path=rec.PATH_COMPUTE, then=then)
+        # The delete record is out while the check still runs.
+        self.assertEqual([attempt.record], self.emitted)
+        self.release.set()
+        self.flush()
+        record, check = self.emitted
+        self.assertEqual([], record.decisions)
+        self.assertIsNone(record.leaks)
+        self.assertIsInstance(check, rec.CheckRecord)
+        self.assertEqual(
+            ('check', record.id, base.UUID, record.request_id, 'checked',
+             ['late:one'], [{'kind': 'ports', 'resource_id': 'p1'}],
+             rec.PATH_COMPUTE),
+            (check.kind, check.delete_id, check.instance_uuid,
+             check.request_id, check.outcome, check.decisions, check.leaks,
+             check.path))
+        self.assertIsNotNone(check.checked_at)
+        self.assertIsNotNone(check.duration_ms)
+        [(instance, context, checking, thread, current)] = seen
+        self.assertEqual((self.instance, self.context, attempt),
+                         (instance, context, checking))
+        # Logged with the request's context, as on Nova's own threads.
+        self.assertIs(self.context, current)
+        self.assertTrue(thread.startswith('nova-delete-ext-after-'), thread)
+        self.assertIsNone(attempt_mod.checking())
 
-    def test_record_written_even_if_then_fails(self):
+    def test_decisions_made_before_the_delete_stay_in_its_record(self):
+        attempt = self._attempt()
+        attempt.record.decisions.append('protect:allowed')
+        attempt.finish(rec.DELETED, then=lambda checked: checked.record.
+                       decisions.append('verify:clean'))
+        self.flush()
+        record, check = self.emitted
+        self.assertEqual(['protect:allowed'], record.decisions)
+        self.assertEqual(['verify:clean'], check.decisions)
+
+    def test_check_record_says_when_then_fails(self):
         attempt = self._attempt()
         attempt.finish(rec.DELETED, then=mock.Mock(side_effect=_Boom('x')))
-        self.emit.assert_called_once_with(attempt.record)
+        self.flush()
+        record, check = self.emitted
+        self.assertEqual(rec.DELETED, record.outcome)
+        self.assertEqual(('failed', '_Boom: x'), (check.outcome, check.error))
         self.assertEqual(1, len(self.logs.at(logging.ERROR)))
+
+    def test_skipped_when_no_worker_is_free(self):
+        self.flags(after_delete_workers=1, after_delete_queue_size=1,
+                   group='delete_ext')
+        ran = []
+
+        def then(checked):
+            ran.append(checked.record.instance_uuid)
+            self.release.wait(10)
+
+        busy, queued, skipped = (self._attempt() for _ in range(3))
+        busy.finish(rec.DELETED, then=then)
+        for _ in range(100):
+            if ran:
+                break
+            time.sleep(0.01)
+        queued.finish(rec.DELETED, then=then)
+        started = time.monotonic()
+        skipped.finish(rec.DELETED, then=then)
+        self.assertLess(time.monotonic() - started, 1.0)
+        # The skip is written right away, with why.
+        [check] = [r for r in self.emitted if r.kind == 'check']
+        self.assertEqual((skipped.record.id, 'skipped'),
+                         (check.delete_id, check.outcome))
+        self.assertIn('after_delete_queue_size', check.error)
+        self.assertEqual(1, len(self.logs.at(logging.WARNING)))
+        self.release.set()
+        self.flush()
+        self.assertEqual(2, len(ran))
+        self.assertEqual(
+            {busy.record.id: 'checked', queued.record.id: 'checked',
+             skipped.record.id: 'skipped'},
+            {r.delete_id: r.outcome for r in self.emitted
+             if r.kind == 'check'})
+
+    def test_never_on_novas_thread_pools(self):
+        pools = self.useFixture(fixtures.MockPatch(
+            'nova.thread_pool_factory.spawn_on', autospec=True)).mock
+        attempt = self._attempt()
+        attempt.finish(rec.DELETED, then=lambda checked: None)
+        self.flush()
+        pools.assert_not_called()
+        self.assertEqual(['delete', 'check'],
+                         [r.kind for r in self.emitted])
+
+    def test_no_check_record_without_work_after(self):
+        self._attempt().finish(rec.DELETED)
+        self.flush()
+        self.assertEqual(['delete'], [r.kind for r in self.emitted])
 
     def test_abandon_writes_nothing(self):
         attempt = self._attempt()
         attempt.abandon()
         attempt.finish(rec.DELETED)
         self.emit.assert_not_called()
+
+
+class NetworkInfoTest(AttemptTestBase):
+    """The network info kept from before Nova deallocates it."""
+
+    def vifs(self):
+        return network_model.NetworkInfo([
+            network_model.VIF(id='p1', preserve_on_delete=False)])
+
+    def test_kept_when_loaded(self):
+        self.instance.info_cache = objects.InstanceInfoCache(
+            network_info=self.vifs())
+        attempt = self._attempt()
+        self.assertEqual(self.vifs(), attempt.network_info)
+        self.assertIsNot(self.instance.info_cache.network_info,
+                         attempt.network_info)
+
+    def test_not_loaded_in_the_api(self):
+        with mock.patch.object(objects.Instance, 'obj_load_attr',
+                               autospec=True) as load:
+            self.assertIsNone(self._attempt().network_info)
+        load.assert_not_called()
+
+    def test_loaded_for_a_delete_on_the_compute_host(self):
+        def load(instance, name):
+            instance.info_cache = objects.InstanceInfoCache(
+                network_info=self.vifs())
+
+        with mock.patch.object(objects.Instance, 'obj_load_attr',
+                               autospec=True, side_effect=load) as loaded:
+            for delete_type in (rec.SOFT_DELETE, rec.RESTORE):
+                attempt = attempt_mod.Attempt(
+                    self.context, self.instance, delete_type,
+                    rec.TRIGGER_API, 'compute')
+                self.assertIsNone(attempt.network_info)
+            loaded.assert_not_called()
+            attempt = attempt_mod.Attempt(self.context, self.instance,
+                                          rec.DELETE, rec.TRIGGER_API,
+                                          'compute')
+        self.assertEqual(self.vifs(), attempt.network_info)
+
+    def test_unknown_when_it_cannot_be_loaded(self):
+        # No context to lazy-load with: unknown, and the attempt is made.
+        attempt = attempt_mod.begin(self.context, self.instance, rec.DELETE,
+                                    rec.TRIGGER_RECLAIM, 'compute')
+        self.assertIsNone(attempt.network_info)
+        self.assertEqual([], self.logs.at(logging.ERROR))
 
 
 class FinishToFileTest(AttemptTestBase):

@@ -29,8 +29,25 @@ class ListOptsTest(base.TestCase):
     def test_delete_ext_group(self):
         group, opts = self._opts()
         self.assertEqual({'enabled', 'record_file', 'sinks', 'policies',
-                          'policy_timeout',
-                          'sink_queue_size', 'sink_stop_timeout'}, set(opts))
+                          'policy_timeout', 'sink_queue_size',
+                          'sink_stop_timeout',
+                          'after_delete_workers', 'after_delete_queue_size'},
+                         set(opts))
+
+    def test_after_delete_workers_and_queue_small_and_bounded(self):
+        opts = self._opts()[1]
+        self.assertEqual((2, 1), (opts['after_delete_workers'].default,
+                                  opts['after_delete_workers'].type.min))
+        self.assertEqual((100, 1), (opts['after_delete_queue_size'].default,
+                                    opts['after_delete_queue_size'].type.min))
+
+    def test_verify_timeout(self):
+        opt = self._opts('delete_ext_verify')[1]['timeout']
+        self.assertIsInstance(opt, cfg.FloatOpt)
+        self.assertEqual((30.0, 1.0), (opt.default, opt.type.min))
+        for name in ('[placement]timeout', '[neutron]timeout',
+                     '[cinder]timeout', '[glance]timeout'):
+            self.assertIn(name, opt.help)
 
     def test_policies(self):
         opt = self._opts()[1]['policies']

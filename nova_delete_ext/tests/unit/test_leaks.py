@@ -1,16 +1,22 @@
 """Tests of :mod:`nova_delete_ext.leaks`: the rules, find() and repair()."""
 
+import threading
+import time
 from unittest import mock
 
 from neutronclient.common import exceptions as neutron_exc
 from neutronclient.v2_0 import client as neutron_client
+from nova import context as nova_context
 from nova import exception as nova_exception
 from nova.image import glance
 from nova.network import neutron
+from nova import objects
 from nova.scheduler.client import report
 from nova.volume import cinder
 
 from nova_delete_ext import leaks
+from nova_delete_ext.leaks import deadline
+from nova_delete_ext.leaks import novadb
 from nova_delete_ext.leaks import repair
 from nova_delete_ext.leaks import services
 from nova_delete_ext import states
@@ -19,6 +25,7 @@ from nova_delete_ext.tests.unit import base
 UUID = base.UUID
 RP = 'b1c2d3e4-0000-4000-8000-000000000001'
 PORT = 'p0000000-0000-4000-8000-000000000001'
+MIGRATION = 'c0ffee00-0000-4000-8000-000000000001'
 
 
 def make_clients():
@@ -31,6 +38,8 @@ def make_clients():
     clients.image_api = mock.create_autospec(glance.API, instance=True)
     clients.neutron.return_value = mock.create_autospec(
         neutron_client.Client, instance=True)
+    clients.call.side_effect = lambda service, func, *args, **kwargs: func(
+        *args, **kwargs)
     return clients
 
 
@@ -66,16 +75,40 @@ class RulesTest(base.TestCase):
             'rp-b': {'resources': {'VCPU': 1, 'MEMORY_MB': 512}},
             'rp-a': {'resources': {'DISK_GB': 1}}})
         self.assertEqual(
-            [leaks.Leak(states.ALLOCATIONS, UUID, 'rp-a', 'DISK_GB=1'),
+            [leaks.Leak(states.ALLOCATIONS, UUID, 'rp-a', 'DISK_GB=1',
+                        consumer=UUID),
              leaks.Leak(states.ALLOCATIONS, UUID, 'rp-b',
-                        'MEMORY_MB=512,VCPU=1')], found)
+                        'MEMORY_MB=512,VCPU=1', consumer=UUID)], found)
+        self.assertEqual(UUID, found[0].as_dict()['consumer'])
+
+    def test_allocations_of_a_migration(self):
+        [leak] = leaks.allocation_leaks(
+            UUID, {'rp-a': {'resources': {'VCPU': 1}}}, consumer=MIGRATION)
+        self.assertEqual(
+            leaks.Leak(states.ALLOCATIONS, UUID, 'rp-a',
+                       'migration=%s VCPU=1' % MIGRATION, consumer=MIGRATION),
+            leak)
+        self.assertEqual(MIGRATION, leak.holder)
 
     def test_ports_only_those_still_naming_the_instance(self):
         found = leaks.port_leaks(UUID, [port(), port('other', 'p2'),
                                         port('', 'p3')])
         self.assertEqual([leaks.Leak(states.PORTS, UUID, PORT,
-                                     'device_owner=compute:nova host=cmp1')],
+                                     'device_owner=compute:nova host=cmp1 '
+                                     'creator unknown')],
                          found)
+        self.assertNotIn('created_by_nova', found[0].as_dict())
+
+    def test_ports_say_who_created_them(self):
+        found = leaks.port_leaks(
+            UUID, [port(), port(port_id='p2'), port(port_id='p3')],
+            {PORT: True, 'p2': False})
+        self.assertEqual([True, False, None],
+                         [leak.created_by_nova for leak in found])
+        self.assertEqual(['created by Nova', 'brought by the user',
+                          'creator unknown'],
+                         [leak.detail.split(' ', 2)[2] for leak in found])
+        self.assertTrue(found[0].as_dict()['created_by_nova'])
 
     def test_attachments_in_each_shape(self):
         found = leaks.attachment_leaks(UUID, [
@@ -125,6 +158,10 @@ class FindTest(base.TestCase):
         self.clients.image_api.get.return_value = image()
         self.driver = mock.Mock(spec=['list_instance_uuids'])
         self.driver.list_instance_uuids.return_value = [UUID]
+        self.migrations = self.useFixture(base.fixtures.MockPatchObject(
+            novadb, 'migration_uuids', autospec=True, return_value=[])).mock
+        self.network_info = self.useFixture(base.fixtures.MockPatchObject(
+            novadb, 'network_info', autospec=True, return_value=None)).mock
 
     def test_every_kind_in_order(self):
         found = leaks.find(self.ctxt, UUID, set(leaks.CHECKED), self.clients,
@@ -136,6 +173,7 @@ class FindTest(base.TestCase):
             [(leak.kind, leak.resource_id) for leak in found])
         self.clients.placement.get_allocs_for_consumer.assert_called_once_with(
             self.ctxt, UUID)
+        self.migrations.assert_called_once_with(self.ctxt, UUID)
         self.neutron.list_ports.assert_called_once_with(device_id=UUID)
         self.clients.neutron.assert_called_once_with(self.ctxt)
         self.clients.volume_api.attachment_get_all.assert_called_once_with(
@@ -180,6 +218,59 @@ class FindTest(base.TestCase):
                           leaks.find, self.ctxt, UUID, {states.ALLOCATIONS},
                           self.clients)
 
+    def test_errors_collected_and_other_kinds_still_checked(self):
+        error = deadline.CallTimedOut(service='placement', call='get',
+                                      timeout=30.0)
+        self.clients.placement.get_allocs_for_consumer.side_effect = error
+        errors = {}
+        found = leaks.find(self.ctxt, UUID, set(leaks.CHECKED), self.clients,
+                           shelve_image_id='img-1', driver=self.driver,
+                           errors=errors)
+        self.assertEqual({states.ALLOCATIONS: error}, errors)
+        self.assertEqual([states.PORTS, states.VOLUMES, states.SHELVE_IMAGE,
+                          states.DOMAIN], [leak.kind for leak in found])
+
+    def test_allocations_of_the_instances_migrations(self):
+        self.migrations.return_value = [MIGRATION, 'm2']
+        allocs = {UUID: {}, MIGRATION: {RP: {'resources': {'VCPU': 1}}},
+                  'm2': {}}
+        self.clients.placement.get_allocs_for_consumer.side_effect = (
+            lambda ctxt, consumer: {'allocations': allocs[consumer]})
+        found = leaks.find(self.ctxt, UUID, {states.ALLOCATIONS},
+                           self.clients)
+        self.assertEqual([(RP, MIGRATION)],
+                         [(leak.resource_id, leak.consumer)
+                          for leak in found])
+        self.assertEqual(
+            [mock.call(self.ctxt, UUID), mock.call(self.ctxt, MIGRATION),
+             mock.call(self.ctxt, 'm2')],
+            self.clients.placement.get_allocs_for_consumer.call_args_list)
+
+    def test_who_created_a_port_from_the_network_info_given(self):
+        found = leaks.find(self.ctxt, UUID, {states.PORTS}, self.clients,
+                           network_info=[{'id': PORT,
+                                          'preserve_on_delete': False}])
+        self.assertEqual([True], [leak.created_by_nova for leak in found])
+        self.network_info.assert_not_called()
+
+    def test_who_created_a_port_from_the_deleted_instance(self):
+        self.network_info.return_value = [{'id': PORT,
+                                           'preserve_on_delete': True}]
+        found = leaks.find(self.ctxt, UUID, {states.PORTS}, self.clients)
+        self.assertEqual([False], [leak.created_by_nova for leak in found])
+        self.network_info.assert_called_once_with(self.ctxt, UUID)
+
+    def test_who_created_a_port_unknown_when_unreadable(self):
+        self.network_info.side_effect = RuntimeError('conductor is away')
+        found = leaks.find(self.ctxt, UUID, {states.PORTS}, self.clients)
+        self.assertEqual([None], [leak.created_by_nova for leak in found])
+        self.assertEqual(1, len(self.logs.at(30)))
+
+    def test_network_info_not_read_without_a_port_left(self):
+        self.neutron.list_ports.return_value = {'ports': []}
+        leaks.find(self.ctxt, UUID, {states.PORTS}, self.clients)
+        self.network_info.assert_not_called()
+
 
 class RepairTest(base.TestCase):
 
@@ -196,7 +287,16 @@ class RepairTest(base.TestCase):
         self.assertIn('deleted the allocations',
                       repair.repair(self.ctxt, leak, self.clients))
         placement.delete_allocation_for_instance.assert_called_once_with(
-            self.ctxt, UUID, force=True)
+            self.ctxt, UUID, force=True, consumer_type='instance')
+
+    def test_allocations_of_a_migration_deleted(self):
+        placement = self.clients.placement
+        placement.delete_allocation_for_instance.return_value = True
+        leak = leaks.Leak(states.ALLOCATIONS, UUID, RP, consumer=MIGRATION)
+        self.assertEqual('deleted the allocations of consumer %s' % MIGRATION,
+                         repair.repair(self.ctxt, leak, self.clients))
+        placement.delete_allocation_for_instance.assert_called_once_with(
+            self.ctxt, MIGRATION, force=True, consumer_type='migration')
 
     def test_allocations_already_gone(self):
         placement = self.clients.placement
@@ -222,6 +322,47 @@ class RepairTest(base.TestCase):
         self.clients.network_api.unbind_ports.assert_called_once_with(
             self.ctxt, [PORT], detach=True)
         self.neutron.delete_port.assert_not_called()
+
+    def test_port_of_unknown_or_user_origin_unbound(self):
+        for created in (None, False):
+            self.neutron.show_port.side_effect = [
+                {'port': port()}, {'port': port(device_id='')}]
+            leak = leaks.Leak(states.PORTS, UUID, PORT,
+                              created_by_nova=created)
+            self.assertIn('unbound port',
+                          repair.repair(self.ctxt, leak, self.clients))
+        self.neutron.delete_port.assert_not_called()
+
+    def test_port_nova_created_deleted(self):
+        self.neutron.show_port.side_effect = [
+            {'port': port()}, neutron_exc.PortNotFoundClient()]
+        leak = leaks.Leak(states.PORTS, UUID, PORT, created_by_nova=True)
+        self.assertEqual(
+            'deleted port %s, which Nova created for the instance' % PORT,
+            repair.repair(self.ctxt, leak, self.clients))
+        self.neutron.delete_port.assert_called_once_with(PORT)
+        self.clients.network_api.unbind_ports.assert_not_called()
+
+    def test_port_nova_created_but_reused_is_left_alone(self):
+        self.neutron.show_port.return_value = {'port': port('another-vm')}
+        leak = leaks.Leak(states.PORTS, UUID, PORT, created_by_nova=True)
+        self.assertIn('left alone',
+                      repair.repair(self.ctxt, leak, self.clients))
+        self.neutron.delete_port.assert_not_called()
+
+    def test_port_nova_created_kept_by_neutron(self):
+        self.neutron.show_port.return_value = {'port': port()}
+        leak = leaks.Leak(states.PORTS, UUID, PORT, created_by_nova=True)
+        self.assertRaises(repair.RepairFailed, repair.repair, self.ctxt,
+                          leak, self.clients)
+
+    def test_port_nova_created_gone_meanwhile(self):
+        self.neutron.show_port.return_value = {'port': port()}
+        self.neutron.delete_port.side_effect = (
+            neutron_exc.PortNotFoundClient())
+        leak = leaks.Leak(states.PORTS, UUID, PORT, created_by_nova=True)
+        self.assertIn('was gone',
+                      repair.repair(self.ctxt, leak, self.clients))
 
     def test_port_still_bound_after_unbind_fails(self):
         self.neutron.show_port.return_value = {'port': port()}
@@ -308,5 +449,196 @@ class ClientsTest(base.TestCase):
     @mock.patch.object(neutron, 'get_client', autospec=True)
     def test_neutron_is_admin(self, get_client):
         self.assertIs(get_client.return_value,
-                      services.Clients.neutron(mock.sentinel.context))
+                      services.Clients().neutron(mock.sentinel.context))
         get_client.assert_called_once_with(mock.sentinel.context, admin=True)
+
+    @mock.patch.object(report, 'report_client_singleton', autospec=True)
+    def test_every_call_has_the_deadline(self, singleton):
+        release = threading.Event()
+        self.addCleanup(release.set)
+        placement = singleton.return_value
+        placement.get_allocs_for_consumer.side_effect = (
+            lambda *args: release.wait(10))
+        placement.get.return_value = 'answer'
+        clients = services.Clients(timeout=0.05)
+        self.assertEqual('answer', clients.placement.get('/'))
+        error = self.assertRaises(
+            deadline.CallTimedOut, clients.placement.get_allocs_for_consumer,
+            mock.sentinel.context, UUID)
+        self.assertIn('placement did not answer', str(error))
+        self.assertIn('within 0.05 s', str(error))
+
+    @mock.patch.object(cinder, 'cinderclient', autospec=True)
+    def test_objects_a_client_hands_out_have_the_deadline(self, cinderclient):
+        release = threading.Event()
+        self.addCleanup(release.set)
+        client = cinderclient.return_value
+        client.attachments.list.side_effect = lambda **kw: release.wait(10)
+        clients = services.Clients(timeout=0.05)
+        timed = clients.cinder(mock.sentinel.context, '3.44')
+        cinderclient.assert_called_once_with(
+            mock.sentinel.context, '3.44', skip_version_check=True)
+        self.assertRaises(deadline.CallTimedOut, timed.attachments.list,
+                          limit=1)
+
+    @mock.patch.object(neutron, 'get_client', autospec=True)
+    def test_no_timeout_no_wrapper(self, get_client):
+        self.assertIs(get_client.return_value,
+                      services.Clients(timeout=None).neutron(
+                          mock.sentinel.context))
+
+
+class DeadlineTest(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.release = threading.Event()
+        self.addCleanup(self.release.set)
+
+    def hang(self):
+        self.release.wait(10)
+        return 'late'
+
+    def test_answer_in_time(self):
+        self.assertEqual(3, deadline.call(1.0, 'x', lambda a, b=0: a + b,
+                                          1, b=2))
+
+    def test_error_raised(self):
+        self.assertRaises(ValueError, deadline.call, 1.0, 'x',
+                          int, 'not a number')
+
+    def test_no_timeout_calls_here(self):
+        self.assertEqual(threading.current_thread().name,
+                         deadline.call(None, 'x', lambda: threading.
+                                       current_thread().name))
+
+    def test_given_up(self):
+        started = time.monotonic()
+        error = self.assertRaises(deadline.CallTimedOut, deadline.call, 0.05,
+                                  'glance', self.hang)
+        self.assertLess(time.monotonic() - started, 5)
+        self.assertEqual('glance did not answer hang within 0.05 s',
+                         str(error))
+        self.assertEqual(1, deadline.abandoned())
+        self.release.set()
+        for _ in range(200):
+            if not deadline.abandoned():
+                break
+            time.sleep(0.01)
+        self.assertEqual(0, deadline.abandoned())
+
+    def test_calls_fail_at_once_while_too_many_hang(self):
+        self.useFixture(base.fixtures.MonkeyPatch(
+            'nova_delete_ext.leaks.deadline.MAX_ABANDONED', 2))
+        for _ in range(2):
+            self.assertRaises(deadline.CallTimedOut, deadline.call, 0.01,
+                              'neutron', self.hang)
+        called = []
+        error = self.assertRaises(deadline.TooManyCallsHanging,
+                                  deadline.call, 10, 'neutron',
+                                  called.append, 1)
+        self.assertEqual([], called)
+        self.assertIn('2 earlier calls', str(error))
+        self.release.set()
+        for _ in range(200):
+            if not deadline.abandoned():
+                break
+            time.sleep(0.01)
+        self.assertEqual('ok', deadline.call(1.0, 'neutron', lambda: 'ok'))
+
+
+class NovaDbTest(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        objects.register_all()
+        self.ctxt = nova_context.RequestContext('admin', 'admin',
+                                                is_admin=True)
+        self.mapping = self.useFixture(base.fixtures.MockPatch(
+            'nova.objects.InstanceMapping.get_by_instance_uuid',
+            autospec=True)).mock
+        self.target_cell = self.useFixture(base.fixtures.MockPatch(
+            'nova.context.target_cell', autospec=True)).mock
+        self.target_cell.return_value.__enter__.return_value = (
+            mock.sentinel.cell_context)
+        self.get_by_filters = self.useFixture(base.fixtures.MockPatch(
+            'nova.objects.MigrationList.get_by_filters', autospec=True,
+            return_value=[])).mock
+
+    def test_nova_created_is_novas_own_rule(self):
+        self.assertEqual(
+            {'p1': True, 'p2': False},
+            novadb.nova_created([{'id': 'p1', 'preserve_on_delete': False},
+                                 {'id': 'p2', 'preserve_on_delete': True},
+                                 {'id': 'p3'}]))
+        self.assertEqual({}, novadb.nova_created(None))
+        self.assertEqual({}, novadb.nova_created([]))
+
+    def test_cell_of_the_instance_where_the_process_reads_the_dbs(self):
+        with novadb.instance_cell(self.ctxt, UUID) as cctxt:
+            self.assertIs(mock.sentinel.cell_context, cctxt)
+        self.mapping.assert_called_once_with(self.ctxt, UUID)
+        self.target_cell.assert_called_once_with(
+            self.ctxt, self.mapping.return_value.cell_mapping)
+
+    def test_no_cell_known(self):
+        self.mapping.side_effect = nova_exception.InstanceMappingNotFound(
+            uuid=UUID)
+        with novadb.instance_cell(self.ctxt, UUID) as cctxt:
+            self.assertIsNone(cctxt)
+        self.mapping.side_effect = None
+        self.mapping.return_value.cell_mapping = None
+        with novadb.instance_cell(self.ctxt, UUID) as cctxt:
+            self.assertIsNone(cctxt)
+        self.target_cell.assert_not_called()
+
+    def test_through_conductor_the_context_as_it_is(self):
+        self.useFixture(base.fixtures.MonkeyPatch(
+            'nova.objects.base.NovaObject.indirection_api', mock.Mock()))
+        with novadb.instance_cell(self.ctxt, UUID) as cctxt:
+            self.assertIs(self.ctxt, cctxt)
+        self.mapping.assert_not_called()
+
+    def test_migration_uuids_read_deleted(self):
+        self.get_by_filters.return_value = [
+            objects.Migration(uuid=MIGRATION), objects.Migration()]
+        self.useFixture(base.fixtures.MonkeyPatch(
+            'nova.objects.base.NovaObject.indirection_api', mock.Mock()))
+        self.assertEqual([MIGRATION], novadb.migration_uuids(self.ctxt, UUID))
+        [ctxt, filters] = self.get_by_filters.call_args[0]
+        self.assertEqual(('yes', {'instance_uuid': UUID}),
+                         (ctxt.read_deleted, filters))
+
+    def test_migration_uuids_none_without_a_cell(self):
+        self.mapping.side_effect = nova_exception.InstanceMappingNotFound(
+            uuid=UUID)
+        self.assertEqual([], novadb.migration_uuids(self.ctxt, UUID))
+        self.get_by_filters.assert_not_called()
+
+    def test_deleted_migrations_by_instance_in_chunks(self):
+        m0, m1, m3, x, i1, i2 = (
+            'c0ffee00-0000-4000-8000-00000000000%s' % c for c in '0134ab')
+        self.get_by_filters.side_effect = [
+            [objects.Migration(uuid=m1, instance_uuid=i1),
+             objects.Migration(uuid=m0, instance_uuid=i1)],
+            [objects.Migration(uuid=m3, instance_uuid=i2)]]
+        found = novadb.deleted_migrations(self.ctxt, [x, m3, m1, m0],
+                                          chunk=3)
+        self.assertEqual({i1: [m0, m1], i2: [m3]}, found)
+        calls = self.get_by_filters.call_args_list
+        self.assertEqual([{'uuid': [m0, m1, m3]}, {'uuid': [x]}],
+                         [c[0][1] for c in calls])
+        self.assertEqual({'only'}, {c[0][0].read_deleted for c in calls})
+
+    def test_network_info_of_the_deleted_instance(self):
+        self.useFixture(base.fixtures.MonkeyPatch(
+            'nova.objects.base.NovaObject.indirection_api', mock.Mock()))
+        with mock.patch.object(objects.InstanceInfoCache,
+                               'get_by_instance_uuid',
+                               autospec=True) as get:
+            get.return_value.network_info = ['vif']
+            self.assertEqual(['vif'], novadb.network_info(self.ctxt, UUID))
+            self.assertEqual('yes', get.call_args[0][0].read_deleted)
+            get.side_effect = nova_exception.InstanceInfoCacheNotFound(
+                instance_uuid=UUID)
+            self.assertIsNone(novadb.network_info(self.ctxt, UUID))

@@ -11,12 +11,14 @@ from nova.volume import cinder
 
 from nova_delete_ext import leaks
 from nova_delete_ext.leaks import index as leak_index
+from nova_delete_ext.leaks import services
 from nova_delete_ext.leaks import sweep
 from nova_delete_ext import states
 from nova_delete_ext.tests.unit import base
 from nova_delete_ext.tests.unit import test_leaks
 
 A, B, C = ('aaaaaaaa-0000-4000-8000-00000000000%d' % i for i in (1, 2, 3))
+MIG = 'bbbbbbbb-0000-4000-8000-000000000001'
 
 
 class _Resp:
@@ -75,7 +77,8 @@ class IndexTest(base.TestCase):
         listing = cinderclient.return_value.attachments.list
         listing.side_effect = [[_Att('1', A), _Att('2', B)],
                                [_Att('3', A, 'v3'), _Att('4', None)], []]
-        index = leak_index.attachments_by_instance(self.ctxt, page_size=2)
+        index = leak_index.attachments_by_instance(
+            self.ctxt, services.Clients(timeout=10), page_size=2)
         self.assertEqual(['1', '3'], [a['id'] for a in index[A]])
         self.assertEqual('v3', index[A][1]['volume_id'])
         self.assertEqual([mock.call(search_opts={'all_tenants': 1},
@@ -165,6 +168,43 @@ class BulkFinderTest(base.TestCase):
              mock.call(fields=leak_index._PORT_FIELDS)],
             self.neutron.list_ports.call_args_list)
 
+    def test_allocations_of_migrations_with_their_instance(self):
+        self.allocs.mock.return_value = {
+            A: {'rp1': {'resources': {'VCPU': 1}}},
+            MIG: {'rp2': {'resources': {'VCPU': 2}}}}
+        found = self.finder.find([
+            leak_index.Wanted(A, frozenset({states.ALLOCATIONS}),
+                              migration_uuids=(MIG,)),
+            leak_index.Wanted(B, frozenset({states.ALLOCATIONS}),
+                              migration_uuids=('not-a-consumer',))])
+        self.assertEqual([(A, 'rp1', A), (A, 'rp2', MIG)],
+                         [(x.instance_uuid, x.resource_id, x.consumer)
+                          for x in found])
+
+    def test_owners_asked_only_for_ports_found_of_unknown_origin(self):
+        asked = []
+
+        def owners(uuid):
+            asked.append(uuid)
+            return {'pb': False}
+
+        finder = leak_index.BulkFinder(mock.sentinel.ctxt, self.clients,
+                                       owners=owners)
+        ports = frozenset({states.PORTS})
+        found = finder.find([leak_index.Wanted(A, ports),
+                             leak_index.Wanted(B, ports)])
+        self.assertEqual([(B, False)], [(x.instance_uuid, x.created_by_nova)
+                                        for x in found])
+        self.assertEqual([B], asked)  # not A: Neutron has no port of it
+        finder.find([leak_index.Wanted(B, ports,
+                                       created_by_nova={'pb': True})])
+        self.assertEqual([B], asked)
+
+    def test_ports_say_who_created_them(self):
+        found = self.finder.find([leak_index.Wanted(
+            B, frozenset({states.PORTS}), created_by_nova={'pb': True})])
+        self.assertEqual([True], [x.created_by_nova for x in found])
+
     def test_shelve_image_looked_up_by_id(self):
         self.clients.image_api.get.side_effect = None
         self.clients.image_api.get.return_value = test_leaks.image(owner=A)
@@ -219,6 +259,16 @@ class StateKnowledgeTest(base.TestCase):
     def test_soft_deleted_is_still_restorable(self):
         self.assertEqual(frozenset(), self.kinds(
             deleted=0, vm_state=vm_states.SOFT_DELETED))
+
+    def test_migrations_add_allocations_whatever_the_state(self):
+        # Shelved offloaded: the instance held no allocation, but one of
+        # its migrations may still hold one.
+        wanted = sweep.wanted(row(host=None, shelve_image_id='img-1'),
+                              migration_uuids=[MIG])
+        self.assertIn(states.ALLOCATIONS, wanted.kinds)
+        self.assertEqual((MIG,), wanted.migration_uuids)
+        self.assertNotIn(states.ALLOCATIONS, sweep.wanted(
+            row(), kinds={states.PORTS}, migration_uuids=[MIG]).kinds)
 
     def test_kinds_narrowed(self):
         self.assertEqual({states.PORTS}, sweep.wanted(

@@ -19,6 +19,7 @@ from oslo_utils import uuidutils
 from nova_delete_ext import exception
 from nova_delete_ext.hooks import decide
 from nova_delete_ext import leaks
+from nova_delete_ext.leaks import deadline
 from nova_delete_ext import policies
 from nova_delete_ext.policies import base as policy_base
 from nova_delete_ext.policies import capture
@@ -734,8 +735,8 @@ class VerifyTest(base.TestCase):
         self.repair = self.useFixture(base.fixtures.MockPatch(
             'nova_delete_ext.leaks.repair.repair', autospec=True,
             return_value='done')).mock
-        self.useFixture(base.fixtures.MockPatch(
-            'nova_delete_ext.leaks.services.Clients', autospec=True))
+        self.clients = self.useFixture(base.fixtures.MockPatch(
+            'nova_delete_ext.leaks.services.Clients', autospec=True)).mock
 
     def event(self, released, driver=None, vm_state=vm_states.ACTIVE):
         event = make_event(base.make_instance(vm_state=vm_state))
@@ -772,6 +773,7 @@ class VerifyTest(base.TestCase):
         self.assertEqual('verify:leaks(1)', str(decision))
         self.assertEqual({'leaks': [{'kind': 'ports', 'resource_id': 'p1',
                                      'detail': ''}]}, decision.fields)
+        self.clients.assert_called_once_with(timeout=30.0)
         self.repair.assert_not_called()
         self.assertEqual(1, len(self.logs.at(logging.WARNING)))
 
@@ -788,10 +790,55 @@ class VerifyTest(base.TestCase):
         self.assertEqual(['unbound p1'], decision.fields['repaired'])
         self.assertEqual(2, self.repair.call_count)
 
+    def errors(self, errors, found=()):
+        def find(*args, **kwargs):
+            kwargs['errors'].update(errors)
+            return list(found)
+        self.find.side_effect = find
+
     def test_check_that_cannot_be_made_is_not_clean(self):
-        self.find.side_effect = RuntimeError('placement is away')
+        self.errors({'allocations': RuntimeError('placement is away')})
         decision = self.policy.after_delete(self.event(['allocations']))
         self.assertEqual('verify:unverified(RuntimeError)', str(decision))
+        self.assertEqual(
+            {'error': 'allocations: RuntimeError: placement is away'},
+            decision.fields)
+
+    def test_timed_out_check_is_unverified_with_the_reason(self):
+        self.flags(timeout=5, group='delete_ext_verify')
+        self.errors({'ports': deadline.CallTimedOut(
+            service='neutron', call='list_ports', timeout=5.0)})
+        decision = self.policy.after_delete(self.event(['ports']))
+        self.assertEqual('verify:unverified(timeout)', str(decision))
+        self.assertEqual(
+            'ports: CallTimedOut: neutron did not answer list_ports within '
+            '5.0 s', decision.fields['error'])
+        self.clients.assert_called_once_with(timeout=5.0)
+
+    def test_what_other_kinds_found_is_kept_and_repaired(self):
+        self.flags(mode='repair', group='delete_ext_verify')
+        self.errors({'shelve_image': RuntimeError('glance is away'),
+                     'ports': deadline.CallTimedOut(
+                         service='neutron', call='list_ports', timeout=5)},
+                    [leaks.Leak('allocations', base.UUID, 'rp1')])
+        decision = self.policy.after_delete(self.event(
+            ['allocations', 'ports', 'shelve_image']))
+        self.assertEqual('verify:unverified(RuntimeError,timeout)',
+                         str(decision))
+        self.assertEqual(['done'], decision.fields['repaired'])
+        self.assertEqual(1, len(decision.fields['leaks']))
+        self.assertEqual('ports: CallTimedOut: neutron did not answer '
+                         'list_ports within 5 s; shelve_image: RuntimeError: '
+                         'glance is away', decision.fields['error'])
+
+    def test_network_info_from_before_the_delete(self):
+        checking = mock.Mock(network_info=['vif'])
+        with mock.patch.object(attempt_mod, 'checking', autospec=True,
+                               return_value=checking):
+            self.policy.after_delete(self.event(['ports']))
+        self.assertEqual(['vif'], self.find.call_args[1]['network_info'])
+        self.policy.after_delete(self.event(['ports']))
+        self.assertIsNone(self.find.call_args[1]['network_info'])
 
 
 class Refuse(policy_base.DeletePolicy):

@@ -5,6 +5,7 @@ import datetime
 
 from oslo_serialization import jsonutils
 from oslo_utils import fixture as utils_fixture
+from oslo_utils import uuidutils
 
 from nova_delete_ext import record as rec
 from nova_delete_ext.tests.unit import base
@@ -18,6 +19,8 @@ class AsDictTest(base.TestCase):
     def test_every_field_but_unset_optional_ones(self):
         data = make_record().as_dict()
         expected = {f.name for f in dataclasses.fields(rec.DeleteRecord)}
+        self.assertIn('kind', expected)
+        self.assertIn('id', expected)
         optional = {'error', 'capture', 'leaks', 'repaired'}
         self.assertEqual(expected - optional, set(data))
         self.assertNotIn('error', data)
@@ -61,15 +64,70 @@ class AsDictTest(base.TestCase):
         one.steps.append('x')
         self.assertEqual([], two.steps)
 
+    def test_kind_and_an_id_of_its_own(self):
+        one, two = make_record().as_dict(), make_record().as_dict()
+        self.assertEqual('delete', one['kind'])
+        self.assertTrue(uuidutils.is_uuid_like(one['id']))
+        self.assertNotEqual(one['id'], two['id'])
+
+
+class CheckRecordTest(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.delete = make_record(outcome=rec.DELETED, path=rec.PATH_COMPUTE,
+                                  recorded_by='compute@cmp1',
+                                  decisions=['protect:allowed'],
+                                  leaks=[{'kind': 'x'}])
+
+    def test_of_a_delete_record(self):
+        check = rec.CheckRecord.of(self.delete)
+        data = check.as_dict()
+        self.assertEqual(
+            {'kind': 'check', 'delete_id': self.delete.id,
+             'instance_uuid': UUID, 'request_id': 'req-1',
+             'project_id': 'project-a', 'user_id': 'user-a',
+             'delete_type': rec.DELETE, 'trigger': rec.TRIGGER_API,
+             'path': rec.PATH_COMPUTE, 'recorded_by': 'compute@cmp1',
+             'outcome': None, 'decisions': [], 'duration_ms': None,
+             'checked_at': None},
+            {k: v for k, v in data.items() if k != 'id'})
+        self.assertTrue(uuidutils.is_uuid_like(data['id']))
+        self.assertNotEqual(self.delete.id, data['id'])
+
+    def test_policy_fields_kept_when_set(self):
+        check = rec.CheckRecord.of(self.delete)
+        check.leaks = [{'kind': 'ports', 'resource_id': 'p1'}]
+        check.repaired = []
+        check.error = 'ports: CallTimedOut: neutron did not answer'
+        data = check.as_dict()
+        self.assertEqual(([{'kind': 'ports', 'resource_id': 'p1'}], []),
+                         (data['leaks'], data['repaired']))
+        self.assertEqual(data, jsonutils.loads(jsonutils.dumps(data)))
+
+    def test_summary(self):
+        check = rec.CheckRecord.of(self.delete)
+        check.outcome = rec.CHECKED
+        check.decisions = ['verify:repaired(1/1)']
+        check.leaks = [{'kind': 'ports', 'resource_id': 'p1'}]
+        check.repaired = ['deleted port p1']
+        check.duration_ms = 3.21
+        self.assertEqual(
+            'kind=check id=%s delete_id=%s delete_type=delete trigger=api '
+            'path=compute decisions=verify:repaired(1/1) outcome=checked '
+            'leaks=ports:p1 repaired=1 duration=3.2ms'
+            % (check.id, self.delete.id), check.summary())
+
 
 class SummaryTest(base.TestCase):
 
     def test_minimal(self):
+        record = make_record()
         self.assertEqual(
-            'delete_type=delete trigger=api vm_state=active task_state=None '
-            'power_state=running host=cmp1 path=None released=- '
-            'outcome=None duration=0.0ms',
-            make_record().summary())
+            'id=%s delete_type=delete trigger=api vm_state=active '
+            'task_state=None power_state=running host=cmp1 path=None '
+            'released=- outcome=None duration=0.0ms' % record.id,
+            record.summary())
 
     def test_full(self):
         record = make_record(
@@ -79,12 +137,12 @@ class SummaryTest(base.TestCase):
             steps=['confirm_resize'], decisions=['keep', 'drop'],
             outcome=rec.FAILED, error='ValueError: boom', duration_ms=12.345)
         self.assertEqual(
-            'delete_type=force_delete trigger=reclaim vm_state=soft-delete '
-            'task_state=None power_state=running host=cmp1 path=local '
-            'released=allocations,ports retained=disks,domain '
-            'steps=confirm_resize decisions=keep,drop outcome=failed '
-            'error="ValueError: boom" duration=12.3ms',
-            record.summary())
+            'id=%s delete_type=force_delete trigger=reclaim '
+            'vm_state=soft-delete task_state=None power_state=running '
+            'host=cmp1 path=local released=allocations,ports '
+            'retained=disks,domain steps=confirm_resize decisions=keep,drop '
+            'outcome=failed error="ValueError: boom" duration=12.3ms'
+            % record.id, record.summary())
 
     def test_one_line(self):
         record = make_record(error='x', released=['ports'], duration_ms=1)

@@ -400,7 +400,7 @@ class NotificationSinkTest(base.TestCase):
 
     def test_payload_is_the_record_with_its_schema_version(self):
         payload = notification.payload(self.record)
-        self.assertEqual('1.0', payload.pop('schema_version'))
+        self.assertEqual('1.1', payload.pop('schema_version'))
         self.assertEqual(self.record.as_dict(), payload)
 
     def test_event_types(self):
@@ -408,6 +408,20 @@ class NotificationSinkTest(base.TestCase):
                          notification.event_type(self.record))
         self.assertEqual('delete_ext.restore.end', notification.event_type(
             base.make_record(delete_type=rec.RESTORE)))
+        self.assertEqual('delete_ext.check.end', notification.event_type(
+            rec.CheckRecord.of(self.record)))
+
+    def test_check_record_sent_as_it_is(self):
+        check = rec.CheckRecord.of(self.record)
+        check.outcome = rec.CHECKED
+        self.sink.emit(check)
+        notifier = self.legacy.prepare.return_value
+        context, event, payload = notifier.info.call_args[0]
+        self.assertEqual('delete_ext.check.end', event)
+        self.assertEqual(dict(check.as_dict(), schema_version='1.1'),
+                         payload)
+        self.assertEqual(('req-1', 'project-a'),
+                         (context.request_id, context.project_id))
 
     def test_publisher_names_service_and_host(self):
         self.assertEqual('nova-compute:cmp1',

@@ -1,0 +1,123 @@
+"""Calls with a deadline: a service that does not answer costs a timeout.
+
+Nova's service clients wait as long as ``nova.conf`` tells them
+(``[placement]timeout``, ``[neutron]timeout``... unset by default: for
+ever). A check that waits for ever holds an after-delete worker for ever,
+and a sweep never ends. :func:`call` runs one call on a thread of its own
+and waits for it at most ``timeout`` seconds; a call that takes longer is
+given up with :class:`CallTimedOut`.
+
+A thread cannot be stopped from outside: a call given up goes on until the
+service or the client's own timeout ends it, and only then is its thread
+gone. At most :data:`MAX_ABANDONED` such calls are left running; while
+that many are, further calls fail at once instead of leaving more threads
+behind.
+
+``threading`` is what Nova's eventlet mode patches into green threads, so
+this works the same in both of Nova's concurrency modes.
+"""
+
+import contextvars
+import threading
+
+from oslo_context import context as common_context
+
+from nova_delete_ext import exception
+
+#: Calls given up but still running, at most; then calls fail at once.
+MAX_ABANDONED = 8
+
+_lock = threading.Lock()
+_abandoned = 0
+
+
+class CallTimedOut(exception.DeleteExtError):
+    msg_fmt = '%(service)s did not answer %(call)s within %(timeout)s s'
+
+
+class TooManyCallsHanging(CallTimedOut):
+    msg_fmt = ('%(service)s not called (%(call)s): %(count)d earlier calls '
+               'given up after %(timeout)s s are still waiting for an '
+               'answer')
+
+
+def abandoned():
+    """How many calls were given up and are still running."""
+    return _abandoned
+
+
+def _release():
+    global _abandoned
+    with _lock:
+        _abandoned -= 1
+
+
+class _Call:
+
+    def __init__(self, func, args, kwargs):
+        # The request context oslo.log names, as Nova's own spawn does.
+        self.request_context = common_context.get_current()
+        self.func = func
+        self.args = args
+        self.kwargs = kwargs
+        self.done = threading.Event()
+        self.result = None
+        self.error = None
+        self.given_up = False
+        self._lock = threading.Lock()
+
+    def run(self):
+        try:
+            if self.request_context is not None:
+                self.request_context.update_store()
+            self.result = self.func(*self.args, **self.kwargs)
+        except BaseException as exc:
+            self.error = exc
+        finally:
+            with self._lock:
+                self.done.set()
+                given_up = self.given_up
+            if given_up:
+                _release()
+
+    def give_up(self):
+        """True if given up; False if it finished meanwhile."""
+        global _abandoned
+        with self._lock:
+            if self.done.is_set():
+                return False
+            self.given_up = True
+        with _lock:
+            _abandoned += 1
+        return True
+
+
+def call(timeout, service, func, *args, **kwargs):
+    """``func(*args, **kwargs)``, given up after ``timeout`` seconds.
+
+    :param timeout: seconds, or None to call ``func`` right here.
+    :param service: what is called, for the error: ``placement``...
+    :returns: what ``func`` returns.
+    :raises CallTimedOut: ``func`` did not return in time; it goes on in
+        the background and what it returns is dropped.
+    :raises: what ``func`` raises.
+    """
+    if timeout is None:
+        return func(*args, **kwargs)
+    name = getattr(func, '__name__', None) or repr(func)
+    if _abandoned >= MAX_ABANDONED:
+        raise TooManyCallsHanging(service=service, call=name,
+                                  count=_abandoned, timeout=timeout)
+    pending = _Call(func, args, kwargs)
+    # The caller's context variables go along (the log context of oslo.log
+    # and of the extension).
+    context = contextvars.copy_context()
+    thread = threading.Thread(target=context.run, args=(pending.run,),
+                              daemon=True,
+                              name='nova-delete-ext-call-%s' % name)
+    thread.start()
+    if not pending.done.wait(timeout) and pending.give_up():
+        raise CallTimedOut(service=service, call=name, timeout=timeout)
+    if pending.error is not None:
+        raise pending.error
+    return pending.result

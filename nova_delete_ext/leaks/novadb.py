@@ -1,0 +1,115 @@
+"""What Nova's database still tells about a deleted instance.
+
+Nova soft-deletes an instance's migrations and network info cache with the
+instance (``instance_destroy``); both stay readable with
+``read_deleted='yes'`` until ``nova-manage db archive_deleted_rows`` moves
+them away.
+
+* Migrations: during a resize or a cold migration Nova moves the source
+  host's allocation to the migration's uuid as placement consumer. A
+  server deleted before the move is confirmed or reverted can leave that
+  allocation behind: Nova's delete frees the instance's own consumer only.
+* The network info cache: each VIF says ``preserve_on_delete``, which is
+  how Nova tells a port the user brought (kept, only unbound) from one it
+  created for the server (deleted with it). A delete that deallocated the
+  network empties the cache before the instance is destroyed, so what a
+  deleted instance still has here is often nothing: then who created a
+  port is not known.
+"""
+
+import contextlib
+
+from nova import context as nova_context
+from nova import exception as nova_exception
+from nova import objects
+from nova.objects import base as objects_base
+
+#: Migration uuids per query of the sweep.
+MIGRATION_CHUNK = 500
+
+
+@contextlib.contextmanager
+def instance_cell(context, instance_uuid):
+    """``context`` for the cell database of the instance, or None.
+
+    nova-compute reads through nova-conductor, which reads its own cell:
+    ``context`` as it is. A process that reads the databases itself
+    (nova-api) looks the instance's cell up in its mapping; None when the
+    instance has no mapping or no cell (a server deleted while building).
+    """
+    if objects_base.NovaObject.indirection_api is not None:
+        yield context
+        return
+    try:
+        mapping = objects.InstanceMapping.get_by_instance_uuid(
+            context, instance_uuid)
+    except nova_exception.InstanceMappingNotFound:
+        yield None
+        return
+    if mapping.cell_mapping is None:
+        yield None
+        return
+    with nova_context.target_cell(context, mapping.cell_mapping) as cctxt:
+        yield cctxt
+
+
+def migration_uuids(context, instance_uuid):
+    """The uuids of every migration of the (deleted) instance."""
+    ctxt = context.elevated(read_deleted='yes')
+    with instance_cell(ctxt, instance_uuid) as cctxt:
+        if cctxt is None:
+            return []
+        migrations = objects.MigrationList.get_by_filters(
+            cctxt, {'instance_uuid': instance_uuid})
+        return [m.uuid for m in migrations if m.obj_attr_is_set('uuid')]
+
+
+def deleted_migrations(cell_context, uuids, chunk=MIGRATION_CHUNK):
+    """The deleted migrations among ``uuids``, by instance.
+
+    ``uuids`` are placement consumers; the answer, ``{instance_uuid:
+    [migration uuid]}``, holds those that are migrations in the cell of
+    ``cell_context``. A migration is deleted with its instance only: the
+    migrations of a live or of a soft-deleted (restorable) instance are
+    left out.
+    """
+    ctxt = cell_context.elevated(read_deleted='only')
+    uuids = sorted(uuids)
+    found = {}
+    for start in range(0, len(uuids), chunk):
+        migrations = objects.MigrationList.get_by_filters(
+            ctxt, {'uuid': uuids[start:start + chunk]})
+        for migration in migrations:
+            found.setdefault(migration.instance_uuid, []).append(
+                migration.uuid)
+    return {uuid: sorted(each) for uuid, each in found.items()}
+
+
+def network_info(context, instance_uuid):
+    """The network info cache the deleted instance kept, or None."""
+    ctxt = context.elevated(read_deleted='yes')
+    with instance_cell(ctxt, instance_uuid) as cctxt:
+        if cctxt is None:
+            return None
+        try:
+            cache = objects.InstanceInfoCache.get_by_instance_uuid(
+                cctxt, instance_uuid)
+        except nova_exception.InstanceInfoCacheNotFound:
+            return None
+        return cache.network_info
+
+
+def nova_created(network_info):
+    """``{port_id: whether Nova created it}`` from a network info.
+
+    Nova's own rule (``nova.network.neutron.API.deallocate_for_instance``):
+    a port whose VIF says ``preserve_on_delete`` was the user's and is
+    unbound on delete, any other port Nova created and deletes. A VIF
+    without the key tells nothing and is left out, as is every port the
+    cache does not list.
+    """
+    owners = {}
+    for vif in network_info or ():
+        if vif.get('id') and 'preserve_on_delete' in vif:
+            owners[vif['id']] = not vif['preserve_on_delete']
+    return owners
