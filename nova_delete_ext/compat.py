@@ -5,6 +5,33 @@ else the extension uses of Nova, the hook points included, is the same in
 all four; the release matrix in ``tox.ini`` checks that.
 """
 
+import importlib.metadata
+
+#: The Nova releases this extension was tested on: major version -> (series,
+#: the version the release matrix of ``tox.ini`` runs). Keep in step with
+#: ``constraints/`` and the installation guide's table.
+TESTED = {
+    31: ('2025.1', '31.3.1'),
+    32: ('2025.2', '32.2.1'),
+    33: ('2026.1', '33.0.2'),
+    34: ('2026.2', '34.0.0'),
+}
+
+
+def nova_version():
+    """The installed Nova's version, as its distribution says."""
+    return importlib.metadata.version('nova')
+
+
+def tested_series(version):
+    """``(series, version tested)`` of ``version``'s release, or None."""
+    try:
+        major = int(version.split('.', 1)[0])
+    except ValueError:
+        return None
+    return TESTED.get(major)
+
+
 try:
     # Nova 34 (2026.2): background work goes to the executors of
     # nova.thread_pool_factory; nova.utils.spawn is gone.

@@ -14,6 +14,7 @@ import nova.conf
 from oslo_messaging import opts as messaging_opts
 from oslo_upgradecheck import upgradecheck
 
+from nova_delete_ext import compat
 from nova_delete_ext import conf as ext_conf
 from nova_delete_ext import exception
 from nova_delete_ext import hooks
@@ -50,6 +51,20 @@ class Checks(upgradecheck.UpgradeCommands):
         self.conf = conf
         ext_conf.register_opts(conf)
         _register_messaging_opts(conf)
+
+    def _check_nova_release(self):
+        version = compat.nova_version()
+        tested = compat.tested_series(version)
+        if tested is None:
+            known = ', '.join('%s (Nova %s)' % each
+                              for _, each in sorted(compat.TESTED.items()))
+            return Result(Code.WARNING, 'Nova %s is not a release this '
+                          'extension was tested on (%s). The hook point '
+                          'check below says whether its methods still '
+                          'match.' % (version, known))
+        series, with_version = tested
+        return Result(Code.SUCCESS, 'Nova %s, series %s: tested (with Nova '
+                      '%s).' % (version, series, with_version))
 
     def _check_hook_points(self):
         found = hooks.problems()
@@ -145,6 +160,7 @@ class Checks(upgradecheck.UpgradeCommands):
                       'about a minute after their retention.')
 
     _upgrade_checks = (
+        ('Nova release', _check_nova_release),
         ('Hook points', _check_hook_points),
         ('Activation', _check_activation),
         ('Configuration', _check_configuration),

@@ -9,6 +9,7 @@ import fixtures
 from oslo_upgradecheck import upgradecheck
 
 from nova_delete_ext.cmd import status
+from nova_delete_ext import compat
 from nova_delete_ext import hooks
 from nova_delete_ext.tests.unit import base
 
@@ -27,6 +28,27 @@ class ChecksTest(base.TestCase):
         self.assertEqual(code, result.code, result.details)
         for fragment in fragments:
             self.assertIn(fragment, result.details)
+
+    def test_nova_release_tested(self):
+        # The Nova of this test environment is one of the release matrix.
+        self.assert_result(Code.SUCCESS, self.checks._check_nova_release,
+                           'Nova %s, series ' % compat.nova_version(),
+                           ': tested (with Nova ')
+        with mock.patch.object(compat, 'nova_version', autospec=True,
+                               return_value='33.0.9'):
+            self.assert_result(Code.SUCCESS, self.checks._check_nova_release,
+                               'Nova 33.0.9, series 2026.1: tested (with '
+                               'Nova 33.0.2)')
+
+    def test_nova_release_untested_is_a_warning(self):
+        for version in ('35.0.0', '30.1.0', '0.0.0.dev1', 'unknown'):
+            with mock.patch.object(compat, 'nova_version', autospec=True,
+                                   return_value=version):
+                self.assert_result(Code.WARNING,
+                                   self.checks._check_nova_release,
+                                   'Nova %s is not a release this '
+                                   'extension was tested on' % version,
+                                   '2025.1 (Nova 31.3.1)')
 
     def test_hook_points(self):
         self.assert_result(Code.SUCCESS, self.checks._check_hook_points,
