@@ -20,6 +20,7 @@ from oslo_log import log as logging
 from oslo_utils import strutils
 from oslo_utils import timeutils
 
+from nova_delete_ext import compat
 from nova_delete_ext.conf import capture as capture_conf
 from nova_delete_ext import exception
 from nova_delete_ext.policies import base
@@ -138,8 +139,12 @@ class Capture(base.DeletePolicy):
             return None
         data = self._collect(event, opts)
         try:
-            path = capture_files.write(opts.directory, event.instance.uuid,
-                                       data)
+            # A hung file system holds a native thread, not the green
+            # ones (eventlet mode), so the policy's time limit still ends
+            # the wait.
+            path = compat.on_native_thread(
+                capture_files.write, opts.directory, event.instance.uuid,
+                data)
         except (OSError, ValueError, TypeError) as exc:
             LOG.warning('Could not save the capture of this server before '
                         'its delete: %s', exc, instance=event.instance)
@@ -147,8 +152,9 @@ class Capture(base.DeletePolicy):
         LOG.info('Saved console output and diagnostics to %s', path,
                  instance=event.instance)
         try:
-            removed = capture_files.prune(opts.directory, opts.max_age,
-                                          opts.max_files)
+            removed = compat.on_native_thread(
+                capture_files.prune, opts.directory, opts.max_age,
+                opts.max_files)
         except Exception as exc:
             LOG.warning('Could not remove old captures from %s: %s',
                         opts.directory, exc)

@@ -5,6 +5,7 @@ import os
 
 from oslo_serialization import jsonutils
 
+from nova_delete_ext import compat
 from nova_delete_ext import sinks
 
 _FILE_MODE = 0o640
@@ -36,4 +37,6 @@ class FileSink(sinks.Sink):
     def emit(self, record):
         path = self.conf.delete_ext.record_file
         if path:
-            write_line(path, record.as_dict())
+            # Off the green threads in eventlet mode: a hung file system
+            # must not hold them.
+            compat.on_native_thread(write_line, path, record.as_dict())

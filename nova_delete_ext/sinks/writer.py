@@ -6,6 +6,18 @@ file system that stopped answering, a FIFO nobody reads or a message broker
 that is down costs records, never a delete. Losses and failures are logged
 at most once per :data:`REPORT_INTERVAL` seconds, each time with the number
 of records lost since the last report.
+
+In Nova's eventlet mode the writer's thread is a green thread, and a write
+that blocks in the kernel (an NFS mount that stopped answering) would block
+every green thread of the process, the deletes with them. A sink that
+writes to a file system hands the write to
+:func:`nova_delete_ext.compat.on_native_thread`: a
+native thread of eventlet's thread pool (``tpool``), as Nova's libvirt
+driver does with its blocking calls, while the green thread waits without
+holding the others. A hung write then holds one thread of that pool and
+the sink's writer; the queue fills and records are lost and counted, as
+above. (Not for a sink that talks through eventlet's green sockets, such
+as the notification sink: those must stay on green threads.)
 """
 
 import queue

@@ -7,7 +7,9 @@ import time
 import fixtures
 from oslo_serialization import jsonutils
 
+from nova_delete_ext.policies import capture_files
 from nova_delete_ext.tests.functional import base
+from nova_delete_ext.tests.functional import hung as hung_mod
 from nova_delete_ext.tests.functional import scenarios
 
 
@@ -127,3 +129,25 @@ class TestCapture(scenarios.ServerStates, base.DeleteExtTestBase):
                                          '(power_state shutdown)'},
                          data['skipped'])
         self.assertIn('FAKE CONSOLE OUTPUT', data['console_output'])
+
+
+class TestHungCaptureDirectory(scenarios.ServerStates,
+                               base.DeleteExtTestBase):
+
+    def test_hung_file_system_costs_the_policy_timeout_only(self):
+        self.flags(policy_timeout=1.0, group='delete_ext')
+        self.use_policies('capture', delete_ext_capture={
+            'directory': os.path.join(self.temp_dir, 'captures')})
+        hung = hung_mod.HungCall(capture_files.write)
+        self.addCleanup(setattr, hung, 'released', True)
+        self.useFixture(fixtures.MockPatchObject(
+            capture_files, 'write', autospec=True, side_effect=hung))
+        server = self.server_error()
+        self._delete_server(server)
+        self.assert_gone(server)
+        self.assertEqual(1, hung.entered)
+        self.assertFalse(hung.given_up,
+                         'the delete waited for the hung capture write')
+        record = self.only_record(server)
+        self.assertEqual('deleted', record['outcome'])
+        self.assertNotIn('capture', record)

@@ -1,11 +1,16 @@
 """Where records go, on the real in-process Nova."""
 
+import time
+
+import fixtures
 from oslo_serialization import jsonutils
 
 from nova_delete_ext import conf as ext_conf
 from nova_delete_ext import sinks
+from nova_delete_ext.sinks import file as file_sink
 from nova_delete_ext.sinks import notification
 from nova_delete_ext.tests.functional import base
+from nova_delete_ext.tests.functional import hung as hung_mod
 from nova_delete_ext.tests.functional import scenarios
 
 
@@ -64,3 +69,28 @@ class TestNotificationSink(scenarios.ServerStates, base.DeleteExtTestBase):
         self.assertEqual(
             ['delete_ext.delete.end', 'delete_ext.restore.end'],
             [m.event_type for m in self.delete_records(server)])
+
+
+class TestHungRecordFile(scenarios.ServerStates, base.DeleteExtTestBase):
+
+    def test_hung_file_system_never_holds_a_delete(self):
+        hung = hung_mod.HungCall(file_sink.write_line)
+        self.addCleanup(setattr, hung, 'released', True)
+        self.useFixture(fixtures.MockPatchObject(
+            file_sink, 'write_line', autospec=True, side_effect=hung))
+        first, second = self.server_active(), self.server_active()
+        self._delete_server(first)
+        self.assert_gone(first)
+        # The writer now holds first's record, stuck in the "kernel".
+        for _ in range(200):
+            if hung.entered:
+                break
+            time.sleep(0.05)
+        self.assertEqual(1, hung.entered)
+        self._delete_server(second)
+        self.assert_gone(second)
+        self.assertFalse(hung.given_up,
+                         'the delete waited for the hung write')
+        hung.released = True
+        self.assertEqual('deleted', self.only_record(first)['outcome'])
+        self.assertEqual('deleted', self.only_record(second)['outcome'])
