@@ -472,6 +472,11 @@ def reclaim_interval(role):
     return [('reclaim_instance_interval', value)]
 
 
+def extension_active():
+    """False with CLOUD_EXTENSION=0: Nova alone, as a benchmark compares."""
+    return os.environ.get('CLOUD_EXTENSION', '1') not in ('0', 'false', 'no')
+
+
 def cloud_policies():
     text = os.environ.get('CLOUD_POLICIES', 'protect,capture,verify')
     return [p.strip() for p in text.split(',') if p.strip()]
@@ -980,7 +985,7 @@ def nova_sections(state, role):
         ('wsgi', [('api_paste_config', os.path.join(ETC, 'nova', 'api',
                                                     'api-paste.ini'))]),
     ]
-    if role in ('api', 'compute'):
+    if role in ('api', 'compute') and extension_active():
         common += extension_sections(role, cloud_policies())
     return common
 
