@@ -11,9 +11,11 @@ of a delete and answers each with a :class:`Decision` or None:
   hypervisor destroys the instance, whoever asked (an API request, the
   reclaim of a soft-deleted instance, a delete resumed after a restart).
   It may stop the destroy.
-* :meth:`DeletePolicy.after_delete`: after a delete has finished, in the
-  background, never delaying Nova's answer. The delete record is written
-  once every policy's ``after_delete`` has returned.
+* :meth:`DeletePolicy.after_delete`: after a delete has finished, on the
+  extension's own after-delete workers, never delaying Nova's answer nor
+  the delete record, which is written first. What the policies decide
+  there goes in a check record of its own (``kind`` ``check``, naming the
+  delete record's ``id``); see :mod:`nova_delete_ext.record.after`.
 * :meth:`DeletePolicy.on_restore`: in nova-compute, before Nova restores a
   soft-deleted server, for a policy to drop what it stored for the delete.
 
@@ -135,7 +137,13 @@ class DeletePolicy(metaclass=abc.ABCMeta):
         return None
 
     def after_delete(self, event):
-        """After a delete has finished, in the background."""
+        """After a delete has finished, on the after-delete workers.
+
+        Its decisions go in the delete's check record. A call to another
+        service here should have a time limit: the workers are few
+        (``[delete_ext]after_delete_workers``) and a check that hangs holds
+        one of them.
+        """
         return None
 
     def on_restore(self, event):
