@@ -35,26 +35,6 @@ def tested_series(version):
     return TESTED.get(major)
 
 
-try:
-    # Nova 34 (2026.2): background work goes to the executors of
-    # nova.thread_pool_factory; nova.utils.spawn is gone.
-    from nova import thread_pool_factory as _spawner
-except ImportError:
-    # Nova 31 (2025.1): nova.utils.spawn, a green thread of Nova's default
-    # green pool. Nova 32 and 33 (2025.2, 2026.1): nova.utils.spawn, Nova's
-    # default executor, green or native as the service runs.
-    from nova import utils as _spawner
-
-
-def spawn(func, *args, **kwargs):
-    """Run ``func`` in the background as Nova's own ``spawn`` does.
-
-    The request context goes along. Looked up at each call, so that
-    whatever stubs Nova's ``spawn`` (a test fixture) applies here too.
-    """
-    return _spawner.spawn(func, *args, **kwargs)
-
-
 def _eventlet_patched():
     # Never import eventlet here: in native threading mode Nova forbids it.
     patcher = sys.modules.get('eventlet.patcher')

@@ -14,10 +14,10 @@ import time
 
 from oslotest import base as oslotest_base
 
-from nova_delete_ext import compat
 from nova_delete_ext.record import attempt as attempt_mod
 from nova_delete_ext.tests.functional import base
 from nova_delete_ext.tests.functional import scenarios
+from nova_delete_ext.tests import nova_spawn
 
 EVENTLET = os.environ.get('OS_NOVA_DISABLE_EVENTLET_PATCHING', '').lower(
 ) not in ('1', 'true', 'yes')
@@ -63,7 +63,7 @@ class TestContextVarsPerThread(oslotest_base.BaseTestCase):
                                        attempt_mod.REDIRECTED), tokens):
                     var.reset(token)
 
-        handles = [compat.spawn(run, n) for n in range(count)]
+        handles = [nova_spawn.spawn(run, n) for n in range(count)]
         self.assertEqual([(n, 't%d' % n, [n]) for n in range(count)],
                          [_wait(h) for h in handles])
         self.assertIsNone(attempt_mod.API_ATTEMPT.get())

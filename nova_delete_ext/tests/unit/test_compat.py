@@ -1,9 +1,9 @@
-"""nova_delete_ext.compat on the installed Nova, for real.
+"""nova_delete_ext.compat, and Nova's own spawn, on the installed Nova.
 
 The unit tests run without eventlet monkey patching, so on Nova 32 and
 later Nova's own spawn runs in native threading mode here: on Nova 32 and
 33, whose functional harness does not run in that mode, this is where the
-extension's background work is tested in it.
+hooks' context variables are tested in it.
 """
 
 import contextvars
@@ -17,6 +17,7 @@ from oslo_context import fixture as context_fixture
 
 from nova_delete_ext import compat
 from nova_delete_ext.record import attempt as attempt_mod
+from nova_delete_ext.tests import nova_spawn
 from nova_delete_ext.tests.unit import base
 
 #: Nova 32 (2025.2) and later have a native threading mode.
@@ -30,17 +31,39 @@ def _wait(handle):
     return handle.wait()
 
 
+class ReleaseTest(base.TestCase):
+
+    def test_installed_nova_is_one_tested(self):
+        series, version = compat.tested_series(compat.nova_version())
+        self.assertEqual(compat.nova_version().split('.')[0],
+                         version.split('.')[0])
+        self.assertRegex(series, r'^20\d\d\.[12]$')
+
+    def test_series_by_major_version(self):
+        self.assertEqual(('2025.1', '31.3.1'), compat.tested_series('31.0.0'))
+        self.assertIsNone(compat.tested_series('35.0.0.0rc1'))
+        self.assertIsNone(compat.tested_series('unknown'))
+
+
+class NativeThreadTest(base.TestCase):
+
+    def test_runs_here_without_eventlet(self):
+        # The unit tests do not patch eventlet: the call runs on this thread.
+        self.assertEqual((threading.get_ident(), 3), compat.on_native_thread(
+            lambda a, b: (threading.get_ident(), a + b), 1, 2))
+
+
 class SpawnTest(base.TestCase):
 
     def test_runs_the_function_with_its_arguments(self):
-        self.assertEqual((1, 2), _wait(compat.spawn(
+        self.assertEqual((1, 2), _wait(nova_spawn.spawn(
             lambda a, b=None: (a, b), 1, b=2)))
 
     def test_request_context_goes_along(self):
         self.useFixture(context_fixture.ClearRequestContext())
         context = nova_context.RequestContext('user', 'project',
                                               is_admin=False, overwrite=True)
-        seen = _wait(compat.spawn(common_context.get_current))
+        seen = _wait(nova_spawn.spawn(common_context.get_current))
         self.assertEqual(context.request_id, seen.request_id)
 
     def test_hook_context_stays_with_the_delete(self):
@@ -48,16 +71,16 @@ class SpawnTest(base.TestCase):
         # it gets what it needs as arguments.
         token = attempt_mod.API_ATTEMPT.set('the delete')
         self.addCleanup(attempt_mod.API_ATTEMPT.reset, token)
-        self.assertIsNone(_wait(compat.spawn(attempt_mod.API_ATTEMPT.get)))
+        self.assertIsNone(_wait(nova_spawn.spawn(attempt_mod.API_ATTEMPT.get)))
         self.assertEqual('the delete', attempt_mod.API_ATTEMPT.get())
 
     def test_calls_novas_spawn_at_each_call(self):
         # Whatever stubs Nova's spawn (as Nova's SpawnIsSynchronousFixture
         # does) applies to the extension too.
-        target = getattr(compat._spawner, '__name__')
+        target = getattr(nova_spawn._spawner, '__name__')
         stub = self.useFixture(fixtures.MockPatch(
             target + '.spawn', return_value='stubbed')).mock
-        self.assertEqual('stubbed', compat.spawn(len, 'x'))
+        self.assertEqual('stubbed', nova_spawn.spawn(len, 'x'))
         stub.assert_called_once_with(len, 'x')
 
     def test_native_thread_in_threading_mode(self):
@@ -65,7 +88,8 @@ class SpawnTest(base.TestCase):
             self.skipTest('Nova 31 (2025.1) has no native threading mode')
         self.assertTrue(nova.utils.concurrency_mode_threading())
         caller = threading.get_ident()
-        self.assertNotEqual(caller, _wait(compat.spawn(threading.get_ident)))
+        self.assertNotEqual(caller,
+                            _wait(nova_spawn.spawn(threading.get_ident)))
 
     def test_contextvars_per_thread_in_threading_mode(self):
         if not HAS_THREADING_MODE:
@@ -78,7 +102,7 @@ class SpawnTest(base.TestCase):
             started.wait()
             return var.get()
 
-        first = compat.spawn(run, 'first')
-        second = compat.spawn(run, 'second')
+        first = nova_spawn.spawn(run, 'first')
+        second = nova_spawn.spawn(run, 'second')
         self.assertEqual(['first', 'second'], [_wait(first), _wait(second)])
         self.assertIsNone(var.get())
