@@ -23,6 +23,7 @@ from nova_delete_ext.record import after
 from nova_delete_ext.record import attempt as attempt_mod
 from nova_delete_ext import sinks
 from nova_delete_ext import states
+from nova_delete_ext.tests import nova_spawn
 from nova_delete_ext.tests.unit import base
 
 
@@ -270,12 +271,16 @@ class FinishThenTest(AttemptTestBase):
              if r.kind == 'check'})
 
     def test_never_on_novas_thread_pools(self):
-        pools = self.useFixture(fixtures.MockPatch(
-            'nova.thread_pool_factory.spawn_on', autospec=True)).mock
+        # Nova 34: nova.thread_pool_factory; 31 to 33: nova.utils.spawn.
+        spawners = [self.useFixture(fixtures.MockPatchObject(
+            nova_spawn._spawner, name, autospec=True)).mock
+            for name in ('spawn', 'spawn_on')
+            if hasattr(nova_spawn._spawner, name)]
         attempt = self._attempt()
         attempt.finish(rec.DELETED, then=lambda checked: None)
         self.flush()
-        pools.assert_not_called()
+        for spawner in spawners:
+            spawner.assert_not_called()
         self.assertEqual(['delete', 'check'],
                          [r.kind for r in self.emitted])
 
