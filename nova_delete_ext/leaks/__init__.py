@@ -54,7 +54,10 @@ class Leak:
         return '%s (%s)' % (text, self.detail) if self.detail else text
 
     def as_dict(self):
-        return dataclasses.asdict(self)
+        # Not dataclasses.asdict(), which deep-copies every field: a sweep
+        # makes one of these per leak it prints.
+        return {'kind': self.kind, 'instance_uuid': self.instance_uuid,
+                'resource_id': self.resource_id, 'detail': self.detail}
 
 
 # The rules: which records of a service are leaks of an instance ----------

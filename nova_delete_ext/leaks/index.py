@@ -20,6 +20,7 @@ cloud, not the number of deleted instances swept.
 """
 
 import collections
+import itertools
 import typing
 
 from nova.volume import cinder
@@ -47,15 +48,23 @@ class ListingFailed(exception.DeleteExtError):
     msg_fmt = 'Could not list %(what)s: %(reason)s'
 
 
-class Wanted(typing.NamedTuple):
-    """One deleted instance and the kinds to check for it.
+class Group(typing.NamedTuple):
+    """Deleted instances that may hold the same kinds.
 
-    A named tuple: a sweep makes one per deleted instance.
+    A sweep sorts each page of rows into a few groups, so that the indexes
+    are matched against a whole group at once (a set intersection) rather
+    than instance by instance.
+
+    :param kinds: the ``states.*`` kinds to check for every instance here.
+    :param instance_uuids: a list of instance uuids.
+    :param shelve_images: ``{instance uuid: image id}``, the shelve snapshot
+        recorded for each instance; ``SHELVE_IMAGE`` is checked only for
+        the instances named here.
     """
 
-    instance_uuid: str
     kinds: frozenset
-    shelve_image_id: str | None = None
+    instance_uuids: list
+    shelve_images: dict | None = None
 
 
 def allocations_by_consumer(context, placement):
@@ -159,53 +168,65 @@ class BulkFinder:
             uuids.update(self.attachments())
         return sorted(uuids)
 
-    def find(self, wanted):
-        """Leaks of the instances in ``wanted`` (:class:`Wanted` items).
+    def find(self, groups, order=None):
+        """Leaks of the instances in ``groups`` (:class:`Group` items).
 
+        :param order: the instance uuids in the order the leaks are wanted
+            in (a sweep gives its rows' order); by default the groups'.
         :returns: a list of :class:`~nova_delete_ext.leaks.Leak`, by
-            instance in the order given, and by kind within an instance as
+            instance in that order, and by kind within an instance as
             :func:`~nova_delete_ext.leaks.find` orders them.
         """
-        wanted = list(wanted)
+        groups = [group for group in groups
+                  if group.kinds and group.instance_uuids]
         found = collections.defaultdict(list)
-        by_kind = collections.defaultdict(list)
-        for item in wanted:
-            for kind in item.kinds:
-                by_kind[kind].append(item)
-        # An instance an index does not name holds nothing of that kind.
-        if by_kind[states.ALLOCATIONS]:
-            index = self.allocations()
-            for item in by_kind[states.ALLOCATIONS]:
-                uuid = item.instance_uuid
-                if uuid in index:
-                    found[uuid] += leaks.allocation_leaks(uuid, index[uuid])
-        port_uuids = [item.instance_uuid for item in by_kind[states.PORTS]]
-        self._ports_asked += len(port_uuids)
-        if (port_uuids and self._ports is None and
+
+        def asked(kind):
+            return [group.instance_uuids for group in groups
+                    if kind in group.kinds]
+
+        # An instance an index does not name holds nothing of that kind:
+        # only the intersection of a group with an index is looked at.
+        self._match(found, asked(states.ALLOCATIONS), self.allocations,
+                    leaks.allocation_leaks)
+        self._find_ports(found, asked(states.PORTS))
+        self._match(found, asked(states.VOLUMES), self.attachments,
+                    leaks.attachment_leaks)
+        for group in groups:
+            if states.SHELVE_IMAGE in group.kinds and group.shelve_images:
+                for uuid, image_id in group.shelve_images.items():
+                    found[uuid] += leaks.shelve_image_leaks(
+                        uuid, leaks.get_image(self.context, self.clients,
+                                              image_id))
+        if not found:
+            return []
+        if order is None:
+            order = itertools.chain.from_iterable(
+                group.instance_uuids for group in groups)
+        return [leak for uuid in order if uuid in found
+                for leak in found.pop(uuid)]
+
+    @staticmethod
+    def _match(found, uuid_lists, index_of, rule):
+        if not uuid_lists:
+            return
+        index = index_of()
+        for uuids in uuid_lists:
+            for uuid in index.keys() & uuids:
+                found[uuid] += rule(uuid, index[uuid])
+
+    def _find_ports(self, found, uuid_lists):
+        self._ports_asked += sum(len(uuids) for uuids in uuid_lists)
+        if (uuid_lists and self._ports is None and
                 self._ports_asked > PORT_LISTING_AFTER):
             self._ports = ports_by_device(self.context, self.clients)
         if self._ports is not None:
-            for uuid in port_uuids:
-                if uuid in self._ports:
-                    found[uuid] += leaks.port_leaks(uuid, self._ports[uuid])
-        for chunk in ([] if self._ports is not None
-                      else _chunks(port_uuids, PORT_CHUNK)):
+            self._match(found, uuid_lists, lambda: self._ports,
+                        leaks.port_leaks)
+            return
+        uuids = list(itertools.chain.from_iterable(uuid_lists))
+        for chunk in _chunks(uuids, PORT_CHUNK):
             ports = ports_of(self.context, self.clients, chunk)
             for uuid in chunk:
                 if uuid in ports:
                     found[uuid] += leaks.port_leaks(uuid, ports[uuid])
-        if by_kind[states.VOLUMES]:
-            index = self.attachments()
-            for item in by_kind[states.VOLUMES]:
-                uuid = item.instance_uuid
-                if uuid in index:
-                    found[uuid] += leaks.attachment_leaks(uuid, index[uuid])
-        for item in by_kind[states.SHELVE_IMAGE]:
-            if item.shelve_image_id:
-                found[item.instance_uuid] += leaks.shelve_image_leaks(
-                    item.instance_uuid, leaks.get_image(
-                        self.context, self.clients, item.shelve_image_id))
-        if not found:
-            return []
-        return [leak for item in wanted
-                for leak in found.get(item.instance_uuid, ())]

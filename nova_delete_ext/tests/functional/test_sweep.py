@@ -217,8 +217,8 @@ class TestAudit(SweepTestBase):
         reads = []
         original = sweep._read
 
-        def spy(context, query, **params):
-            rows = original(context, query, **params)
+        def spy(session, query, **params):
+            rows = original(session, query, **params)
             reads.append(rows)
             return rows
 

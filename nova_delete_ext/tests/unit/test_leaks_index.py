@@ -4,7 +4,6 @@ from unittest import mock
 
 import fixtures
 
-from nova.compute import vm_states
 from nova import exception as nova_exception
 from nova.scheduler.client import report
 from nova.volume import cinder
@@ -105,8 +104,7 @@ class BulkFinderTest(base.TestCase):
 
     def test_each_kind_from_its_index(self):
         every = frozenset(sweep.SWEPT)
-        found = self.finder.find([leak_index.Wanted(u, every)
-                                  for u in (A, B, C)])
+        found = self.finder.find([leak_index.Group(every, [A, B, C])])
         self.assertEqual([(A, states.ALLOCATIONS, 'rp1'),
                           (B, states.PORTS, 'pb'),
                           (C, states.VOLUMES, 'att')],
@@ -117,15 +115,15 @@ class BulkFinderTest(base.TestCase):
         self.clients.image_api.get.assert_not_called()  # no image id
 
     def test_indexes_built_once_per_sweep(self):
-        wanted = [leak_index.Wanted(A, frozenset({states.ALLOCATIONS,
-                                                  states.VOLUMES}))]
+        wanted = [leak_index.Group(frozenset({states.ALLOCATIONS,
+                                              states.VOLUMES}), [A])]
         self.finder.find(wanted)
         self.finder.find(wanted)
         self.assertEqual(1, self.allocs.mock.call_count)
         self.assertEqual(1, self.atts.mock.call_count)
 
     def test_no_index_when_no_instance_needs_it(self):
-        self.finder.find([leak_index.Wanted(A, frozenset({states.PORTS}))])
+        self.finder.find([leak_index.Group(frozenset({states.PORTS}), [A])])
         self.allocs.mock.assert_not_called()
         self.atts.mock.assert_not_called()
 
@@ -137,8 +135,8 @@ class BulkFinderTest(base.TestCase):
 
     def test_ports_in_chunks(self):
         self.useFixture(fixtures_patch(leak_index, 'PORT_CHUNK', 2))
-        wanted = [leak_index.Wanted(u, frozenset({states.PORTS}))
-                  for u in (A, B, C)]
+        wanted = [leak_index.Group(frozenset({states.PORTS}), [A, B]),
+                  leak_index.Group(frozenset({states.PORTS}), [C])]
         self.finder.find(wanted)
         self.assertEqual([[A, B], [C]],
                          [c.kwargs['device_id']
@@ -153,23 +151,29 @@ class BulkFinderTest(base.TestCase):
             test_leaks.port(device_id=C, port_id='pc'),
             test_leaks.port(device_id='', port_id='free')]}
         ports = frozenset({states.PORTS})
-        found = self.finder.find([leak_index.Wanted(A, ports),
-                                  leak_index.Wanted(B, ports)])
+        found = self.finder.find([leak_index.Group(ports, [A, B])])
         self.assertEqual(['pb'], [x.resource_id for x in found])
-        found = self.finder.find([leak_index.Wanted(C, ports)])
+        found = self.finder.find([leak_index.Group(ports, [C])])
         self.assertEqual(['pc'], [x.resource_id for x in found])
-        found = self.finder.find([leak_index.Wanted(B, ports)])
+        found = self.finder.find([leak_index.Group(ports, [B])])
         self.assertEqual(['pb'], [x.resource_id for x in found])
         self.assertEqual(
             [mock.call(device_id=[A, B], fields=leak_index._PORT_FIELDS),
              mock.call(fields=leak_index._PORT_FIELDS)],
             self.neutron.list_ports.call_args_list)
 
+    def test_leaks_in_the_order_asked(self):
+        every = frozenset(sweep.SWEPT)
+        found = self.finder.find([leak_index.Group(every, [A, C]),
+                                  leak_index.Group(every, [B])],
+                                 order=[C, B, A])
+        self.assertEqual([C, B, A], [x.instance_uuid for x in found])
+
     def test_shelve_image_looked_up_by_id(self):
         self.clients.image_api.get.side_effect = None
         self.clients.image_api.get.return_value = test_leaks.image(owner=A)
-        found = self.finder.find([leak_index.Wanted(
-            A, frozenset({states.SHELVE_IMAGE}), 'img-1')])
+        found = self.finder.find([leak_index.Group(
+            frozenset({states.SHELVE_IMAGE}), [A], {A: 'img-1'})])
         self.assertEqual([leaks.Leak(states.SHELVE_IMAGE, A, 'img-1',
                                      'name=vm-shelved')], found)
 
@@ -185,16 +189,21 @@ def fixtures_patch(obj, name, value):
 
 def row(**fields):
     """A deleted instance's row as a sweep reads it."""
-    values = dict(id=1, uuid=A, host='cmp1', deleted=1,
-                  vm_state=vm_states.DELETED, shelve_image_id=None)
+    values = dict(id=1, uuid=A, host='cmp1', restorable=0)
     values.update(fields)
     return sweep.DeletedRow(**values)
 
 
 class StateKnowledgeTest(base.TestCase):
 
-    def kinds(self, **fields):
-        return sweep.wanted(row(**fields)).kinds
+    def groups(self, rows, shelved=None, kinds=sweep.SWEPT):
+        return sweep.group(rows, shelved or {}, kinds)
+
+    def kinds(self, shelved=None, kinds=sweep.SWEPT, **fields):
+        groups, _restorable = self.groups([row(**fields)], shelved, kinds)
+        [one] = groups
+        self.assertEqual([A], one.instance_uuids)
+        return one.kinds
 
     def test_deleted_from_a_host(self):
         self.assertEqual({states.ALLOCATIONS, states.PORTS, states.VOLUMES},
@@ -205,21 +214,33 @@ class StateKnowledgeTest(base.TestCase):
                          self.kinds(host=None))
 
     def test_shelved_offloaded_held_no_allocation(self):
-        wanted = sweep.wanted(row(host=None, shelve_image_id='img-1'))
+        [one], _ = self.groups([row(host=None)], {A: 'img-1'})
         self.assertEqual({states.PORTS, states.VOLUMES, states.SHELVE_IMAGE},
-                         wanted.kinds)
-        self.assertEqual('img-1', wanted.shelve_image_id)
+                         one.kinds)
+        self.assertEqual({A: 'img-1'}, one.shelve_images)
 
     def test_shelved_on_a_host(self):
         self.assertEqual(
             {states.ALLOCATIONS, states.PORTS, states.VOLUMES,
              states.SHELVE_IMAGE},
-            self.kinds(host='cmp1', shelve_image_id='img-1'))
+            self.kinds(host='cmp1', shelved={A: 'img-1'}))
 
     def test_soft_deleted_is_still_restorable(self):
-        self.assertEqual(frozenset(), self.kinds(
-            deleted=0, vm_state=vm_states.SOFT_DELETED))
+        self.assertEqual(([], 1), self.groups([row(restorable=1)]))
 
     def test_kinds_narrowed(self):
-        self.assertEqual({states.PORTS}, sweep.wanted(
-            row(), kinds={states.PORTS, states.DOMAIN}).kinds)
+        self.assertEqual({states.PORTS}, self.kinds(
+            kinds={states.PORTS, states.DOMAIN}))
+
+    def test_a_page_in_four_groups(self):
+        rows = [row(id=1, uuid=A), row(id=2, uuid=B, host=None),
+                row(id=3, uuid=C, host=None), row(id=4, uuid='s1'),
+                row(id=5, uuid='r', restorable=1)]
+        groups, restorable = self.groups(rows, {'s1': 'img', 'other': 'x'})
+        self.assertEqual(1, restorable)
+        self.assertEqual([[A], [B, C], ['s1']],
+                         [g.instance_uuids for g in groups])
+        self.assertEqual({'s1': 'img'}, groups[2].shelve_images)
+        # The kinds are worked out once per combination, not per row.
+        self.assertIs(groups[0].kinds, sweep.held(True, False,
+                                                  frozenset(sweep.SWEPT)))
