@@ -67,8 +67,8 @@ import sqlalchemy as sa
 from nova_delete_ext.cmd import sweep as sweep_cmd
 from nova_delete_ext import leaks
 from nova_delete_ext.leaks import index as leak_index
+from nova_delete_ext.leaks import rows
 from nova_delete_ext.leaks import services
-from nova_delete_ext.leaks import sweep
 
 import bench_stats
 
@@ -86,7 +86,7 @@ SYS_META = {'image_base_image_ref': 'img-base', 'image_min_disk': '1',
 PHASES = (
     # The pages of rows, each timed from the request of a page to its
     # arrival: with the transaction they are read in.
-    ('read', ((sweep, 'deleted_pages'), (sweep, 'candidate_pages'))),
+    ('read', ((rows, 'deleted_pages'), (rows, 'candidate_pages'))),
     ('placement', ((leak_index, 'allocations_by_consumer'),)),
     ('cinder', ((leak_index, 'attachments_by_instance'),)),
     ('neutron', ((leak_index, 'ports_of'), (leak_index, 'ports_by_device'))),

@@ -8,8 +8,8 @@ The bulk counterpart of :func:`nova_delete_ext.leaks.find`: the same rules
 * Cinder: every volume attachment, read once per sweep, page by page, and
   indexed by instance (Cinder filters attachments by one instance only);
 * Neutron: the ports of up to :data:`PORT_CHUNK` instances per query
-  (``device_id`` takes a list); once a sweep has asked for more than
-  :data:`PORT_LISTING_AFTER` instances, every port instead, listed once
+  (``device_id`` takes a list); once a sweep has asked for
+  :data:`PORT_LISTING_AT` instances, every port instead, listed once
   (with only the fields a check reads) and indexed by ``device_id``;
 * Glance: one ``GET`` per shelve snapshot recorded on a deleted instance,
   as only instances deleted while shelved have one.
@@ -34,9 +34,11 @@ LOG = logging.getLogger(__name__)
 
 #: Instances per Neutron query: 100 uuids keep the URL under 5 kB.
 PORT_CHUNK = 100
-#: Past this many instances asked by device_id (ten queries), listing
-#: every port once costs less than going on query by query.
-PORT_LISTING_AFTER = 1000
+#: From this many instances asked by device_id (ten queries), listing
+#: every port once costs less than going on query by query. A sweep's
+#: first full page of the default size reaches it: the sweep then lists
+#: every port at once, rather than after ten queries it had no use for.
+PORT_LISTING_AT = 1000
 #: Attachments per Cinder page (Cinder caps it at its osapi_max_limit).
 ATTACHMENT_PAGE = 1000
 # The microversion Nova itself uses for attachments.
@@ -218,7 +220,7 @@ class BulkFinder:
     def _find_ports(self, found, uuid_lists):
         self._ports_asked += sum(len(uuids) for uuids in uuid_lists)
         if (uuid_lists and self._ports is None and
-                self._ports_asked > PORT_LISTING_AFTER):
+                self._ports_asked >= PORT_LISTING_AT):
             self._ports = ports_by_device(self.context, self.clients)
         if self._ports is not None:
             self._match(found, uuid_lists, lambda: self._ports,

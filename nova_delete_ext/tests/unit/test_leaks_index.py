@@ -10,6 +10,7 @@ from nova.volume import cinder
 
 from nova_delete_ext import leaks
 from nova_delete_ext.leaks import index as leak_index
+from nova_delete_ext.leaks import rows
 from nova_delete_ext.leaks import sweep
 from nova_delete_ext import states
 from nova_delete_ext.tests.unit import base
@@ -143,9 +144,9 @@ class BulkFinderTest(base.TestCase):
                           for c in self.neutron.list_ports.call_args_list])
 
     def test_ports_listed_once_past_the_threshold(self):
-        # Two instances by device_id; past that, every port once, then
-        # nothing more from Neutron for the rest of the sweep.
-        self.useFixture(fixtures_patch(leak_index, 'PORT_LISTING_AFTER', 2))
+        # Two instances by device_id; from the third, every port once,
+        # then nothing more from Neutron for the rest of the sweep.
+        self.useFixture(fixtures_patch(leak_index, 'PORT_LISTING_AT', 3))
         self.neutron.list_ports.return_value = {'ports': [
             test_leaks.port(device_id=B, port_id='pb'),
             test_leaks.port(device_id=C, port_id='pc'),
@@ -191,7 +192,7 @@ def row(**fields):
     """A deleted instance's row as a sweep reads it."""
     values = dict(id=1, uuid=A, host='cmp1', restorable=0)
     values.update(fields)
-    return sweep.DeletedRow(**values)
+    return rows.DeletedRow(**values)
 
 
 class StateKnowledgeTest(base.TestCase):
