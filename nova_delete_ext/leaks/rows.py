@@ -62,7 +62,7 @@ def _query(filters):
                             restorable.label('restorable')), filters)
 
 
-def _shelved_query(filters):
+def _shelved_query(filters, off_host_only=False):
     """``(instance uuid, image id)`` of the rows with a shelve snapshot.
 
     Apart from the rows, not joined to each: ``instance_system_metadata``
@@ -73,11 +73,15 @@ def _shelved_query(filters):
     ones still there) have one.
     """
     meta = _SYSTEM_METADATA.c
-    return _where(
+    query = _where(
         sa.select(meta.instance_uuid, meta.value).select_from(
             _SYSTEM_METADATA).join(
                 _INSTANCES, _INSTANCES.c.uuid == meta.instance_uuid).where(
                     meta.key == states.SHELVE_IMAGE_KEY), filters)
+    if off_host_only:
+        host = _INSTANCES.c.host
+        query = query.where(sa.or_(host.is_(None), host == ''))
+    return query
 
 
 def _read(session, query, **params):
@@ -90,12 +94,15 @@ def _reader(cell_context):
         cell_context).reader.allow_async.using(cell_context)
 
 
-def deleted_pages(cell_context, filters, batch_size):
+def deleted_pages(cell_context, filters, batch_size,
+                  shelved_for=(True, True)):
     """Yield ``(rows, shelved)`` for the deleted rows of one cell.
 
     ``rows``: up to ``batch_size`` rows with the fields of
     :data:`DeletedRow`, read after the last ``id`` of the page before;
-    ``shelved``: ``{instance uuid: shelve image id}`` for the whole cell.
+    ``shelved``: ``{instance uuid: shelve image id}`` for the whole cell,
+    for the rows ``shelved_for`` asks: ``(on a host, on none)``, whether
+    the snapshot of a row deleted on a host, and of one on none, matters.
     Every page is read in one transaction: on a cell database a
     transaction per page cost more than reading its rows.
     """
@@ -105,7 +112,10 @@ def deleted_pages(cell_context, filters, batch_size):
         _INSTANCES.c.id > sa.bindparam('marker')).order_by(
             _INSTANCES.c.id).limit(batch_size)
     with _reader(cell_context) as session:
-        shelved = dict(_read(session, _shelved_query(filters)))
+        shelved = {}
+        if any(shelved_for):
+            shelved = dict(_read(session, _shelved_query(
+                filters, off_host_only=not shelved_for[0])))
         marker = 0
         while True:
             rows = _read(session, query, marker=marker)
@@ -115,11 +125,14 @@ def deleted_pages(cell_context, filters, batch_size):
             yield rows, shelved
 
 
-def candidate_pages(cell_context, filters, uuids, batch_size):
+def candidate_pages(cell_context, filters, uuids, batch_size,
+                    shelved_for=(True, True)):
     """Yield ``(rows, shelved)`` for the deleted rows among ``uuids``.
 
     For a sweep of indexed kinds only: the services named every instance
     that may leak, so only those rows are read, not every deleted one.
+    ``shelved`` covers the rows of the page ``shelved_for`` asks, as for
+    :func:`deleted_pages`.
     """
     chunk = sa.bindparam('uuids', expanding=True)
     query = _query(filters).where(_INSTANCES.c.uuid.in_(chunk))
@@ -127,6 +140,10 @@ def candidate_pages(cell_context, filters, uuids, batch_size):
         _SYSTEM_METADATA.c.instance_uuid.in_(chunk))
     with _reader(cell_context) as session:
         for start in range(0, len(uuids), batch_size):
-            part = uuids[start:start + batch_size]
-            yield (_read(session, query, uuids=part),
-                   dict(_read(session, shelved_query, uuids=part)))
+            rows = _read(session, query, uuids=uuids[start:start + batch_size])
+            # Looked up only for the rows whose snapshot matters: for
+            # allocations, the few deleted on no host.
+            asked = [row.uuid for row in rows
+                     if shelved_for[0 if row.host else 1]]
+            yield rows, (dict(_read(session, shelved_query, uuids=asked))
+                         if asked else {})

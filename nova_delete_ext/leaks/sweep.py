@@ -84,6 +84,18 @@ def held(on_host, shelved, kinds=SWEPT):
             & SWEPT & frozenset(kinds))
 
 
+def shelve_matters(kinds=SWEPT):
+    """Whether a row's shelve snapshot changes what it may hold.
+
+    :returns: ``(on a host, on none)``: for a row deleted on a host, and
+        for one deleted on none. Only then is the snapshot looked up: for
+        allocations alone, only for the rows deleted on no host.
+    """
+    kinds = frozenset(kinds)
+    return tuple(held(on_host, True, kinds) != held(on_host, False, kinds)
+                 for on_host in (True, False))
+
+
 def group(rows, shelved, kinds=SWEPT):
     """Sort one page of rows by what each may hold.
 
@@ -170,13 +182,14 @@ class Sweep:
 
     def _cell_pages(self, cell):
         with nova_context.target_cell(self.context, cell) as cctxt:
+            shelved_for = shelve_matters(self.kinds)
             if self.kinds <= INDEXED:
                 pages = deleted_rows.candidate_pages(
                     cctxt, self.filters, self.finder.candidates(self.kinds),
-                    self.batch_size)
+                    self.batch_size, shelved_for)
             else:
-                pages = deleted_rows.deleted_pages(cctxt, self.filters,
-                                                   self.batch_size)
+                pages = deleted_rows.deleted_pages(
+                    cctxt, self.filters, self.batch_size, shelved_for)
             # Closed when the sweep stops early, so that the cell's
             # transaction ends with it.
             with contextlib.closing(pages):

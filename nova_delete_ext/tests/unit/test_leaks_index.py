@@ -233,6 +233,15 @@ class StateKnowledgeTest(base.TestCase):
         self.assertEqual({states.PORTS}, self.kinds(
             kinds={states.PORTS, states.DOMAIN}))
 
+    def test_shelve_snapshot_looked_up_only_where_it_matters(self):
+        self.assertEqual((True, True), sweep.shelve_matters(sweep.SWEPT))
+        # A server shelved offloaded held no allocation; on a host, being
+        # shelved changes nothing for allocations or volumes.
+        self.assertEqual((False, True), sweep.shelve_matters(
+            {states.ALLOCATIONS, states.VOLUMES}))
+        self.assertEqual((False, False), sweep.shelve_matters(
+            {states.PORTS}))
+
     def test_a_page_in_four_groups(self):
         rows = [row(id=1, uuid=A), row(id=2, uuid=B, host=None),
                 row(id=3, uuid=C, host=None), row(id=4, uuid='s1'),
