@@ -67,10 +67,14 @@ class Leak:
         return '%s (%s)' % (text, self.detail) if self.detail else text
 
     def as_dict(self):
-        data = dataclasses.asdict(self)
-        for name in ('consumer', 'created_by_nova'):
-            if data[name] is None:
-                del data[name]
+        # Not dataclasses.asdict(), which deep-copies every field: a sweep
+        # makes one of these per leak it prints.
+        data = {'kind': self.kind, 'instance_uuid': self.instance_uuid,
+                'resource_id': self.resource_id, 'detail': self.detail}
+        if self.consumer is not None:
+            data['consumer'] = self.consumer
+        if self.created_by_nova is not None:
+            data['created_by_nova'] = self.created_by_nova
         return data
 
 

@@ -10,8 +10,8 @@ The bulk counterpart of :func:`nova_delete_ext.leaks.find`: the same rules
 * Cinder: every volume attachment, read once per sweep, page by page, and
   indexed by instance (Cinder filters attachments by one instance only);
 * Neutron: the ports of up to :data:`PORT_CHUNK` instances per query
-  (``device_id`` takes a list); once a sweep has asked for more than
-  :data:`PORT_LISTING_AFTER` instances, every port instead, listed once
+  (``device_id`` takes a list); once a sweep has asked for
+  :data:`PORT_LISTING_AT` instances, every port instead, listed once
   (with only the fields a check reads) and indexed by ``device_id``;
 * Glance: one ``GET`` per shelve snapshot recorded on a deleted instance,
   as only instances deleted while shelved have one.
@@ -22,6 +22,7 @@ cloud, not the number of deleted instances swept.
 """
 
 import collections
+import itertools
 import typing
 
 from oslo_log import log as logging
@@ -34,9 +35,11 @@ LOG = logging.getLogger(__name__)
 
 #: Instances per Neutron query: 100 uuids keep the URL under 5 kB.
 PORT_CHUNK = 100
-#: Past this many instances asked by device_id (ten queries), listing
-#: every port once costs less than going on query by query.
-PORT_LISTING_AFTER = 1000
+#: From this many instances asked by device_id (ten queries), listing
+#: every port once costs less than going on query by query. A sweep's
+#: first full page of the default size reaches it: the sweep then lists
+#: every port at once, rather than after ten queries it had no use for.
+PORT_LISTING_AT = 1000
 #: Attachments per Cinder page (Cinder caps it at its osapi_max_limit).
 ATTACHMENT_PAGE = 1000
 # The microversion Nova itself uses for attachments.
@@ -48,20 +51,23 @@ class ListingFailed(exception.DeleteExtError):
     msg_fmt = 'Could not list %(what)s: %(reason)s'
 
 
-class Wanted(typing.NamedTuple):
-    """One deleted instance and the kinds to check for it.
+class Group(typing.NamedTuple):
+    """Deleted instances that may hold the same kinds.
 
-    A named tuple: a sweep makes one per deleted instance.
-    ``migration_uuids``: its migrations, whose allocations are checked with
-    its own; ``created_by_nova``: ``{port_id: bool}``, who created which of
-    its ports, as far as known (None: ask the finder's ``owners``).
+    A sweep sorts each page of rows into a few groups, so that the indexes
+    are matched against a whole group at once (a set intersection) rather
+    than instance by instance.
+
+    :param kinds: the ``states.*`` kinds to check for every instance here.
+    :param instance_uuids: a list of instance uuids.
+    :param shelve_images: ``{instance uuid: image id}``, the shelve snapshot
+        recorded for each instance; ``SHELVE_IMAGE`` is checked only for
+        the instances named here.
     """
 
-    instance_uuid: str
     kinds: frozenset
-    shelve_image_id: str | None = None
-    migration_uuids: tuple = ()
-    created_by_nova: dict | None = None
+    instance_uuids: list
+    shelve_images: dict | None = None
 
 
 def allocations_by_consumer(context, placement):
@@ -132,8 +138,9 @@ class BulkFinder:
     kept for the life of the finder (one sweep).
 
     :param owners: ``owners(instance_uuid)`` gives ``{port_id: bool}``, who
-        created the ports found for an instance whose :class:`Wanted` does
-        not say; asked only when ports are found, which is rare.
+        created the ports of the instance (see
+        :func:`nova_delete_ext.leaks.novadb.nova_created`); asked only for
+        the instances whose ports are found, which are few.
     """
 
     def __init__(self, context, clients, owners=None):
@@ -170,66 +177,83 @@ class BulkFinder:
             uuids.update(self.attachments())
         return sorted(uuids)
 
-    def find(self, wanted):
-        """Leaks of the instances in ``wanted`` (:class:`Wanted` items).
+    def find(self, groups, order=None, migrations=None):
+        """Leaks of the instances in ``groups`` (:class:`Group` items).
 
+        :param order: the instance uuids in the order the leaks are wanted
+            in (a sweep gives its rows' order); by default the groups'.
+        :param migrations: ``{instance uuid: [migration uuid]}``: the
+            allocations of these consumers are leaks of that instance,
+            whatever state it was deleted from (no migration of a deleted
+            instance holds anything on purpose).
         :returns: a list of :class:`~nova_delete_ext.leaks.Leak`, by
-            instance in the order given, and by kind within an instance as
+            instance in that order, and by kind within an instance as
             :func:`~nova_delete_ext.leaks.find` orders them.
         """
-        wanted = list(wanted)
+        groups = [group for group in groups
+                  if group.kinds and group.instance_uuids]
         found = collections.defaultdict(list)
-        by_kind = collections.defaultdict(list)
-        for item in wanted:
-            for kind in item.kinds:
-                by_kind[kind].append(item)
-        # An instance an index does not name holds nothing of that kind.
-        if by_kind[states.ALLOCATIONS]:
+
+        def asked(kind):
+            return [group.instance_uuids for group in groups
+                    if kind in group.kinds]
+
+        # An instance an index does not name holds nothing of that kind:
+        # only the intersection of a group with an index is looked at.
+        self._match(found, asked(states.ALLOCATIONS), self.allocations,
+                    leaks.allocation_leaks)
+        if migrations:
             index = self.allocations()
-            for item in by_kind[states.ALLOCATIONS]:
-                uuid = item.instance_uuid
-                for consumer in (uuid,) + tuple(item.migration_uuids):
+            for uuid, consumers in migrations.items():
+                for consumer in consumers:
                     if consumer in index:
                         found[uuid] += leaks.allocation_leaks(
                             uuid, index[consumer], consumer=consumer)
-        owners = {item.instance_uuid: item.created_by_nova
-                  for item in by_kind[states.PORTS]}
-        port_uuids = list(owners)
-        self._ports_asked += len(port_uuids)
-        if (port_uuids and self._ports is None and
-                self._ports_asked > PORT_LISTING_AFTER):
+        self._find_ports(found, asked(states.PORTS))
+        self._match(found, asked(states.VOLUMES), self.attachments,
+                    leaks.attachment_leaks)
+        for group in groups:
+            if states.SHELVE_IMAGE in group.kinds and group.shelve_images:
+                for uuid, image_id in group.shelve_images.items():
+                    found[uuid] += leaks.shelve_image_leaks(
+                        uuid, leaks.get_image(self.context, self.clients,
+                                              image_id))
+        if not found:
+            return []
+        if order is None:
+            order = itertools.chain(itertools.chain.from_iterable(
+                group.instance_uuids for group in groups), migrations or ())
+        return [leak for uuid in order if uuid in found
+                for leak in found.pop(uuid)]
+
+    @staticmethod
+    def _match(found, uuid_lists, index_of, rule):
+        if not uuid_lists:
+            return
+        index = index_of()
+        for uuids in uuid_lists:
+            for uuid in index.keys() & uuids:
+                found[uuid] += rule(uuid, index[uuid])
+
+    def _find_ports(self, found, uuid_lists):
+        self._ports_asked += sum(len(uuids) for uuids in uuid_lists)
+        if (uuid_lists and self._ports is None and
+                self._ports_asked >= PORT_LISTING_AT):
             self._ports = ports_by_device(self.context, self.clients)
         if self._ports is not None:
-            for uuid in port_uuids:
-                if uuid in self._ports:
-                    found[uuid] += self._port_leaks(
-                        uuid, self._ports[uuid], owners[uuid])
-        for chunk in ([] if self._ports is not None
-                      else _chunks(port_uuids, PORT_CHUNK)):
+            self._match(found, uuid_lists, lambda: self._ports,
+                        self._port_leaks)
+            return
+        uuids = list(itertools.chain.from_iterable(uuid_lists))
+        for chunk in _chunks(uuids, PORT_CHUNK):
             ports = ports_of(self.context, self.clients, chunk)
             for uuid in chunk:
                 if uuid in ports:
-                    found[uuid] += self._port_leaks(uuid, ports[uuid],
-                                                    owners[uuid])
-        if by_kind[states.VOLUMES]:
-            index = self.attachments()
-            for item in by_kind[states.VOLUMES]:
-                uuid = item.instance_uuid
-                if uuid in index:
-                    found[uuid] += leaks.attachment_leaks(uuid, index[uuid])
-        for item in by_kind[states.SHELVE_IMAGE]:
-            if item.shelve_image_id:
-                found[item.instance_uuid] += leaks.shelve_image_leaks(
-                    item.instance_uuid, leaks.get_image(
-                        self.context, self.clients, item.shelve_image_id))
-        if not found:
-            return []
-        return [leak for item in wanted
-                for leak in found.get(item.instance_uuid, ())]
+                    found[uuid] += self._port_leaks(uuid, ports[uuid])
 
-    def _port_leaks(self, uuid, ports, created_by_nova):
-        found = leaks.port_leaks(uuid, ports, created_by_nova)
-        if found and created_by_nova is None:
+    def _port_leaks(self, uuid, ports):
+        found = leaks.port_leaks(uuid, ports)
+        if found:
             owners = self._owners(uuid)
             if owners:
                 found = leaks.port_leaks(uuid, ports, owners)

@@ -16,6 +16,7 @@ from nova.scheduler.client import report
 from oslo_serialization import jsonutils
 
 from nova_delete_ext.cmd import sweep as sweep_cmd
+from nova_delete_ext.leaks import rows
 from nova_delete_ext.leaks import sweep
 from nova_delete_ext import states
 from nova_delete_ext.tests.functional import base
@@ -217,23 +218,23 @@ class TestAudit(SweepTestBase):
             self._delete_server(self._create_server(networks='none'))
         self.delete_keeping_allocations(self._create_server(networks='none'))
         reads = []
-        original = sweep._read
+        original = rows._read
 
-        def spy(context, query, **params):
-            rows = original(context, query, **params)
-            reads.append(rows)
-            return rows
+        def spy(session, query, **params):
+            read = original(session, query, **params)
+            reads.append(read)
+            return read
 
         self.useFixture(fixtures.MonkeyPatch(
-            'nova_delete_ext.leaks.sweep._read', spy))
+            'nova_delete_ext.leaks.rows._read', spy))
         built = self.useFixture(fixtures.MockPatchObject(
             objects.Instance, '_from_db_object',
             wraps=objects.Instance._from_db_object)).mock
         code, output = self.sweep('--batch-size', '2')
         self.assertEqual((3, 3), (code, output['instances']), output)
         # Two rows, one, then none: the end of the cell.
-        self.assertEqual([2, 1, 0], [len(rows) for rows in reads[-3:]])
-        self.assertEqual(sweep.DeletedRow._fields, reads[-3][0]._fields)
+        self.assertEqual([2, 1, 0], [len(read) for read in reads[-3:]])
+        self.assertEqual(rows.DeletedRow._fields, reads[-3][0]._fields)
         # The indexed kinds read only the rows placement names.
         del reads[:]
         code, output = self.sweep('--kinds', 'allocations')

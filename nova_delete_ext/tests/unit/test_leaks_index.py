@@ -4,13 +4,13 @@ from unittest import mock
 
 import fixtures
 
-from nova.compute import vm_states
 from nova import exception as nova_exception
 from nova.scheduler.client import report
 from nova.volume import cinder
 
 from nova_delete_ext import leaks
 from nova_delete_ext.leaks import index as leak_index
+from nova_delete_ext.leaks import rows
 from nova_delete_ext.leaks import services
 from nova_delete_ext.leaks import sweep
 from nova_delete_ext import states
@@ -108,8 +108,7 @@ class BulkFinderTest(base.TestCase):
 
     def test_each_kind_from_its_index(self):
         every = frozenset(sweep.SWEPT)
-        found = self.finder.find([leak_index.Wanted(u, every)
-                                  for u in (A, B, C)])
+        found = self.finder.find([leak_index.Group(every, [A, B, C])])
         self.assertEqual([(A, states.ALLOCATIONS, 'rp1'),
                           (B, states.PORTS, 'pb'),
                           (C, states.VOLUMES, 'att')],
@@ -120,15 +119,15 @@ class BulkFinderTest(base.TestCase):
         self.clients.image_api.get.assert_not_called()  # no image id
 
     def test_indexes_built_once_per_sweep(self):
-        wanted = [leak_index.Wanted(A, frozenset({states.ALLOCATIONS,
-                                                  states.VOLUMES}))]
+        wanted = [leak_index.Group(frozenset({states.ALLOCATIONS,
+                                              states.VOLUMES}), [A])]
         self.finder.find(wanted)
         self.finder.find(wanted)
         self.assertEqual(1, self.allocs.mock.call_count)
         self.assertEqual(1, self.atts.mock.call_count)
 
     def test_no_index_when_no_instance_needs_it(self):
-        self.finder.find([leak_index.Wanted(A, frozenset({states.PORTS}))])
+        self.finder.find([leak_index.Group(frozenset({states.PORTS}), [A])])
         self.allocs.mock.assert_not_called()
         self.atts.mock.assert_not_called()
 
@@ -140,28 +139,27 @@ class BulkFinderTest(base.TestCase):
 
     def test_ports_in_chunks(self):
         self.useFixture(fixtures_patch(leak_index, 'PORT_CHUNK', 2))
-        wanted = [leak_index.Wanted(u, frozenset({states.PORTS}))
-                  for u in (A, B, C)]
+        wanted = [leak_index.Group(frozenset({states.PORTS}), [A, B]),
+                  leak_index.Group(frozenset({states.PORTS}), [C])]
         self.finder.find(wanted)
         self.assertEqual([[A, B], [C]],
                          [c.kwargs['device_id']
                           for c in self.neutron.list_ports.call_args_list])
 
     def test_ports_listed_once_past_the_threshold(self):
-        # Two instances by device_id; past that, every port once, then
-        # nothing more from Neutron for the rest of the sweep.
-        self.useFixture(fixtures_patch(leak_index, 'PORT_LISTING_AFTER', 2))
+        # Two instances by device_id; from the third, every port once,
+        # then nothing more from Neutron for the rest of the sweep.
+        self.useFixture(fixtures_patch(leak_index, 'PORT_LISTING_AT', 3))
         self.neutron.list_ports.return_value = {'ports': [
             test_leaks.port(device_id=B, port_id='pb'),
             test_leaks.port(device_id=C, port_id='pc'),
             test_leaks.port(device_id='', port_id='free')]}
         ports = frozenset({states.PORTS})
-        found = self.finder.find([leak_index.Wanted(A, ports),
-                                  leak_index.Wanted(B, ports)])
+        found = self.finder.find([leak_index.Group(ports, [A, B])])
         self.assertEqual(['pb'], [x.resource_id for x in found])
-        found = self.finder.find([leak_index.Wanted(C, ports)])
+        found = self.finder.find([leak_index.Group(ports, [C])])
         self.assertEqual(['pc'], [x.resource_id for x in found])
-        found = self.finder.find([leak_index.Wanted(B, ports)])
+        found = self.finder.find([leak_index.Group(ports, [B])])
         self.assertEqual(['pb'], [x.resource_id for x in found])
         self.assertEqual(
             [mock.call(device_id=[A, B], fields=leak_index._PORT_FIELDS),
@@ -172,44 +170,42 @@ class BulkFinderTest(base.TestCase):
         self.allocs.mock.return_value = {
             A: {'rp1': {'resources': {'VCPU': 1}}},
             MIG: {'rp2': {'resources': {'VCPU': 2}}}}
-        found = self.finder.find([
-            leak_index.Wanted(A, frozenset({states.ALLOCATIONS}),
-                              migration_uuids=(MIG,)),
-            leak_index.Wanted(B, frozenset({states.ALLOCATIONS}),
-                              migration_uuids=('not-a-consumer',))])
-        self.assertEqual([(A, 'rp1', A), (A, 'rp2', MIG)],
+        # B's group does not check allocations: its migration's still are.
+        found = self.finder.find(
+            [leak_index.Group(frozenset({states.ALLOCATIONS}), [A]),
+             leak_index.Group(frozenset({states.PORTS}), [C])],
+            order=[A, B, C], migrations={B: [MIG, 'not-a-consumer']})
+        self.assertEqual([(A, 'rp1', A), (B, 'rp2', MIG)],
                          [(x.instance_uuid, x.resource_id, x.consumer)
                           for x in found])
 
-    def test_owners_asked_only_for_ports_found_of_unknown_origin(self):
+    def test_owners_asked_only_for_ports_found(self):
         asked = []
 
         def owners(uuid):
             asked.append(uuid)
-            return {'pb': False}
+            return {'pb': True}
 
         finder = leak_index.BulkFinder(mock.sentinel.ctxt, self.clients,
                                        owners=owners)
-        ports = frozenset({states.PORTS})
-        found = finder.find([leak_index.Wanted(A, ports),
-                             leak_index.Wanted(B, ports)])
-        self.assertEqual([(B, False)], [(x.instance_uuid, x.created_by_nova)
-                                        for x in found])
+        found = finder.find([leak_index.Group(frozenset({states.PORTS}),
+                                              [A, B])])
+        self.assertEqual([(B, True)], [(x.instance_uuid, x.created_by_nova)
+                                       for x in found])
         self.assertEqual([B], asked)  # not A: Neutron has no port of it
-        finder.find([leak_index.Wanted(B, ports,
-                                       created_by_nova={'pb': True})])
-        self.assertEqual([B], asked)
 
-    def test_ports_say_who_created_them(self):
-        found = self.finder.find([leak_index.Wanted(
-            B, frozenset({states.PORTS}), created_by_nova={'pb': True})])
-        self.assertEqual([True], [x.created_by_nova for x in found])
+    def test_leaks_in_the_order_asked(self):
+        every = frozenset(sweep.SWEPT)
+        found = self.finder.find([leak_index.Group(every, [A, C]),
+                                  leak_index.Group(every, [B])],
+                                 order=[C, B, A])
+        self.assertEqual([C, B, A], [x.instance_uuid for x in found])
 
     def test_shelve_image_looked_up_by_id(self):
         self.clients.image_api.get.side_effect = None
         self.clients.image_api.get.return_value = test_leaks.image(owner=A)
-        found = self.finder.find([leak_index.Wanted(
-            A, frozenset({states.SHELVE_IMAGE}), 'img-1')])
+        found = self.finder.find([leak_index.Group(
+            frozenset({states.SHELVE_IMAGE}), [A], {A: 'img-1'})])
         self.assertEqual([leaks.Leak(states.SHELVE_IMAGE, A, 'img-1',
                                      'name=vm-shelved')], found)
 
@@ -225,16 +221,21 @@ def fixtures_patch(obj, name, value):
 
 def row(**fields):
     """A deleted instance's row as a sweep reads it."""
-    values = dict(id=1, uuid=A, host='cmp1', deleted=1,
-                  vm_state=vm_states.DELETED, shelve_image_id=None)
+    values = dict(id=1, uuid=A, host='cmp1', restorable=0)
     values.update(fields)
-    return sweep.DeletedRow(**values)
+    return rows.DeletedRow(**values)
 
 
 class StateKnowledgeTest(base.TestCase):
 
-    def kinds(self, **fields):
-        return sweep.wanted(row(**fields)).kinds
+    def groups(self, rows, shelved=None, kinds=sweep.SWEPT):
+        return sweep.group(rows, shelved or {}, kinds)
+
+    def kinds(self, shelved=None, kinds=sweep.SWEPT, **fields):
+        groups, _restorable = self.groups([row(**fields)], shelved, kinds)
+        [one] = groups
+        self.assertEqual([A], one.instance_uuids)
+        return one.kinds
 
     def test_deleted_from_a_host(self):
         self.assertEqual({states.ALLOCATIONS, states.PORTS, states.VOLUMES},
@@ -245,31 +246,42 @@ class StateKnowledgeTest(base.TestCase):
                          self.kinds(host=None))
 
     def test_shelved_offloaded_held_no_allocation(self):
-        wanted = sweep.wanted(row(host=None, shelve_image_id='img-1'))
+        [one], _ = self.groups([row(host=None)], {A: 'img-1'})
         self.assertEqual({states.PORTS, states.VOLUMES, states.SHELVE_IMAGE},
-                         wanted.kinds)
-        self.assertEqual('img-1', wanted.shelve_image_id)
+                         one.kinds)
+        self.assertEqual({A: 'img-1'}, one.shelve_images)
 
     def test_shelved_on_a_host(self):
         self.assertEqual(
             {states.ALLOCATIONS, states.PORTS, states.VOLUMES,
              states.SHELVE_IMAGE},
-            self.kinds(host='cmp1', shelve_image_id='img-1'))
+            self.kinds(host='cmp1', shelved={A: 'img-1'}))
 
     def test_soft_deleted_is_still_restorable(self):
-        self.assertEqual(frozenset(), self.kinds(
-            deleted=0, vm_state=vm_states.SOFT_DELETED))
-
-    def test_migrations_add_allocations_whatever_the_state(self):
-        # Shelved offloaded: the instance held no allocation, but one of
-        # its migrations may still hold one.
-        wanted = sweep.wanted(row(host=None, shelve_image_id='img-1'),
-                              migration_uuids=[MIG])
-        self.assertIn(states.ALLOCATIONS, wanted.kinds)
-        self.assertEqual((MIG,), wanted.migration_uuids)
-        self.assertNotIn(states.ALLOCATIONS, sweep.wanted(
-            row(), kinds={states.PORTS}, migration_uuids=[MIG]).kinds)
+        self.assertEqual(([], 1), self.groups([row(restorable=1)]))
 
     def test_kinds_narrowed(self):
-        self.assertEqual({states.PORTS}, sweep.wanted(
-            row(), kinds={states.PORTS, states.DOMAIN}).kinds)
+        self.assertEqual({states.PORTS}, self.kinds(
+            kinds={states.PORTS, states.DOMAIN}))
+
+    def test_shelve_snapshot_looked_up_only_where_it_matters(self):
+        self.assertEqual((True, True), sweep.shelve_matters(sweep.SWEPT))
+        # A server shelved offloaded held no allocation; on a host, being
+        # shelved changes nothing for allocations or volumes.
+        self.assertEqual((False, True), sweep.shelve_matters(
+            {states.ALLOCATIONS, states.VOLUMES}))
+        self.assertEqual((False, False), sweep.shelve_matters(
+            {states.PORTS}))
+
+    def test_a_page_in_four_groups(self):
+        rows = [row(id=1, uuid=A), row(id=2, uuid=B, host=None),
+                row(id=3, uuid=C, host=None), row(id=4, uuid='s1'),
+                row(id=5, uuid='r', restorable=1)]
+        groups, restorable = self.groups(rows, {'s1': 'img', 'other': 'x'})
+        self.assertEqual(1, restorable)
+        self.assertEqual([[A], [B, C], ['s1']],
+                         [g.instance_uuids for g in groups])
+        self.assertEqual({'s1': 'img'}, groups[2].shelve_images)
+        # The kinds are worked out once per combination, not per row.
+        self.assertIs(groups[0].kinds, sweep.held(True, False,
+                                                  frozenset(sweep.SWEPT)))
