@@ -142,6 +142,15 @@ def active():
     return _ACTIVE
 
 
+def fail_open():
+    """Whether a delete may go ahead unchecked when checking it failed.
+
+    Not while a policy that fails closed is enabled: the hooks where the
+    policies decide then fail the delete rather than skip them.
+    """
+    return not _ACTIVE.fails_closed
+
+
 def set_active(chain):
     """Make ``chain`` the active one; return the one it replaces."""
     global _ACTIVE
