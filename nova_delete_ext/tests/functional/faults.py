@@ -2,8 +2,8 @@
 
 The fault-injection suite (``test_fault_matrix_*``) wraps one real function
 of the extension, of a policy or of a service client the checks call, with
-``autospec=True``; the wrapper does what the function does, with one of two
-faults in front:
+``mock.create_autospec``; the wrapper does what the function does, with one
+of two faults in front:
 
 ``raise``
     The call raises :class:`Injected` instead of doing anything.
@@ -19,6 +19,7 @@ every case must show.
 
 import threading
 import time
+from unittest import mock
 
 import fixtures
 from oslo_log import log as logging
@@ -74,8 +75,14 @@ class Fault(fixtures.Fixture):
                 self.release.wait(HANG_SECONDS)
             return real(*args, **kwargs)
 
-        self.useFixture(fixtures.MockPatchObject(
-            self.owner, self.name, autospec=True, side_effect=faulty))
+        if isinstance(real, mock.NonCallableMock):
+            # A stand-in of Nova's fixtures, which is a mock already.
+            new = mock.Mock(side_effect=faulty)
+        else:
+            # Autospecced here: with autospec=True, the patch of Nova's
+            # test base (oslotest's) never passes a method its self.
+            new = mock.create_autospec(real, side_effect=faulty)
+        self.useFixture(fixtures.MockPatchObject(self.owner, self.name, new))
         self.addCleanup(self.release.set)
 
 
