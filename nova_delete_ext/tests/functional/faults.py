@@ -9,8 +9,8 @@ of two faults in front:
     The call raises :class:`Injected` instead of doing anything.
 ``hang``
     The call waits for longer than every configured time limit
-    (:data:`HANG`, or until the test releases it), then does what the
-    function does.
+    (:data:`HANG_SECONDS`, or until the test releases it), then does what
+    the function does.
 
 A test prepares servers in the states it deletes from, injects the fault,
 then deletes each of them and checks what :class:`FaultMatrixBase` says
@@ -52,8 +52,8 @@ class Injected(Exception):
 class Fault(fixtures.Fixture):
     """``owner.name`` with a fault in front, for the calls ``only`` accepts.
 
-    :param owner: a class, module or object; the attribute is patched with
-        ``autospec=True`` and still does what it did.
+    :param owner: a class, module or object; the attribute is replaced by
+        an autospec of itself that still does what it did.
     :param only: called with the call's arguments; False lets the call
         through without the fault (Nova's own calls of a client method).
     """

@@ -109,10 +109,15 @@ class TestConcurrentDeletesUnderFaults(faults.FaultMatrixBase):
         for thread in threads:
             thread.join(faults.HANG_SECONDS)
         self.assertEqual([], errors)
-        self.assertLess(max(took.values()), faults.BOUND, took)
+        # Nova's harness answers a DELETE once the compute host is done,
+        # and in eventlet mode the twenty deletes' own work shares one
+        # thread: the last answer waits for the others' work. A hang would
+        # still show: it holds a delete HANG_SECONDS.
+        bound = faults.HANG_SECONDS / 2
+        self.assertLess(max(took.values()), bound, took)
         for server in servers:
             self.assert_gone(server)
-        self.assertLess(time.monotonic() - started, faults.BOUND)
+        self.assertLess(time.monotonic() - started, bound)
         for fault in hung:
             fault.release.set()
         for server in servers:
