@@ -79,11 +79,13 @@ Related options:
         help="""
 Seconds a policy may take to decide on a delete while Nova waits.
 
-Applies to the moments on the delete path: ``on_request`` in nova-api and
-``before_destroy`` in nova-compute. A policy that has not decided by then
-counts as failed: a fail-closed policy (``protect``) refuses the delete,
-with a message that says so; any other is skipped and logged. The delete
-never waits longer.
+Applies to the moments Nova waits for: ``on_request`` in nova-api, and
+``before_destroy``, ``on_restore`` and ``retention`` (asked in the periodic
+reclaim) in nova-compute. A policy that has not decided by then counts as
+failed: a fail-closed policy (``protect``) refuses the delete, with a
+message that says so; any other is skipped and logged (the restore goes
+ahead; the reclaim asks the next policy, in the end Nova's
+``reclaim_instance_interval``). Nova never waits longer.
 
 Possible values:
 

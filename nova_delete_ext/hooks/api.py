@@ -264,7 +264,7 @@ HOOK_POINTS = (
     installer.HookPoint(
         API, '_delete',
         '(self, context, instance, delete_type, cb, **instance_attrs)',
-        _delete),
+        _delete, may_fall_back=policies.fail_open),
     installer.HookPoint(
         API, '_delete_while_booting', '(self, context, instance)',
         _delete_while_booting),

@@ -224,7 +224,7 @@ HOOK_POINTS = (
         _init_instance),
     installer.HookPoint(
         MANAGER, '_delete_instance', '(self, context, instance, bdms)',
-        _delete_instance),
+        _delete_instance, may_fall_back=policies.fail_open),
     installer.HookPoint(
         MANAGER, 'soft_delete_instance', '(self, context, instance)',
         soft_delete_instance),

@@ -7,6 +7,7 @@ import inspect
 import threading
 import typing
 
+from nova import exception as nova_exception
 from oslo_log import log as logging
 
 from nova_delete_ext import exception
@@ -34,6 +35,10 @@ class HookPoint:
     name: str
     signature: str
     hook: typing.Callable | None
+    #: Called when the hook itself failed before Nova's method ran: True
+    #: lets Nova's method run as if unhooked (the default), False lets the
+    #: failure propagate, for a hook whose policies must fail closed.
+    may_fall_back: typing.Callable[[], bool] | None = None
 
     @property
     def qualname(self):
@@ -86,11 +91,75 @@ def problems(points):
     return found
 
 
-def _wrap(original, hook, extras=None):
+class _Tracked:
+    """Nova's method as a hook calls it, and how that call ended."""
+
+    def __init__(self, original):
+        self.original = original
+        setattr(self, ORIGINAL_ATTR, original)
+        self.called = False
+        self.returned = False
+        self.result = None
+        self.error = None
+
+    def __call__(self, *args, **kwargs):
+        self.called = True
+        try:
+            self.result = self.original(*args, **kwargs)
+        except BaseException as exc:
+            self.error = exc
+            raise
+        self.returned = True
+        return self.result
+
+
+def _began_in_extension(exc):
+    """Whether ``exc`` was raised by the extension's own code."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and tb.tb_frame.f_globals.get(
+        '__name__', '').startswith('nova_delete_ext')
+
+
+def _call_hook(point, hook, original, args, kwargs):
+    """``hook(original, ...)``; a failure of the hook's own never reaches Nova.
+
+    Nova's exceptions, and a refusal (Nova's exceptions are how a hook
+    answers: a denial is Nova's ``InstanceIsLocked``), propagate as they
+    are. Any other exception raised by the extension's own code is logged;
+    Nova's method then runs as if unhooked, or its result is returned if it
+    ran already: it never runs twice.
+    """
+    tracked = _Tracked(original)
+    try:
+        return hook(tracked, *args, **kwargs)
+    except Exception as exc:
+        if exc is tracked.error:
+            raise
+        if tracked.error is not None:
+            # The hook failed while Nova's method failed: Nova's error.
+            raise tracked.error from exc
+        if (isinstance(exc, nova_exception.NovaException) or
+                not _began_in_extension(exc)):
+            raise
+        if (not tracked.called and point.may_fall_back is not None and
+                not point.may_fall_back()):
+            raise
+        LOG.exception('nova-delete-ext failed in its hook on %s; Nova '
+                      'carries on as it would without the extension.',
+                      point.qualname)
+        if tracked.returned:
+            return tracked.result
+        return original(*args, **kwargs)
+
+
+def _wrap(point, original, extras=None):
+    hook = point.hook
     if extras is None:
         @functools.wraps(original)
         def wrapper(*args, **kwargs):
-            return hook(original, *args, **kwargs)
+            return _call_hook(point, hook, original, args, kwargs)
     else:
         n_pos, new_pos, known_kw = extras
 
@@ -107,11 +176,11 @@ def _wrap(original, hook, extras=None):
                 for name in [k for k in kwargs if k not in known_kw]:
                     more_kwargs[name] = kwargs.pop(name)
             if not more_args and not more_kwargs:
-                return hook(original, *args, **kwargs)
+                return _call_hook(point, hook, original, args, kwargs)
 
             def bound(*a, **k):
                 return original(*a, *more_args, **k, **more_kwargs)
-            return hook(bound, *args, **kwargs)
+            return _call_hook(point, hook, bound, args, kwargs)
     setattr(wrapper, ORIGINAL_ATTR, original)
     return wrapper
 
@@ -152,8 +221,7 @@ class Installer:
                         signature.parse_signature(point.signature),
                         inspect.signature(_unwrap(
                             inspect.getattr_static(cls, point.name))))
-                    setattr(cls, point.name,
-                            _wrap(original, point.hook, extras))
+                    setattr(cls, point.name, _wrap(point, original, extras))
                     self._replaced.append((cls, point.name, own))
             except Exception:
                 self._restore()

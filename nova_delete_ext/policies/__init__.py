@@ -92,14 +92,22 @@ class PolicyChain:
         return self._each(self._after, 'after_delete', event)
 
     def on_restore(self, event):
-        """Decisions before a restore; a failing policy is logged, skipped."""
-        return self._each(self.policies, 'on_restore', event)
+        """Decisions before a restore; a failing policy is logged, skipped.
+
+        Nova waits for them: each has the time limit of the delete path.
+        """
+        return self._each(self.policies, 'on_restore', event, self.timeout)
 
     def retention(self, instance):
-        """Seconds to keep a soft-deleted instance: the first answer."""
+        """Seconds to keep a soft-deleted instance: the first answer.
+
+        Asked on nova-compute's periodic task, which every other periodic
+        task waits for: each policy has the time limit of the delete path.
+        """
         for policy in self.policies:
             try:
-                seconds = policy.retention(instance)
+                seconds = deadline.call(policy.retention, instance,
+                                        self.timeout)
             except Exception:
                 LOG.exception('nova-delete-ext policy %s failed to tell the '
                               'retention; asking the next one.', policy.name,
@@ -110,11 +118,12 @@ class PolicyChain:
         return None
 
     @staticmethod
-    def _each(policies, method, event):
+    def _each(policies, method, event, timeout=None):
         decisions = []
         for policy in policies:
             try:
-                decision = getattr(policy, method)(event)
+                decision = deadline.call(_in_request(getattr(policy, method)),
+                                         event, timeout)
             except Exception:
                 LOG.exception('nova-delete-ext policy %s failed in %s.',
                               policy.name, method, instance=event.instance)
@@ -140,6 +149,15 @@ _ACTIVE = PolicyChain()
 def active():
     """The chain the hooks run in this process."""
     return _ACTIVE
+
+
+def fail_open():
+    """Whether a delete may go ahead unchecked when checking it failed.
+
+    Not while a policy that fails closed is enabled: the hooks where the
+    policies decide then fail the delete rather than skip them.
+    """
+    return not _ACTIVE.fails_closed
 
 
 def set_active(chain):

@@ -60,10 +60,17 @@ class Sinks:
         self.stop_timeout = stop_timeout
 
     def emit(self, record):
-        for sink in self._inline:
-            sink.emit(record)
+        # The writers first: an inline sink that fails costs its own line,
+        # never the record of the other sinks.
         for each in self._writers:
             each.put(record)
+        for sink in self._inline:
+            try:
+                sink.emit(record)
+            except Exception:
+                LOG.exception('nova-delete-ext could not hand a record to '
+                              'the %s sink; the other sinks have it.',
+                              type(sink).__name__)
 
     def flush(self, timeout):
         """Wait up to ``timeout`` seconds in all; True if all was written."""

@@ -143,6 +143,11 @@ class ServerStates:
         finally:
             timeutils.clear_time_override()
             self.flags(reclaim_instance_interval=0)
+            # A heartbeat nova-compute sent meanwhile (its own thread, in
+            # threading mode) is an hour ahead, and Nova takes a service
+            # whose last heartbeat is that far from now, either way, for
+            # down: nova-api would then delete on its own. Beat again.
+            self.compute.servicegroup_api._driver._report_state(self.compute)
 
     def delete_interrupted_then_restart(self, server, before_restart=None):
         """nova-api marks the delete, nova-compute dies before doing it.

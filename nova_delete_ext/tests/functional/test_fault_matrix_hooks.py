@@ -1,0 +1,141 @@
+"""Fault injection: each hook wrapper fails, Nova's delete does not.
+
+One test per hook point of :data:`nova_delete_ext.hooks.HOOK_POINTS` (the
+wrappers on nova-api and on nova-compute): the hook raises as it is called,
+before it does anything, and the servers whose delete goes through it are
+deleted as without the extension.
+
+Only the exception: the hooks themselves are in-memory bookkeeping around
+Nova's method (context variables, the attempt, the path seen). What in them
+can block is a place of its own in the other ``test_fault_matrix_*``
+modules, with its hang: the policies, the carried facts, the record write.
+A hang of the bookkeeping itself could come from no I/O, and nothing could
+bound it but Nova's own RPC timeouts.
+
+A hook that fails before it began the record cannot write it: where the
+failing hook is the one that writes it (``API._delete`` for the deletes
+nova-api finishes, ``ComputeManager._delete_instance``,
+``soft_delete_instance`` and ``restore_instance`` on the compute host), the
+delete has no record and the failure is logged instead; everywhere else it
+has exactly one.
+"""
+
+import dataclasses
+from unittest import mock
+
+import fixtures
+import testscenarios
+
+from nova_delete_ext import hooks
+from nova_delete_ext.hooks import installer
+from nova_delete_ext.tests.functional import faults
+
+load_tests = testscenarios.load_tests_apply_scenarios
+
+_LOCAL = ('shelved_offloaded', 'error_no_host', 'building')
+_ON_HOST = ('active', 'reclaimed', 'resumed')
+
+#: (hook point, the states whose delete goes through it, the states whose
+#: record that hook writes).
+POINTS = [
+    ('ServersController._delete', ('active',), ()),
+    ('API.get', ('active',), ()),
+    ('API._delete', ('active',) + _LOCAL, _LOCAL),
+    ('API._delete_while_booting', ('building',), ()),
+    ('API._lookup_instance', ('building',), ()),
+    ('API._local_delete', ('shelved_offloaded', 'error_no_host'), ()),
+    ('API._local_delete_cleanup', _LOCAL, ()),
+    ('API._local_cleanup_bdm_volumes',
+     ('shelved_offloaded', 'error_no_host'), ()),
+    ('API._confirm_resize_on_deleting', ('resized',), ()),
+    ('ComputeManager.terminate_instance', ('active',), ()),
+    ('ComputeManager._init_instance', ('resumed',), ()),
+    ('ComputeManager._delete_instance', _ON_HOST, _ON_HOST),
+    ('ComputeManager._deleted_old_enough', ('reclaimed',), ()),
+    # The soft delete and the restore of a server, then its delete.
+    ('ComputeManager.soft_delete_instance', ('soft_deleted',),
+     ('soft_deleted',)),
+    ('ComputeManager.restore_instance', ('restored',), ('restored',)),
+]
+
+
+def _point(name):
+    [point] = [p for p in hooks.HOOK_POINTS
+               if p.qualname.endswith('.' + name)]
+    return point
+
+
+class HookFault(fixtures.Fixture):
+    """Hooks installed with one hook raising as it is called.
+
+    The hook is an autospec of the real one; the others are as installed.
+    """
+
+    def __init__(self, point):
+        super().__init__()
+        self.point = point
+        self.hits = 0
+
+    def _setUp(self):
+        def faulty(*args, **kwargs):
+            self.hits += 1
+            raise faults.Injected('injected into %s' % self.point.qualname)
+
+        hook = mock.create_autospec(self.point.hook, side_effect=faulty)
+        points = [dataclasses.replace(p, hook=hook) if p is self.point
+                  else p for p in hooks.HOOK_POINTS]
+        hooks.uninstall()
+        self.addCleanup(hooks.install)
+        faulted = installer.Installer(points)
+        faulted.install()
+        self.addCleanup(faulted.uninstall)
+
+
+class TestHookWrapperRaises(faults.FaultMatrixBase):
+
+    scenarios = [(name, {'point_name': name, 'states': states,
+                         'unrecorded': unrecorded})
+                 for name, states, unrecorded in POINTS]
+
+    def setUp(self):
+        super().setUp()
+        # Fail-open policies only: with one that fails closed, a failed
+        # hook where the policies decide refuses the delete instead (see
+        # hooks.installer.HookPoint.may_fall_back).
+        self.use_policies('verify')
+
+    def test_delete(self):
+        # A soft delete under the fault starts from an active server, a
+        # restore from a soft-deleted one.
+        servers = self.prepare([_PREPARED.get(s, s) for s in self.states])
+        servers = dict(zip(self.states, servers.values()))
+        before = {s: len(self.delete_records(servers[s])) for s in servers}
+        fault = self.useFixture(HookFault(_point(self.point_name)))
+        for state, server in servers.items():
+            if state == 'restored':
+                self.api.post_server_action(server['id'], {'restore': None})
+                self._wait_for_state_change(server, 'ACTIVE')
+                self.api.delete_server(server['id'])
+            elif state == 'soft_deleted':
+                self.flags(reclaim_instance_interval=3600)
+                self.api.delete_server(server['id'])
+                self._wait_for_state_change(server, 'SOFT_DELETED')
+                self.reclaim_now()
+            else:
+                self.assertLess(self.delete(state, server), faults.BOUND)
+            self.assert_gone(server)
+        self.assertGreater(fault.hits, 0, 'the hook was never called')
+        for state, server in servers.items():
+            # The soft delete or the restore has no record, its delete one.
+            lost = state in self.unrecorded and state not in _TWO_STEPS
+            if lost:
+                self.assertEqual(before[state],
+                                 len(self.delete_records(server)), state)
+            else:
+                self.wait_for_record(server, before[state] + 1)
+        self.assertIn('nova-delete-ext failed in its hook on',
+                      '\n'.join(self.errors.messages))
+
+
+_PREPARED = {'soft_deleted': 'active', 'restored': 'reclaimed'}
+_TWO_STEPS = tuple(_PREPARED)

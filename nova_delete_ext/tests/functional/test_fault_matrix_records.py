@@ -1,0 +1,82 @@
+"""Fault injection: the facts nova-api carries, and the record write.
+
+Both faults for the ``file`` sink's write, which is file I/O (an NFS mount
+that stopped answering, a full disk): it runs on the sink's writer thread,
+so a hang costs records written late, never a delete, and an exception
+costs the record, counted and logged, never a delete.
+
+Only the exception for the rest, which is in-memory work on Nova's thread
+that does no I/O, so that a hang could come from nowhere and nothing could
+bound it:
+
+* carrying the facts (``sysmeta.stash``, nova-api) and reading them
+  (``sysmeta.take``, nova-compute) only touch the instance's
+  ``system_metadata`` already loaded (they never lazy-load it);
+* the ``log`` sink formats a line and hands it to the service log on the
+  thread of the delete, exactly as Nova's own log lines next to it: a
+  logging handler that blocks blocks Nova at its next line just the same.
+"""
+
+import time
+
+import testscenarios
+
+from nova_delete_ext.record import sysmeta
+from nova_delete_ext.sinks import file as file_sink
+from nova_delete_ext.sinks import log as log_sink
+from nova_delete_ext.tests.functional import faults
+
+load_tests = testscenarios.load_tests_apply_scenarios
+
+
+class TestInMemoryPlaceRaises(faults.FaultMatrixBase):
+
+    def test_reading_the_carried_facts(self):
+        servers = self.prepare(('active', 'reclaimed', 'resumed'))
+        fault = self.inject(sysmeta, 'take', faults.RAISE)
+        self.assert_all_deleted(servers)
+        self.assert_fault_hit(fault)
+
+    def test_carrying_the_facts(self):
+        servers = self.prepare(('active', 'resumed'))
+        fault = self.inject(sysmeta, 'stash', faults.RAISE)
+        self.assert_all_deleted(servers)
+        self.assert_fault_hit(fault)
+
+    def test_log_sink(self):
+        # The record still reaches the other sinks.
+        servers = self.prepare(('active', 'shelved_offloaded', 'building',
+                                'reclaimed'))
+        fault = self.inject(log_sink.LogSink, 'emit', faults.RAISE)
+        self.assert_all_deleted(servers)
+        self.assert_fault_hit(fault)
+
+
+class TestRecordWrite(faults.FaultMatrixBase):
+
+    scenarios = [(form, {'form': form}) for form in faults.FORMS]
+
+    def test_file_sink(self):
+        servers = self.prepare(('active', 'shelved_offloaded', 'building',
+                                'reclaimed', 'resumed'))
+        before = {s: len(self.delete_records(servers[s])) for s in servers}
+        fault = self.inject(file_sink.FileSink, 'emit', self.form)
+        started = time.monotonic()
+        for state, server in servers.items():
+            self.assertLess(self.delete(state, server), faults.BOUND)
+            self.assert_gone(server)
+        self.assertLess(time.monotonic() - started, faults.BOUND)
+        self.assert_fault_hit(fault)
+        if self.form == faults.HANG:
+            # Written late, each once.
+            fault.release.set()
+            for state, server in servers.items():
+                record = self.wait_for_record(server, before[state] + 1)
+                self.assertEqual('deleted', record['outcome'], state)
+            return
+        # Lost, counted and logged; none written twice.
+        for state, server in servers.items():
+            self.assertEqual(before[state], len(self.delete_records(server)))
+        lost = [m for m in self.errors.messages
+                if 'for the file sink: Injected' in m]
+        self.assertNotEqual([], lost, self.errors.messages)

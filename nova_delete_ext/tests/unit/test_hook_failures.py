@@ -1,0 +1,86 @@
+"""A hook that fails itself never changes what Nova's method does."""
+
+import json
+
+from nova import exception as nova_exception
+
+from nova_delete_ext.hooks import installer
+from nova_delete_ext.tests.unit import base
+
+HERE = __name__
+
+
+class Nova:
+    """Stands for a Nova class; counts the calls of its method."""
+
+    calls = 0
+
+    def act(self, context, instance):
+        Nova.calls += 1
+        if instance == 'missing':
+            raise nova_exception.InstanceNotFound(instance_id=instance)
+        return ('done', instance)
+
+
+class HookFailureTest(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        Nova.calls = 0
+        self.fall_back = True
+
+    def _install(self, hook):
+        point = installer.HookPoint(
+            HERE + '.Nova', 'act', '(self, context, instance)', hook,
+            may_fall_back=lambda: self.fall_back)
+        inst = installer.Installer([point])
+        self.addCleanup(inst.uninstall)
+        inst.install()
+        return Nova()
+
+    def test_failure_before_nova_runs_nova_unhooked(self):
+        def hook(original, self_, context, instance):
+            raise KeyError('a bug')
+        self.assertEqual(('done', 'i'), self._install(hook).act('c', 'i'))
+        self.assertEqual(1, Nova.calls)
+
+    def test_failure_after_nova_keeps_its_result_and_runs_it_once(self):
+        def hook(original, *args):
+            original(*args)
+            raise KeyError('a bug')
+        self.assertEqual(('done', 'i'), self._install(hook).act('c', 'i'))
+        self.assertEqual(1, Nova.calls)
+
+    def test_nova_error_propagates_once(self):
+        def hook(original, *args):
+            try:
+                return original(*args)
+            except Exception:
+                raise KeyError('a bug while handling it')
+        nova = self._install(hook)
+        self.assertRaises(nova_exception.InstanceNotFound, nova.act, 'c',
+                          'missing')
+        self.assertEqual(1, Nova.calls)
+
+    def test_error_raised_outside_the_extension_propagates(self):
+        # As from another of Nova's methods a hook calls (a redirect), or
+        # a library under it: not the extension's to hide.
+        def hook(original, *args):
+            return json.loads('not JSON')
+        self.assertRaises(ValueError, self._install(hook).act, 'c', 'i')
+        self.assertEqual(0, Nova.calls)
+
+    def test_refusal_propagates(self):
+        def hook(original, *args):
+            raise nova_exception.InstanceIsLocked(instance_uuid='i')
+        self.assertRaises(nova_exception.InstanceIsLocked,
+                          self._install(hook).act, 'c', 'i')
+        self.assertEqual(0, Nova.calls)
+
+    def test_fails_closed_where_it_may_not_fall_back(self):
+        self.fall_back = False
+
+        def hook(original, *args):
+            raise KeyError('a bug')
+        self.assertRaises(KeyError, self._install(hook).act, 'c', 'i')
+        self.assertEqual(0, Nova.calls)
