@@ -16,8 +16,9 @@ say, ``nova-manage db sync``. See :func:`nova_service`.
 
 This module is the entry point, and imports only the standard library,
 oslo libraries and :mod:`nova_delete_ext.early_log` (which holds the
-lines logged here until Nova has set up logging). Nova and the rest of the extension are imported when the
-driver is built in nova-api or nova-compute. If that fails (a missing
+lines logged here until Nova has set up logging). Nova and the rest of
+the extension are imported when the driver is built in nova-api or
+nova-compute. If that fails (a missing
 dependency, a Nova module that moved, a broken install), the service
 refuses to start when ``[delete_ext]policies`` lists policies, and
 otherwise logs one ERROR and runs unchanged. Left to stevedore, which
