@@ -446,8 +446,11 @@ def extension_sections(role, policies):
             ('metadata_key', d['NOVA_DELETE_EXT_PROTECT_METADATA_KEY']),
             ('tag', d['NOVA_DELETE_EXT_PROTECT_TAG'])]))
     if 'recycle' in policies:
+        # CLOUD_RECYCLE_RETENTION: part 3's reclaim wants seconds.
         sections.append(('delete_ext_recycle', [
-            ('retention', d['NOVA_DELETE_EXT_RECYCLE_RETENTION'])]))
+            ('retention', os.environ.get(
+                'CLOUD_RECYCLE_RETENTION',
+                d['NOVA_DELETE_EXT_RECYCLE_RETENTION']))]))
     if 'capture' in policies:
         sections.append(('delete_ext_capture', [
             ('directory', os.path.join(DATA, 'nova-delete-ext', 'capture'))]))
@@ -1303,6 +1306,9 @@ def env(args):
         'nova_conf': {r: nova_conf(r) for r in ('api', 'compute',
                                                 'conductor')},
         'record_file': os.path.join(LOGS, 'delete-records.jsonl'),
+        'run': RUN, 'compute_state_path': os.path.join(DATA, 'nova',
+                                                       'compute'),
+        'protect_tag': devstack_settings()['NOVA_DELETE_EXT_PROTECT_TAG'],
     }, indent=2))
     return 0
 
