@@ -73,6 +73,11 @@ PORTS = {
     'epmd': PORT_BASE + 9,
 }
 
+# The installer of the services' virtualenv: uv (pinned as in tox.ini's
+# constraints environment), or pip with CLOUD_INSTALLER=pip.
+INSTALLER = os.environ.get('CLOUD_INSTALLER', 'uv')
+UV = 'uv==0.13.9'
+
 PIP_PACKAGES = [
     'nova', 'openstack-placement', 'keystone', 'glance', 'neutron',
     'cinder', 'tempest', 'gunicorn', 'PyMySQL', 'python-openstackclient',
@@ -529,10 +534,32 @@ def phase_venv(state):
             log='pip')
     constraints = os.environ.get(
         'TOX_CONSTRAINTS_FILE', os.path.join(REPO, 'upper-constraints.txt'))
-    run([os.path.join(BIN, 'pip'), 'install', '-c', constraints]
-        + PIP_PACKAGES + ['-e', REPO], log='pip', timeout=1800)
+    wanted = ['-c', constraints] + PIP_PACKAGES + ['-e', REPO]
+    if not (INSTALLER == 'uv' and _install_with_uv(wanted)):
+        run([os.path.join(BIN, 'pip'), 'install'] + wanted, log='pip',
+            timeout=1800)
     run([os.path.join(BIN, 'pip'), 'check'], log='pip', check=False)
     write(stamp_file, stamp)
+
+
+def _install_with_uv(wanted):
+    """Install with uv; False (and pip does it) if uv cannot.
+
+    The same packages and constraints as pip, resolved to the same
+    versions (the constraints pin every one): on this project's two-core
+    machine, 30 s where pip took about four minutes.
+    uv reads neither pip.conf nor PIP_* variables: where packages must
+    come from a mirror only pip is told about, CLOUD_INSTALLER=pip.
+    """
+    try:
+        run([os.path.join(BIN, 'pip'), 'install', '-q', UV], log='pip')
+        run([os.path.join(BIN, 'uv'), 'pip', 'install', '--python',
+             os.path.join(BIN, 'python')] + wanted, log='pip',
+            timeout=1800)
+    except (StepFailed, subprocess.TimeoutExpired) as exc:
+        say('    uv could not install (%s); installing with pip' % exc)
+        return False
+    return True
 
 
 def _mysql(sql, state):
