@@ -1373,23 +1373,32 @@ def status(args):
 
 
 def restart(args):
-    """Restart Nova services (e.g. with another policy set)."""
+    """Restart Nova services (e.g. with another policy set).
+
+    All the services named are stopped, then started, then waited for:
+    nova-api and nova-compute start side by side, which halves the pause
+    between two test parts.
+    """
+    unknown = set(args.services) - {'nova-api', 'nova-compute'}
+    if unknown:
+        raise SystemExit('restart knows nova-api and nova-compute')
     state = load_state()
     write_nova_confs(state)
     for name in args.services:
         stop(name, sig=signal.SIGKILL if args.kill else signal.SIGTERM)
+    since = time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime())
+    starts = {'nova-api': start_nova_api, 'nova-compute': start_nova_compute}
+    for name in args.services:
+        starts[name]()
+    # nova-api first: the compute service is checked through its API.
+    for name in sorted(args.services, key=lambda n: n != 'nova-api'):
         if name == 'nova-api':
-            start_nova_api()
             wait_for('nova-api', lambda: http_ok(url('nova')), 180,
                      ['nova-api'], 'nova-api')
-        elif name == 'nova-compute':
-            since = time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime())
-            start_nova_compute()
+        else:
             token = admin_token()
             wait_for('nova-compute', lambda: _compute_up(token, since), 180,
                      ['nova-compute'], 'nova-compute')
-        else:
-            raise SystemExit('restart knows nova-api and nova-compute')
         say('restarted %s' % name)
     return 0
 
