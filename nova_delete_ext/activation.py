@@ -14,9 +14,11 @@ loads the driver too, from the same ``nova.conf``; there it does nothing,
 so neither an option of the extension nor a Nova it does not fit can stop,
 say, ``nova-manage db sync``. See :func:`nova_service`.
 
-This module is the entry point, and imports only the standard library and
-oslo libraries. Nova and the rest of the extension are imported when the
-driver is built in nova-api or nova-compute. If that fails (a missing
+This module is the entry point, and imports only the standard library,
+oslo libraries and :mod:`nova_delete_ext.early_log` (which holds the
+lines logged here until Nova has set up logging). Nova and the rest of
+the extension are imported when the driver is built in nova-api or
+nova-compute. If that fails (a missing
 dependency, a Nova module that moved, a broken install), the service
 refuses to start when ``[delete_ext]policies`` lists policies, and
 otherwise logs one ERROR and runs unchanged. Left to stevedore, which
@@ -33,6 +35,8 @@ import sys
 from oslo_config import cfg
 from oslo_log import log as logging
 from oslo_messaging.notify import notifier
+
+from nova_delete_ext import early_log
 
 LOG = logging.getLogger(__name__)
 
@@ -83,6 +87,8 @@ class RefuseToStart(SystemExit):
 def refuse(message):
     """Log ``message`` at CRITICAL and stop the service."""
     LOG.critical('%s', message)
+    # The service stops before it sets up logging: show what was held now.
+    early_log.release()
     raise RefuseToStart('nova-delete-ext: %s' % message)
 
 
@@ -188,6 +194,8 @@ class HookInstallerDriver(notifier.Driver):
                       'nova-api and nova-compute only.',
                       program_name(conf) or 'this program')
             return
+        # Nova sets up logging only after it has loaded the drivers.
+        early_log.hold()
         activate(conf)
 
     def notify(self, ctxt, message, priority, retry):

@@ -28,6 +28,12 @@ def activate(conf):
     :raises RefuseToStart: the configuration is not valid, or policies are
         configured and the hooks do not fit this Nova.
     """
+    if hooks.installed():
+        # Nova builds a second notifier, and so a second driver, with
+        # [notifications]notification_format = both: the extension is
+        # already active, and its lines are logged once.
+        LOG.debug('nova-delete-ext is already active in this process.')
+        return False
     ext_conf.register_opts(conf)
     if not conf.delete_ext.enabled:
         LOG.info('nova-delete-ext is loaded but [delete_ext]enabled is '

@@ -109,7 +109,14 @@ def main(argv=None):
 
 
 def _load_config(args):
-    """Read nova.conf as nova-manage does; no RPC is needed."""
+    """Read nova.conf as nova-manage does, messaging options included.
+
+    The sweep sends no RPC, but Nova's cell mappings format their message
+    queue URL from ``[DEFAULT]transport_url`` as they are read, an option
+    oslo.messaging registers only when RPC is initialised: without it,
+    reading the cells fails on a real deployment (NoSuchOptError).
+    Nothing connects to the message bus until something is sent.
+    """
     argv = ['nova-delete-ext']
     for path in args.config_file:
         argv += ['--config-file', path]
@@ -117,7 +124,7 @@ def _load_config(args):
         argv += ['--config-dir', path]
     if args.debug:
         argv.append('--debug')
-    nova_config.parse_args(argv, init_rpc=False)
+    nova_config.parse_args(argv)
     logging.setup(CONF, 'nova-delete-ext')
 
 

@@ -16,12 +16,22 @@ host as its own, in the power state the database last recorded, instead of
 starting with none (a plain FakeDriver would make the power state sync
 stop every server after a restart).
 
+A destroy can be held, to kill nova-compute in the middle of a delete:
+while the file :data:`HOLD_FILE` exists in ``[DEFAULT]state_path``, the
+next destroy renames it to :data:`HELD_FILE` (with the instance uuid in
+it) and waits until that file is removed, or ten minutes. Only one
+destroy is held, and a restarted nova-compute finds no hold file.
+
 Nova loads virt drivers only from ``nova.virt``; the launcher
 :mod:`nova_delete_ext.tests.cloud.nova_compute` registers this module as
 ``nova.virt.delete_ext_fake`` before it runs nova-compute, so
 ``compute_driver = delete_ext_fake.StableNodeFakeDriver``.
 """
 
+import os
+import time
+
+from nova import conf as nova_conf
 from nova import context as nova_context
 from nova import objects
 from nova.virt import fake
@@ -29,9 +39,13 @@ from nova.virt import node as virt_node
 from oslo_log import log as logging
 
 LOG = logging.getLogger(__name__)
+CONF = nova_conf.CONF
 
 MODULE_ALIAS = 'nova.virt.delete_ext_fake'
 DRIVER = 'delete_ext_fake.StableNodeFakeDriver'
+HOLD_FILE = 'delete-ext-hold-destroy'
+HELD_FILE = 'delete-ext-destroy-held'
+HOLD_SECONDS = 600
 
 
 class StableNodeFakeDriver(fake.FakeDriver):
@@ -64,6 +78,25 @@ class StableNodeFakeDriver(fake.FakeDriver):
         if instances:
             LOG.info('Fake hypervisor took back %d guests of host %s.',
                      len(instances), host)
+
+    def destroy(self, context, instance, *args, **kwargs):
+        self._hold(instance)
+        return super().destroy(context, instance, *args, **kwargs)
+
+    def _hold(self, instance):
+        hold = os.path.join(CONF.state_path, HOLD_FILE)
+        held = os.path.join(CONF.state_path, HELD_FILE)
+        try:
+            os.rename(hold, held)
+        except FileNotFoundError:
+            return
+        with open(held, 'w') as f:
+            f.write(instance.uuid)
+        LOG.info('Holding the destroy until %s is removed', held,
+                 instance=instance)
+        deadline = time.monotonic() + HOLD_SECONDS
+        while os.path.exists(held) and time.monotonic() < deadline:
+            time.sleep(0.2)
 
     def get_available_resource(self, nodename):
         resources = super().get_available_resource(nodename)

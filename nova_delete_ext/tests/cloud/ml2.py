@@ -11,6 +11,13 @@ would: ML2 then sets the port ACTIVE and, with
 ``[DEFAULT]notify_nova_on_port_status_changes``, sends Nova its
 ``network-vif-plugged`` event.
 
+For the scenarios of a delete that Neutron fails, a port named
+``delete-ext-fail-unbind-N`` refuses the first N updates that unbind it
+(that clear its ``device_id``), with an error ML2 turns into a 500, as a
+Neutron back end that is down would. Nova logs such a failure of a port
+the user brought and goes on deleting the server, leaving the port bound
+to it.
+
 It is loaded by ML2 from the ``neutron.ml2.mechanism_drivers`` entry point
 ``delete_ext_fake`` (see setup.cfg): ``[ml2]mechanism_drivers =
 delete_ext_fake``. Test code only: never configure it in a real cloud.
@@ -34,8 +41,21 @@ _UNBOUND = (portbindings.VIF_TYPE_UNBOUND,
             portbindings.VIF_TYPE_BINDING_FAILED)
 
 
+#: A port named this, followed by N, fails its first N unbinds.
+FAIL_UNBIND_PREFIX = 'delete-ext-fail-unbind-'
+
+
+class UnbindRefused(Exception):
+    """The failure a port named :data:`FAIL_UNBIND_PREFIX` asked for."""
+
+
 class FakeHostMechanismDriver(api.MechanismDriver):
     """Binds every port that names a host; no agent involved."""
+
+    def __init__(self):
+        super().__init__()
+        # Unbinds refused so far, by port id (Neutron runs one process).
+        self._refused = {}
 
     def initialize(self):
         LOG.info('delete_ext_fake mechanism driver: binding ports on any '
@@ -54,6 +74,22 @@ class FakeHostMechanismDriver(api.MechanismDriver):
             LOG.debug('Bound port %s on host %s, segment %s',
                       context.current['id'], context.host, segment[api.ID])
             return
+
+    def update_port_precommit(self, context):
+        port, original = context.current, context.original or {}
+        name = port.get('name') or ''
+        if (not name.startswith(FAIL_UNBIND_PREFIX)
+                or not original.get('device_id') or port.get('device_id')):
+            return
+        wanted = int(name[len(FAIL_UNBIND_PREFIX):] or 0)
+        refused = self._refused.get(port['id'], 0)
+        if refused < wanted:
+            self._refused[port['id']] = refused + 1
+            LOG.warning('Refusing to unbind port %s from %s (%d of %d), '
+                        'as its name asks', port['id'],
+                        original['device_id'], refused + 1, wanted)
+            raise UnbindRefused('port %s: unbind refused for the test'
+                                % port['id'])
 
     def update_port_postcommit(self, context):
         port = context.current

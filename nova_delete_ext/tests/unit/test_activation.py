@@ -23,6 +23,7 @@ from stevedore import driver as stevedore_driver
 
 from nova_delete_ext import activation
 from nova_delete_ext import conf as ext_conf
+from nova_delete_ext import early_log
 from nova_delete_ext import exception
 from nova_delete_ext import hooks
 from nova_delete_ext.hooks import installer
@@ -647,18 +648,25 @@ class WithoutNovaTest(base.TestCase):
         return path
 
     def test_module_imports_only_stdlib_and_oslo(self):
-        tree = ast.parse(open(activation.__file__).read())
-        for node in tree.body:
-            if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom):
-                names = [node.module]
-            else:
-                continue
-            for name in names:
-                top = name.partition('.')[0]
-                self.assertTrue(top in sys.stdlib_module_names
-                                or top.startswith('oslo_'), name)
+        # The entry point and the one module of the extension it imports.
+        for module in (activation, early_log):
+            tree = ast.parse(open(module.__file__).read())
+            for node in tree.body:
+                if isinstance(node, ast.Import):
+                    names = [a.name for a in node.names]
+                elif isinstance(node, ast.ImportFrom):
+                    names = ['%s.%s' % (node.module, a.name)
+                             for a in node.names]
+                else:
+                    continue
+                for name in names:
+                    top = name.partition('.')[0]
+                    self.assertTrue(top in sys.stdlib_module_names
+                                    or top.startswith('oslo_')
+                                    or name == 'nova_delete_ext.early_log'
+                                    and module is activation,
+                                    '%s imports %s' % (module.__name__,
+                                                       name))
 
     def test_refuses_with_policies(self):
         found = self._run('--config-file', self._conf_file(
@@ -679,7 +687,8 @@ class WithoutNovaTest(base.TestCase):
         # The entry point itself needs nothing of Nova nor of the rest of
         # the extension: it was imported, and decided.
         self.assertEqual(['nova', 'nova_delete_ext',
-                          'nova_delete_ext.activation'], found['imported'])
+                          'nova_delete_ext.activation',
+                          'nova_delete_ext.early_log'], found['imported'])
         self.assertEqual('started', found['outcome'])
         self.assertEqual(1, len(found['records']))
         level, message = found['records'][0]

@@ -7,6 +7,8 @@ functional tests run the real one on an in-process Nova.
 import datetime
 import io
 import os
+import subprocess
+import sys
 from unittest import mock
 
 import fixtures
@@ -238,7 +240,7 @@ class LoadConfigTest(base.TestCase):
 
     @mock.patch.object(sweep_cmd.logging, 'setup', autospec=True)
     @mock.patch.object(sweep_cmd.nova_config, 'parse_args', autospec=True)
-    def test_like_nova_manage_without_rpc(self, parse_args, setup):
+    def test_like_nova_manage(self, parse_args, setup):
         parser = sweep_cmd.argparse.ArgumentParser()
         sweep_cmd.add_arguments(parser)
         args = parser.parse_args(['--config-file', 'a.conf',
@@ -247,5 +249,33 @@ class LoadConfigTest(base.TestCase):
         sweep_cmd._load_config(args)
         parse_args.assert_called_once_with(
             ['nova-delete-ext', '--config-file', 'a.conf', '--config-file',
-             'b.conf', '--config-dir', 'd', '--debug'], init_rpc=False)
+             'b.conf', '--config-dir', 'd', '--debug'])
         setup.assert_called_once_with(sweep_cmd.CONF, 'nova-delete-ext')
+
+    def test_cell_mappings_can_be_read_afterwards(self):
+        # In a fresh interpreter, as the command runs: in this one other
+        # tests have registered the messaging options already.
+        temp = self.useFixture(fixtures.TempDir()).path
+        conf_file = os.path.join(temp, 'nova.conf')
+        with open(conf_file, 'w') as f:
+            f.write('[DEFAULT]\ntransport_url = rabbit://u:p@mq:5672/\n')
+        result = subprocess.run(
+            [sys.executable, '-c', _READ_CELL_URL, conf_file],
+            capture_output=True, text=True, timeout=150)
+        self.assertEqual(0, result.returncode, result.stderr)
+        self.assertEqual('rabbit://u:p@mq:5672/cell1',
+                         result.stdout.strip().splitlines()[-1])
+
+
+# What reading a cell mapping from the database does to its URL, after the
+# sweep has read its configuration.
+_READ_CELL_URL = '''
+import argparse, sys
+from nova.objects import cell_mapping
+from nova_delete_ext.cmd import sweep
+parser = argparse.ArgumentParser()
+sweep.add_arguments(parser)
+sweep._load_config(parser.parse_args(['--config-file', sys.argv[1]]))
+print(cell_mapping.CellMapping.format_mq_url(
+    '{scheme}://{username}:{password}@{hostname}:{port}/cell1'))
+'''

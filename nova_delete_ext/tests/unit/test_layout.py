@@ -15,7 +15,7 @@ from nova_delete_ext.tests.unit import base
 PACKAGE = 'nova_delete_ext'
 FLOW = ('hooks', 'policies', 'leaks', 'record', 'sinks')
 SHARED = ('conf', 'states', 'exception', 'compat')
-ENTRY_POINTS = ('activation', 'startup', 'cmd')
+ENTRY_POINTS = ('activation', 'early_log', 'startup', 'cmd')
 #: Lines a module of the package may have, about.
 MAX_LINES = 300
 

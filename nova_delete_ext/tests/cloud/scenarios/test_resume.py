@@ -1,0 +1,52 @@
+"""nova-compute SIGKILLed in the middle of a delete, then started again."""
+
+import os
+
+from nova_delete_ext.tests.cloud import fake_virt
+from nova_delete_ext.tests.cloud.scenarios import base
+
+
+class ResumeTest(base.CloudTestCase):
+
+    def _held_destroy(self):
+        """The uuid whose destroy nova-compute is holding, or None."""
+        held = os.path.join(self.env['compute_state_path'],
+                            fake_virt.HELD_FILE)
+        try:
+            with open(held) as f:
+                return f.read().strip() or None
+        except FileNotFoundError:
+            return None
+
+    def test_killed_delete_resumes_once(self):
+        server_id = self.create_server()
+        hold = os.path.join(self.env['compute_state_path'],
+                            fake_virt.HOLD_FILE)
+        held = os.path.join(self.env['compute_state_path'],
+                            fake_virt.HELD_FILE)
+        for path in (hold, held):
+            self.addCleanup(lambda p=path: os.path.exists(p) and os.unlink(p))
+        with open(hold, 'w'):
+            pass
+        # Not a plain DELETE: recycle would turn it into a soft delete.
+        self.force_delete(server_id)
+        base.wait_for('the destroy of %s held' % server_id,
+                      lambda: self._held_destroy() == server_id)
+        self.assertEqual('deleting',
+                         self.server(server_id)['OS-EXT-STS:task_state'])
+        # SIGKILL to the process group, then a new nova-compute, which
+        # finds the instance in task_state deleting and deletes it again.
+        base.cloud('restart', '--kill', 'nova-compute')
+        self.wait_until_gone(server_id)
+        records = self.wait_for_record(
+            server_id, lambda r: r['trigger'] == 'resume')
+        resumed = [r for r in records if r['trigger'] == 'resume']
+        self.assertEqual(1, len(resumed), records)
+        self.assertEqual('deleted', resumed[0]['outcome'], resumed)
+        self.assertEqual('compute', resumed[0]['path'], resumed)
+        # The killed attempt never finished: no other compute record.
+        self.assertEqual(
+            [], [r for r in records if r is not resumed[0]
+                 and r['recorded_by'].startswith('compute')], records)
+        self.assertEqual([], self.ports_of(server_id))
+        self.assertEqual({}, self.allocations_of(server_id))

@@ -1,0 +1,59 @@
+"""``nova-delete-ext sweep`` finds what a past delete left, by real APIs.
+
+The server's port is one Neutron refuses to unbind twice (see
+:mod:`nova_delete_ext.tests.cloud.ml2`): once to Nova during the delete,
+once to ``verify``'s repair right after it. The port stays bound to the
+deleted server; the sweep, run later with nova-api's nova.conf, reads the
+deleted instances from Nova's databases and Neutron's ports, finds it, and
+with ``--repair`` unbinds it.
+"""
+
+import datetime
+import json
+import os
+import subprocess
+
+from nova_delete_ext.tests.cloud import ml2
+from nova_delete_ext.tests.cloud.scenarios import base
+
+FOUND, REPAIRED = 3, 4
+
+
+class SweepTest(base.CloudTestCase):
+
+    def _sweep(self, since, *args):
+        cmd = [os.path.join(self.env['venv'], 'bin', 'nova-delete-ext'),
+               'sweep', '--config-file', self.env['nova_conf']['api'],
+               '--since', since, '--kinds', 'ports', '--format', 'json']
+        result = subprocess.run(cmd + list(args), capture_output=True,
+                                text=True, timeout=base.WAIT)
+        return result.returncode, result
+
+    def test_sweep_finds_and_repairs_a_port_left_bound(self):
+        port_id = self.create_port(ml2.FAIL_UNBIND_PREFIX + '2')
+        server_id = self.create_server(port_id=port_id)
+        since = (datetime.datetime.now(datetime.timezone.utc)
+                 - datetime.timedelta(seconds=5)).isoformat()
+        self.force_delete(server_id)
+        self.wait_until_gone(server_id)
+        records = self.wait_for_record(
+            server_id, lambda r: r['recorded_by'].startswith('compute'))
+        record = records[-1]
+        self.assertEqual('deleted', record['outcome'], record)
+        self.assertEqual([port_id],
+                         [leak['resource_id'] for leak in record['leaks']])
+        self.assertEqual([], record['repaired'], record)
+        self.assertIn('verify:repaired(0/1)', record['decisions'])
+        self.assertEqual(server_id, self.port(port_id)['device_id'])
+
+        code, result = self._sweep(since)
+        self.assertEqual(FOUND, code, result.stderr)
+        leaks = [leak for leak in json.loads(result.stdout)['leaks']
+                 if leak['instance_uuid'] == server_id]
+        self.assertEqual([('ports', port_id)],
+                         [(leak['kind'], leak['resource_id'])
+                          for leak in leaks], result.stdout)
+
+        code, result = self._sweep(since, '--repair', '--yes')
+        self.assertEqual(REPAIRED, code, result.stdout + result.stderr)
+        self.assertEqual('', self.port(port_id)['device_id'])
