@@ -15,6 +15,7 @@ import sys
 from nova import config as nova_config
 from nova import context as nova_context
 from nova import objects
+from nova import rpc
 from oslo_config import cfg
 from oslo_log import log as logging
 from oslo_serialization import jsonutils
@@ -116,6 +117,11 @@ def _load_config(args):
     if args.debug:
         argv.append('--debug')
     nova_config.parse_args(argv, init_rpc=False)
+    # Without RPC nothing registers [DEFAULT]transport_url, which Nova's
+    # cell mappings read to fill in their own: parsing it registers it,
+    # and neither connects nor loads a notification driver (which would
+    # load the extension's hooks into this command).
+    rpc.get_transport_url()
     logging.setup(CONF, 'nova-delete-ext')
 
 

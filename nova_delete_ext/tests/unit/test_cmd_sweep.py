@@ -10,6 +10,7 @@ import os
 from unittest import mock
 
 import fixtures
+from oslo_config import cfg
 from oslo_serialization import jsonutils
 
 from nova_delete_ext import cmd
@@ -249,3 +250,17 @@ class LoadConfigTest(base.TestCase):
             ['nova-delete-ext', '--config-file', 'a.conf', '--config-file',
              'b.conf', '--config-dir', 'd', '--debug'], init_rpc=False)
         setup.assert_called_once_with(sweep_cmd.CONF, 'nova-delete-ext')
+
+    @mock.patch.object(sweep_cmd.logging, 'setup', autospec=True)
+    def test_transport_url_registered_for_the_cell_mappings(self, setup):
+        # Nova's cell mappings read [DEFAULT]transport_url; without RPC
+        # nothing else registers it, and a real cloud's sweep failed.
+        self.useFixture(fixtures.MockPatchObject(
+            sweep_cmd.nova_config, 'parse_args', autospec=True))
+        conf = cfg.ConfigOpts()
+        self.useFixture(fixtures.MockPatchObject(sweep_cmd, 'CONF', conf))
+        self.useFixture(fixtures.MockPatchObject(sweep_cmd.rpc, 'CONF', conf))
+        parser = sweep_cmd.argparse.ArgumentParser()
+        sweep_cmd.add_arguments(parser)
+        sweep_cmd._load_config(parser.parse_args([]))
+        self.assertIn('transport_url', conf)
