@@ -50,7 +50,7 @@ class PolicyChain:
         for policy in self.policies:
             try:
                 decision = deadline.call(_in_request(getattr(policy, method)),
-                                         event, self.timeout)
+                                         event, self.timeout, key=policy.name)
             except Exception as exc:
                 LOG.exception('nova-delete-ext policy %s failed in %s.',
                               policy.name, method, instance=instance)
@@ -107,7 +107,7 @@ class PolicyChain:
         for policy in self.policies:
             try:
                 seconds = deadline.call(policy.retention, instance,
-                                        self.timeout)
+                                        self.timeout, key=policy.name)
             except Exception:
                 LOG.exception('nova-delete-ext policy %s failed to tell the '
                               'retention; asking the next one.', policy.name,
@@ -123,7 +123,7 @@ class PolicyChain:
         for policy in policies:
             try:
                 decision = deadline.call(_in_request(getattr(policy, method)),
-                                         event, timeout)
+                                         event, timeout, key=policy.name)
             except Exception:
                 LOG.exception('nova-delete-ext policy %s failed in %s.',
                               policy.name, method, instance=event.instance)

@@ -6,9 +6,11 @@ would hang the delete. Each call runs on a thread of its own, and the
 delete waits for it at most ``[delete_ext]policy_timeout`` seconds; a call
 still running then is left to finish alone and counts as a failure of the
 policy (a fail-closed policy refuses the delete, another is skipped). At
-most :data:`MAX_RUNNING` calls run at once in a process, so policies that
-hang on every delete cannot pile up threads: past that, a call fails at
-once.
+most :data:`MAX_RUNNING` calls of one policy run at once in a process, so a
+policy that hangs on every delete cannot pile up threads: past that, its
+calls fail at once. The count is per policy: one that hangs never starves
+the others (a healthy ``protect`` keeps deciding while another policy's
+calls are stuck).
 """
 
 import contextvars
@@ -16,10 +18,13 @@ import threading
 
 from nova_delete_ext import exception
 
-#: Policy calls that may run at once in a process, hung ones included.
+#: Calls of one policy that may run at once in a process, hung ones
+#: included.
 MAX_RUNNING = 32
 
-_SLOTS = threading.BoundedSemaphore(MAX_RUNNING)
+# {policy name: semaphore of MAX_RUNNING}
+_SLOTS = {}
+_SLOTS_LOCK = threading.Lock()
 
 
 class TimedOut(exception.DeleteExtError):
@@ -27,20 +32,30 @@ class TimedOut(exception.DeleteExtError):
 
 
 class Busy(exception.DeleteExtError):
-    msg_fmt = ('%(count)d earlier policy calls are still running; not '
-               'starting another')
+    msg_fmt = ('%(count)d earlier calls of this policy are still running; '
+               'not starting another')
 
 
-def call(func, arg, timeout):
+def _slots(key):
+    with _SLOTS_LOCK:
+        slots = _SLOTS.get(key)
+        if slots is None:
+            slots = _SLOTS[key] = threading.BoundedSemaphore(MAX_RUNNING)
+        return slots
+
+
+def call(func, arg, timeout, key=None):
     """``func(arg)``, or :class:`TimedOut` after ``timeout`` seconds.
 
     :param timeout: seconds; 0 or None runs ``func`` on the caller's
         thread, without a limit.
+    :param key: whose calls these are (the policy's name): each key has its
+        own :data:`MAX_RUNNING`.
     :raises: what ``func`` raises, :class:`TimedOut` or :class:`Busy`.
     """
     if not timeout:
         return func(arg)
-    slots = _SLOTS  # the one released, whatever happens to the global
+    slots = _slots(key)
     if not slots.acquire(blocking=False):
         raise Busy(count=MAX_RUNNING)
     done = threading.Event()

@@ -54,20 +54,25 @@ class CallTest(base.TestCase):
             # threading primitives are mixed here, unlike in a service.
             self.skipTest('eventlet patched this test process')
         self.useFixture(base.fixtures.MonkeyPatch(
-            'nova_delete_ext.policies.deadline._SLOTS',
-            threading.BoundedSemaphore(2)))
+            'nova_delete_ext.policies.deadline.MAX_RUNNING', 2))
+        key = self.id()
         for _ in range(2):
             self.assertRaises(deadline.TimedOut, deadline.call, self.hang,
-                              1, 0.05)
+                              1, 0.05, key=key)
         started = time.monotonic()
-        self.assertRaises(deadline.Busy, deadline.call, self.hang, 1, 5.0)
+        self.assertRaises(deadline.Busy, deadline.call, self.hang, 1, 5.0,
+                          key=key)
         self.assertLess(time.monotonic() - started, 1.0)
+        # Another policy's calls are not held up by these.
+        self.assertEqual(2, deadline.call(lambda x: x + 1, 1, 5.0,
+                                          key=key + '-other'))
         # Once the hung calls end, their slots are free again.
         self.release.set()
         deadline_at = time.monotonic() + 10
         while time.monotonic() < deadline_at:
             try:
-                self.assertEqual(1, deadline.call(self.hang, 1, 5.0))
+                self.assertEqual(1, deadline.call(self.hang, 1, 5.0,
+                                                  key=key))
                 break
             except deadline.Busy:
                 time.sleep(0.01)
