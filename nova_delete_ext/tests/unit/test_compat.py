@@ -87,17 +87,23 @@ class SpawnTest(base.TestCase):
         self.assertEqual('stubbed', nova_spawn.spawn(len, 'x'))
         stub.assert_called_once_with(len, 'x')
 
-    def test_native_thread_in_threading_mode(self):
+    def _threading_mode_only(self):
         if not HAS_THREADING_MODE:
             self.skipTest('Nova 31 (2025.1) has no native threading mode')
+        if compat._eventlet_patched():
+            # On Nova 32 and 33 a test that ran earlier in this process and
+            # imported Nova's test package patched eventlet in.
+            self.skipTest('eventlet patched this test process')
+
+    def test_native_thread_in_threading_mode(self):
+        self._threading_mode_only()
         self.assertTrue(nova.utils.concurrency_mode_threading())
         caller = threading.get_ident()
         self.assertNotEqual(caller,
                             _wait(nova_spawn.spawn(threading.get_ident)))
 
     def test_contextvars_per_thread_in_threading_mode(self):
-        if not HAS_THREADING_MODE:
-            self.skipTest('Nova 31 (2025.1) has no native threading mode')
+        self._threading_mode_only()
         var = contextvars.ContextVar('nova_delete_ext_test', default=None)
         started = threading.Barrier(2, timeout=10)
 
