@@ -23,3 +23,10 @@ def spawn(func, *args, **kwargs):
     whatever stubs Nova's ``spawn`` (a test fixture) applies here too.
     """
     return _spawner.spawn(func, *args, **kwargs)
+
+
+def wait(handle, timeout):
+    """What the spawned call returned: a future, or a GreenThread on 31."""
+    if hasattr(handle, 'result'):
+        return handle.result(timeout=timeout)
+    return handle.wait()

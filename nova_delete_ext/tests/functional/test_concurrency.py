@@ -24,10 +24,7 @@ EVENTLET = os.environ.get('OS_NOVA_DISABLE_EVENTLET_PATCHING', '').lower(
 
 
 def _wait(handle):
-    # A future, or a GreenThread on Nova 31.
-    if hasattr(handle, 'result'):
-        return handle.result(timeout=60)
-    return handle.wait()
+    return nova_spawn.wait(handle, 60)
 
 
 class TestContextVarsPerThread(oslotest_base.BaseTestCase):

@@ -25,10 +25,7 @@ HAS_THREADING_MODE = hasattr(nova.utils, 'concurrency_mode_threading')
 
 
 def _wait(handle):
-    # Nova's spawn returns a future, or a GreenThread on Nova 31.
-    if hasattr(handle, 'result'):
-        return handle.result(timeout=10)
-    return handle.wait()
+    return nova_spawn.wait(handle, 10)
 
 
 class ReleaseTest(base.TestCase):
