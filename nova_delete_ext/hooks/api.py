@@ -12,8 +12,6 @@ Restores are recorded by nova-compute alone: a soft-deleted instance always
 has a host (a soft delete nova-api does itself destroys the instance).
 """
 
-import contextvars
-
 from nova.compute import task_states
 from nova import exception as nova_exception
 from oslo_log import log as logging
@@ -31,17 +29,9 @@ from nova_delete_ext import states
 LOG = logging.getLogger(__name__)
 
 API = 'nova.compute.api.API'
-SERVERS = 'nova.api.openstack.compute.servers.ServersController'
 _DELETING = (task_states.DELETING, task_states.SOFT_DELETING)
 #: The decision recorded when Nova refused the delete type a policy chose.
 REDIRECT_REFUSED = 'nova:refused(%s)'
-
-# True while nova-api's servers controller serves a DELETE: the instance it
-# reads for it then also loads what the policies read at the request
-# (protect: the tags), in Nova's own query instead of one of their own.
-_SERVER_DELETE = contextvars.ContextVar('nova_delete_ext_server_delete',
-                                        default=False)
-
 
 class ApiDelete:
     """One call of ``API._delete`` and what it was seen to do."""
@@ -59,9 +49,12 @@ class ApiDelete:
             if not kwargs.get('local', False):
                 with self.attempt.guard():
                     self.path = rec.PATH_COMPUTE
+                    # Without its hook, nova-api applied no policy.
+                    applied = (() if self.attempt.unhooked
+                               else policies.active().names)
                     sysmeta.stash(instance, self.attempt, steps=self.steps,
                                   decisions=self.attempt.record.decisions,
-                                  policies=policies.active().names)
+                                  policies=applied)
             return cb(context, instance, bdms, *args, **kwargs)
         return callback
 
@@ -114,6 +107,25 @@ def _delete(original, self, context, instance, delete_type, cb,
     if redirect is not None:
         attempt.abandon()
         return _redirect(self, context, instance, redirect, attempt)
+    return _observe(attempt, original, self, context, instance, delete_type,
+                    cb, **instance_attrs)
+
+
+def _delete_unhooked(original, self, context, instance, delete_type, cb,
+                     **instance_attrs):
+    """``API._delete`` after its hook failed: recorded, no policy applied."""
+    attempt = attempt_mod.begin(context, instance, delete_type,
+                                rec.TRIGGER_API, 'api', unhooked=True)
+    if attempt is None:
+        return original(self, context, instance, delete_type, cb,
+                        **instance_attrs)
+    return _observe(attempt, original, self, context, instance, delete_type,
+                    cb, **instance_attrs)
+
+
+def _observe(attempt, original, self, context, instance, delete_type, cb,
+             **instance_attrs):
+    """Nova's ``_delete``, with the path it takes seen for the record."""
     tracker = ApiDelete(attempt)
     token = attempt_mod.API_ATTEMPT.set(tracker)
     try:
@@ -233,38 +245,12 @@ def _confirm_resize_on_deleting(original, self, context, instance):
     return original(self, context, instance)
 
 
-def _servers_delete(original, self, context, req, instance_uuid):
-    token = _SERVER_DELETE.set(True)
-    try:
-        return original(self, context, req, instance_uuid)
-    finally:
-        _SERVER_DELETE.reset(token)
-
-
-def _get(original, self, context, instance_id, expected_attrs=None,
-         cell_down_support=False):
-    if _SERVER_DELETE.get():
-        # Only the controller's own read of the instance it deletes.
-        _SERVER_DELETE.set(False)
-        try:
-            extra = policies.active().instance_attrs
-            if extra:
-                attrs = list(expected_attrs or [])
-                expected_attrs = attrs + [a for a in extra if a not in attrs]
-        except Exception:
-            LOG.exception('nova-delete-ext could not add the fields its '
-                          'policies read to the instance being deleted; '
-                          'they will be read on their own.')
-    return original(self, context, instance_id,
-                    expected_attrs=expected_attrs,
-                    cell_down_support=cell_down_support)
-
-
 HOOK_POINTS = (
     installer.HookPoint(
         API, '_delete',
         '(self, context, instance, delete_type, cb, **instance_attrs)',
-        _delete, may_fall_back=policies.fail_open),
+        _delete, may_fall_back=policies.fail_open,
+        fallback=_delete_unhooked),
     installer.HookPoint(
         API, '_delete_while_booting', '(self, context, instance)',
         _delete_while_booting),
@@ -282,12 +268,6 @@ HOOK_POINTS = (
         _confirm_resize_on_deleting),
     installer.HookPoint(
         API, '_lookup_instance', '(self, context, uuid)', _lookup_instance),
-    installer.HookPoint(
-        API, 'get', '(self, context, instance_id, expected_attrs=None, '
-        'cell_down_support=False)', _get),
-    installer.HookPoint(
-        SERVERS, '_delete', '(self, context, req, instance_uuid)',
-        _servers_delete),
     # Called, not wrapped: a policy's redirect goes through Nova's own
     # public methods, with their lock and state checks.
     installer.HookPoint(

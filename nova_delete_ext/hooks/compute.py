@@ -12,6 +12,8 @@ it would not be seen: reclaim is what calls ``_delete_instance`` when
 neither of the other callers did.
 """
 
+import functools
+
 from nova.compute import task_states
 from nova import exception as nova_exception
 from oslo_log import log as logging
@@ -50,7 +52,7 @@ def _init_instance(original, self, context, instance):
                          instance)
 
 
-def _begin(context, instance, default_type, trigger):
+def _begin(context, instance, default_type, trigger, unhooked=False):
     """Open the attempt with the facts nova-api carried, when it did."""
     carried = None
     try:
@@ -61,10 +63,11 @@ def _begin(context, instance, default_type, trigger):
                       instance=instance)
     if carried is None or trigger != rec.TRIGGER_API:
         return attempt_mod.begin(context, instance, default_type, trigger,
-                                 'compute')
+                                 'compute', unhooked=unhooked)
     attempt = attempt_mod.begin(context, instance, carried.delete_type,
                                 trigger, 'compute', state=carried.state,
-                                requested_at=carried.requested_at)
+                                requested_at=carried.requested_at,
+                                unhooked=unhooked)
     if attempt is not None:
         attempt.record.steps = carried.steps
         attempt.record.decisions = carried.decisions
@@ -83,6 +86,21 @@ def _delete_instance(original, self, context, instance, bdms):
         attempt.shelve_image_id = states.shelve_image_id(instance)
     if _destroy_denied(attempt, context, instance, self.host):
         return None
+    return _destroy(attempt, original, self, context, instance, bdms,
+                    then=decide.after_delete())
+
+
+def _delete_instance_unhooked(original, self, context, instance, bdms):
+    """``_delete_instance`` after its hook failed: recorded, no policy."""
+    trigger = attempt_mod.COMPUTE_TRIGGER.get() or rec.TRIGGER_RECLAIM
+    attempt = _begin(context, instance, rec.DELETE, trigger, unhooked=True)
+    if attempt is None:
+        return original(self, context, instance, bdms)
+    return _destroy(attempt, original, self, context, instance, bdms)
+
+
+def _destroy(attempt, original, self, context, instance, bdms, then=None):
+    """Nova's ``_delete_instance``, recorded as it ends."""
     try:
         result = original(self, context, instance, bdms)
     except nova_exception.InstanceNotFound:
@@ -96,8 +114,7 @@ def _delete_instance(original, self, context, instance, bdms):
             attempt.state, rec.PATH_COMPUTE,
             has_volumes=any(bdm.is_volume for bdm in bdms))
         attempt.finish(rec.DELETED, path=rec.PATH_COMPUTE,
-                       released=released, retained=retained,
-                       then=decide.after_delete())
+                       released=released, retained=retained, then=then)
     return result
 
 
@@ -132,8 +149,10 @@ def _destroy_denied(attempt, context, instance, host):
     return True
 
 
-def soft_delete_instance(original, self, context, instance):
-    attempt = _begin(context, instance, rec.SOFT_DELETE, rec.TRIGGER_API)
+def soft_delete_instance(original, self, context, instance,
+                         unhooked=False):
+    attempt = _begin(context, instance, rec.SOFT_DELETE, rec.TRIGGER_API,
+                     unhooked=unhooked)
     if attempt is None:
         return original(self, context, instance)
     try:
@@ -185,6 +204,21 @@ def restore_instance(original, self, context, instance):
     return result
 
 
+def _restore_instance_unhooked(original, self, context, instance):
+    """``restore_instance`` after its hook failed: recorded, no policy."""
+    attempt = attempt_mod.begin(context, instance, rec.RESTORE,
+                                rec.TRIGGER_API, 'compute', unhooked=True)
+    if attempt is None:
+        return original(self, context, instance)
+    try:
+        result = original(self, context, instance)
+    except Exception as exc:
+        attempt.finish(rec.FAILED, path=rec.PATH_COMPUTE, error=exc)
+        raise
+    attempt.finish(rec.RESTORED, path=rec.PATH_COMPUTE)
+    return result
+
+
 def _system_metadata(instance):
     if instance.obj_attr_is_set('system_metadata'):
         return dict(instance.system_metadata)
@@ -224,13 +258,16 @@ HOOK_POINTS = (
         _init_instance),
     installer.HookPoint(
         MANAGER, '_delete_instance', '(self, context, instance, bdms)',
-        _delete_instance, may_fall_back=policies.fail_open),
+        _delete_instance, may_fall_back=policies.fail_open,
+        fallback=_delete_instance_unhooked),
     installer.HookPoint(
         MANAGER, 'soft_delete_instance', '(self, context, instance)',
-        soft_delete_instance),
+        soft_delete_instance,
+        # No policy acts on a soft delete: the same, marked as unhooked.
+        fallback=functools.partial(soft_delete_instance, unhooked=True)),
     installer.HookPoint(
         MANAGER, 'restore_instance', '(self, context, instance)',
-        restore_instance),
+        restore_instance, fallback=_restore_instance_unhooked),
     installer.HookPoint(
         MANAGER, '_deleted_old_enough', '(self, instance, timeout)',
         _deleted_old_enough),

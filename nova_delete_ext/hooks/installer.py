@@ -39,6 +39,11 @@ class HookPoint:
     #: lets Nova's method run as if unhooked (the default), False lets the
     #: failure propagate, for a hook whose policies must fail closed.
     may_fall_back: typing.Callable[[], bool] | None = None
+    #: Called like ``hook`` in its place when it failed before Nova's
+    #: method ran: Nova's method without the policies, observed only to
+    #: write the record the hook would have written (a hook that records
+    #: the delete). None: Nova's method alone.
+    fallback: typing.Callable | None = None
 
     @property
     def qualname(self):
@@ -128,21 +133,15 @@ def _call_hook(point, hook, original, args, kwargs):
     Nova's exceptions, and a refusal (Nova's exceptions are how a hook
     answers: a denial is Nova's ``InstanceIsLocked``), propagate as they
     are. Any other exception raised by the extension's own code is logged;
-    Nova's method then runs as if unhooked, or its result is returned if it
-    ran already: it never runs twice.
+    Nova's method then runs through the point's fallback, or as if
+    unhooked, or its result is returned if it ran already: it never runs
+    twice.
     """
     tracked = _Tracked(original)
     try:
         return hook(tracked, *args, **kwargs)
     except Exception as exc:
-        if exc is tracked.error:
-            raise
-        if tracked.error is not None:
-            # The hook failed while Nova's method failed: Nova's error.
-            raise tracked.error from exc
-        if (isinstance(exc, nova_exception.NovaException) or
-                not _began_in_extension(exc)):
-            raise
+        _raise_unless_own(tracked, exc)
         if (not tracked.called and point.may_fall_back is not None and
                 not point.may_fall_back()):
             raise
@@ -151,7 +150,43 @@ def _call_hook(point, hook, original, args, kwargs):
                       point.qualname)
         if tracked.returned:
             return tracked.result
+        return _fall_back(point, original, args, kwargs)
+
+
+def _fall_back(point, original, args, kwargs):
+    """Nova's method in place of a failed hook, through ``point.fallback``.
+
+    The fallback is extension code too: its own failure is logged and
+    Nova's method runs alone, once.
+    """
+    if point.fallback is None:
         return original(*args, **kwargs)
+    tracked = _Tracked(original)
+    try:
+        return point.fallback(tracked, *args, **kwargs)
+    except Exception as exc:
+        _raise_unless_own(tracked, exc)
+        LOG.exception('nova-delete-ext could not record the delete '
+                      'without its hook on %s either.', point.qualname)
+        if tracked.returned:
+            return tracked.result
+        return original(*args, **kwargs)
+
+
+def _raise_unless_own(tracked, exc):
+    """Raise what Nova raised; return if ``exc`` is the extension's failure.
+
+    Nova's method's error propagates even when the hook then failed too;
+    so do Nova's exceptions the hook raised itself (a refusal) and anything
+    raised outside the extension's code.
+    """
+    if exc is tracked.error:
+        raise exc
+    if tracked.error is not None:
+        raise tracked.error from exc
+    if (isinstance(exc, nova_exception.NovaException) or
+            not _began_in_extension(exc)):
+        raise exc
 
 
 def _wrap(point, original, extras=None):

@@ -43,6 +43,10 @@ REDIRECTED = contextvars.ContextVar('nova_delete_ext_redirected',
 # policies need beyond their event (see checking()).
 _CHECKING = contextvars.ContextVar('nova_delete_ext_checking', default=None)
 
+#: The error of a record written without the hook (see Attempt.unhooked).
+_UNHOOKED = ('nova-delete-ext failed in its hook (see the service log), so '
+             'no policy was applied')
+
 #: Delete types whose compute-host delete deallocates the network.
 _DEALLOCATING = (rec.DELETE, rec.FORCE_DELETE)
 
@@ -62,8 +66,12 @@ class Attempt:
     """A delete attempt and the record it will write."""
 
     def __init__(self, context, instance, delete_type, trigger, side,
-                 state=None, requested_at=None):
+                 state=None, requested_at=None, unhooked=False):
         self.context = context
+        #: True when the extension's hook failed and Nova's method ran
+        #: without it (see hooks.installer.HookPoint.fallback): the record
+        #: then has no policy's decision, and its error says why.
+        self.unhooked = unhooked
         self.instance = instance
         #: The virt driver, when the delete runs on the compute host.
         self.driver = None
@@ -146,8 +154,11 @@ class Attempt:
             record.path = path or record.path
             record.released = sorted(released)
             record.retained = sorted(retained)
+            notes = [_UNHOOKED] if self.unhooked else []
             if error is not None:
-                record.error = rec.describe_error(error)
+                notes.append(rec.describe_error(error))
+            if notes:
+                record.error = '; '.join(notes)
             record.duration_ms = round(
                 (time.monotonic() - self._started) * 1000.0, 3)
             sinks.emit(record)

@@ -12,12 +12,11 @@ modules, with its hang: the policies, the carried facts, the record write.
 A hang of the bookkeeping itself could come from no I/O, and nothing could
 bound it but Nova's own RPC timeouts.
 
-A hook that fails before it began the record cannot write it: where the
-failing hook is the one that writes it (``API._delete`` for the deletes
-nova-api finishes, ``ComputeManager._delete_instance``,
-``soft_delete_instance`` and ``restore_instance`` on the compute host), the
-delete has no record and the failure is logged instead; everywhere else it
-has exactly one.
+Every delete has exactly one record. Where the failing hook is the one
+that writes it (``API._delete`` for the deletes nova-api finishes,
+``ComputeManager._delete_instance``, ``soft_delete_instance`` and
+``restore_instance`` on the compute host), the point's fallback writes it
+without the policies, and its ``error`` says that the hook failed.
 """
 
 import dataclasses
@@ -36,7 +35,7 @@ _LOCAL = ('shelved_offloaded', 'error_no_host', 'building')
 _ON_HOST = ('active', 'reclaimed', 'resumed')
 
 #: (hook point, the states whose delete goes through it, the states whose
-#: record that hook writes).
+#: record that hook writes, so that its fallback writes it here).
 POINTS = [
     ('ServersController._delete', ('active',), ()),
     ('API.get', ('active',), ()),
@@ -126,13 +125,15 @@ class TestHookWrapperRaises(faults.FaultMatrixBase):
             self.assert_gone(server)
         self.assertGreater(fault.hits, 0, 'the hook was never called')
         for state, server in servers.items():
-            # The soft delete or the restore has no record, its delete one.
-            lost = state in self.unrecorded and state not in _TWO_STEPS
-            if lost:
-                self.assertEqual(before[state],
-                                 len(self.delete_records(server)), state)
-            else:
-                self.wait_for_record(server, before[state] + 1)
+            # A soft delete or a restore has its record, then the delete.
+            steps = 2 if state in _TWO_STEPS else 1
+            self.wait_for_record(server, before[state] + steps)
+            new = self.delete_records(server)[before[state]:]
+            self.assertEqual(steps, len(new), (state, new))
+            unhooked = [r for r in new
+                        if 'failed in its hook' in r.get('error', '')]
+            self.assertEqual(1 if state in self.unrecorded else 0,
+                             len(unhooked), (state, new))
         self.assertIn('nova-delete-ext failed in its hook on',
                       '\n'.join(self.errors.messages))
 

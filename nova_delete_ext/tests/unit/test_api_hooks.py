@@ -7,6 +7,7 @@ from nova.compute import task_states
 from nova import context as nova_context
 
 from nova_delete_ext.hooks import api
+from nova_delete_ext.hooks import preload
 from nova_delete_ext import record as rec
 from nova_delete_ext.record import attempt as attempt_mod
 from nova_delete_ext.tests.unit import base
@@ -72,26 +73,26 @@ class LoadWithTheDeleteTest(base.TestCase):
 
     def controller_delete(self, controller, context, req, instance_uuid):
         # The controller reads the instance, then Nova reads more.
-        api._get(self.get, None, context, instance_uuid,
+        preload._get(self.get, None, context, instance_uuid,
                  expected_attrs=['flavor'])
-        api._get(self.get, None, context, instance_uuid)
+        preload._get(self.get, None, context, instance_uuid)
         return 'deleted'
 
     def test_only_the_controllers_read_of_a_delete(self):
-        api._get(self.get, None, None, 'uuid', expected_attrs=['flavor'])
-        self.assertEqual('deleted', api._servers_delete(
+        preload._get(self.get, None, None, 'uuid', expected_attrs=['flavor'])
+        self.assertEqual('deleted', preload._servers_delete(
             self.controller_delete, None, None, None, 'uuid'))
-        api._get(self.get, None, None, 'uuid')
+        preload._get(self.get, None, None, 'uuid')
         self.assertEqual([['flavor'], ['flavor', 'tags'], None, None],
                          self.calls)
 
     def test_nothing_to_add(self):
         self.chain.instance_attrs = ()
-        api._servers_delete(self.controller_delete, None, None, None, 'u')
+        preload._servers_delete(self.controller_delete, None, None, None, 'u')
         self.assertEqual([['flavor'], None], self.calls)
 
     def test_a_failure_leaves_the_read_as_it_was(self):
         type(self.chain).instance_attrs = mock.PropertyMock(
             side_effect=RuntimeError('boom'))
-        api._servers_delete(self.controller_delete, None, None, None, 'u')
+        preload._servers_delete(self.controller_delete, None, None, None, 'u')
         self.assertEqual([['flavor'], None], self.calls)

@@ -140,6 +140,22 @@ class FinishTest(AttemptTestBase):
         attempt.finish(rec.FAILED, error=_Boom('password=Secr3t'))
         self.assertEqual('_Boom: password=***', attempt.record.error)
 
+    def test_unhooked_says_no_policy_was_applied(self):
+        attempt = self._attempt(unhooked=True)
+        attempt.finish(rec.DELETED)
+        self.assertEqual(rec.DELETED, attempt.record.outcome)
+        self.assertIn('nova-delete-ext failed in its hook',
+                      attempt.record.error)
+        self.assertIn('no policy was applied', attempt.record.error)
+
+    def test_unhooked_keeps_novas_error(self):
+        attempt = self._attempt(unhooked=True)
+        attempt.finish(rec.FAILED, error=_Boom('nova failed'))
+        self.assertTrue(attempt.record.error.startswith(
+            'nova-delete-ext failed in its hook'), attempt.record.error)
+        self.assertTrue(attempt.record.error.endswith('_Boom: nova failed'),
+                        attempt.record.error)
+
     def test_duration(self):
         with mock.patch.object(attempt_mod.time, 'monotonic', autospec=True,
                                side_effect=[100.0, 100.25]):

@@ -29,10 +29,10 @@ class HookFailureTest(base.TestCase):
         Nova.calls = 0
         self.fall_back = True
 
-    def _install(self, hook):
+    def _install(self, hook, fallback=None):
         point = installer.HookPoint(
             HERE + '.Nova', 'act', '(self, context, instance)', hook,
-            may_fall_back=lambda: self.fall_back)
+            may_fall_back=lambda: self.fall_back, fallback=fallback)
         inst = installer.Installer([point])
         self.addCleanup(inst.uninstall)
         inst.install()
@@ -84,3 +84,54 @@ class HookFailureTest(base.TestCase):
             raise KeyError('a bug')
         self.assertRaises(KeyError, self._install(hook).act, 'c', 'i')
         self.assertEqual(0, Nova.calls)
+
+
+def _failing(original, *args):
+    raise KeyError('a bug')
+
+
+class FallbackTest(base.TestCase):
+    """A failed hook's point falls back to its ``fallback``, safely."""
+
+    def setUp(self):
+        super().setUp()
+        Nova.calls = 0
+        self.seen = []
+
+    def _install(self, fallback):
+        point = installer.HookPoint(
+            HERE + '.Nova', 'act', '(self, context, instance)', _failing,
+            fallback=fallback)
+        inst = installer.Installer([point])
+        self.addCleanup(inst.uninstall)
+        inst.install()
+        return Nova()
+
+    def test_fallback_runs_nova_in_place_of_the_hook(self):
+        def fallback(original, *args):
+            self.seen.append(args[1:])
+            return original(*args)
+        self.assertEqual(('done', 'i'), self._install(fallback).act('c', 'i'))
+        self.assertEqual([('c', 'i')], self.seen)
+        self.assertEqual(1, Nova.calls)
+
+    def test_fallback_failing_first_runs_nova_alone(self):
+        self.assertEqual(('done', 'i'), self._install(_failing).act('c', 'i'))
+        self.assertEqual(1, Nova.calls)
+
+    def test_fallback_failing_after_nova_keeps_its_result(self):
+        def fallback(original, *args):
+            original(*args)
+            raise KeyError('another bug')
+        self.assertEqual(('done', 'i'), self._install(fallback).act('c', 'i'))
+        self.assertEqual(1, Nova.calls)
+
+    def test_nova_error_through_the_fallback_propagates_once(self):
+        def fallback(original, *args):
+            try:
+                return original(*args)
+            except Exception:
+                raise KeyError('a bug while handling it')
+        self.assertRaises(nova_exception.InstanceNotFound,
+                          self._install(fallback).act, 'c', 'missing')
+        self.assertEqual(1, Nova.calls)

@@ -165,22 +165,39 @@ class CloudTestCase(unittest.TestCase):
 
     # -- the records and the logs
 
-    def records(self, instance_uuid=None):
-        """The delete records (not the sweep's repair events) in the file."""
+    def records(self, instance_uuid=None, kind='delete'):
+        """The records of ``kind`` (delete or check) in the record file.
+
+        Not the sweep's repair events.
+        """
         path = self.env['record_file']
         if not os.path.exists(path):
             return []
         with open(path) as f:
             found = [json.loads(line) for line in f if line.strip()]
         return [r for r in found if 'event' not in r
+                and r.get('kind') == kind
                 and instance_uuid in (None, r['instance_uuid'])]
 
     def wait_for_record(self, server_id, test, timeout=WAIT):
-        """The records of the server, once one of them passes ``test``."""
+        """The delete records of the server, once one passes ``test``."""
         def found():
             records = self.records(server_id)
             return any(test(r) for r in records) and records
         return wait_for('a record of %s' % server_id, found, timeout)
+
+    def check_of(self, record, timeout=WAIT):
+        """The check record of the delete ``record``, once written.
+
+        verify's findings (leaks, repairs, its decision) are there: the
+        work after a delete writes its own record.
+        """
+        def found():
+            return [c for c in self.records(record['instance_uuid'],
+                                            kind='check')
+                    if c['delete_id'] == record['id']]
+        [check] = wait_for('the check of %s' % record['id'], found, timeout)
+        return check
 
     def service_log(self, name):
         return os.path.join(self.env['logs'], name + '.log')

@@ -31,13 +31,14 @@ class ReclaimTest(base.CloudTestCase):
             server_id, lambda r: r['trigger'] == 'reclaim')
         reclaimed = [r for r in records if r['trigger'] == 'reclaim']
         self.assertEqual(1, len(reclaimed), records)
-        record = reclaimed[0]
-        self.assertEqual('deleted', record['outcome'], record)
+        self.assertEqual('deleted', reclaimed[0]['outcome'], reclaimed)
+        check = self.check_of(reclaimed[0])
+        self.assertEqual('checked', check['outcome'], check)
         self.assertEqual([{'kind': 'ports', 'resource_id': port_id}],
                          [{k: leak[k] for k in ('kind', 'resource_id')}
-                          for leak in record.get('leaks', [])], record)
-        self.assertEqual(1, len(record.get('repaired', [])), record)
-        self.assertIn('verify:repaired(1/1)', record['decisions'])
+                          for leak in check.get('leaks', [])], check)
+        self.assertEqual(1, len(check.get('repaired', [])), check)
+        self.assertIn('verify:repaired(1/1)', check['decisions'])
         port = self.port(port_id)
         self.assertEqual('', port['device_id'], port)
         self.assertEqual('', port['binding:host_id'], port)

@@ -38,12 +38,12 @@ class SweepTest(base.CloudTestCase):
         self.wait_until_gone(server_id)
         records = self.wait_for_record(
             server_id, lambda r: r['recorded_by'].startswith('compute'))
-        record = records[-1]
-        self.assertEqual('deleted', record['outcome'], record)
+        self.assertEqual('deleted', records[-1]['outcome'], records)
+        check = self.check_of(records[-1])
         self.assertEqual([port_id],
-                         [leak['resource_id'] for leak in record['leaks']])
-        self.assertEqual([], record['repaired'], record)
-        self.assertIn('verify:repaired(0/1)', record['decisions'])
+                         [leak['resource_id'] for leak in check['leaks']])
+        self.assertEqual([], check['repaired'], check)
+        self.assertIn('verify:repaired(0/1)', check['decisions'])
         self.assertEqual(server_id, self.port(port_id)['device_id'])
 
         code, result = self._sweep(since)
