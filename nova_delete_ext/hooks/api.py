@@ -33,6 +33,7 @@ _DELETING = (task_states.DELETING, task_states.SOFT_DELETING)
 #: The decision recorded when Nova refused the delete type a policy chose.
 REDIRECT_REFUSED = 'nova:refused(%s)'
 
+
 class ApiDelete:
     """One call of ``API._delete`` and what it was seen to do."""
 

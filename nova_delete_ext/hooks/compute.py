@@ -151,6 +151,7 @@ def _destroy_denied(attempt, context, instance, host):
 
 def soft_delete_instance(original, self, context, instance,
                          unhooked=False):
+    """Record a soft delete; ``unhooked``: marked as a fallback's."""
     attempt = _begin(context, instance, rec.SOFT_DELETE, rec.TRIGGER_API,
                      unhooked=unhooked)
     if attempt is None:
@@ -168,7 +169,8 @@ def soft_delete_instance(original, self, context, instance,
     return result
 
 
-def restore_instance(original, self, context, instance):
+def restore_instance(original, self, context, instance, unhooked=False):
+    """Record a restore; ``unhooked``: without the policies (a fallback)."""
     state = None
     try:
         state = states.InstanceState.of(instance)
@@ -184,35 +186,22 @@ def restore_instance(original, self, context, instance):
                       instance=instance)
         state = None
     attempt = attempt_mod.begin(context, instance, rec.RESTORE,
-                                rec.TRIGGER_API, 'compute', state=state)
+                                rec.TRIGGER_API, 'compute', state=state,
+                                unhooked=unhooked)
     if attempt is None:
         return original(self, context, instance)
     kept = None
-    with attempt.guard():
-        # Nova's restore saves the instance, and with it what the policies
-        # change on it here.
-        kept = _system_metadata(instance)
-        decide.on_restore(attempt)
+    if not unhooked:
+        with attempt.guard():
+            # Nova's restore saves the instance, and with it what the
+            # policies change on it here.
+            kept = _system_metadata(instance)
+            decide.on_restore(attempt)
     try:
         result = original(self, context, instance)
     except Exception as exc:
         with attempt.guard():
             _put_back(instance, kept)
-        attempt.finish(rec.FAILED, path=rec.PATH_COMPUTE, error=exc)
-        raise
-    attempt.finish(rec.RESTORED, path=rec.PATH_COMPUTE)
-    return result
-
-
-def _restore_instance_unhooked(original, self, context, instance):
-    """``restore_instance`` after its hook failed: recorded, no policy."""
-    attempt = attempt_mod.begin(context, instance, rec.RESTORE,
-                                rec.TRIGGER_API, 'compute', unhooked=True)
-    if attempt is None:
-        return original(self, context, instance)
-    try:
-        result = original(self, context, instance)
-    except Exception as exc:
         attempt.finish(rec.FAILED, path=rec.PATH_COMPUTE, error=exc)
         raise
     attempt.finish(rec.RESTORED, path=rec.PATH_COMPUTE)
@@ -267,7 +256,8 @@ HOOK_POINTS = (
         fallback=functools.partial(soft_delete_instance, unhooked=True)),
     installer.HookPoint(
         MANAGER, 'restore_instance', '(self, context, instance)',
-        restore_instance, fallback=_restore_instance_unhooked),
+        restore_instance,
+        fallback=functools.partial(restore_instance, unhooked=True)),
     installer.HookPoint(
         MANAGER, '_deleted_old_enough', '(self, instance, timeout)',
         _deleted_old_enough),

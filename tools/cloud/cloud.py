@@ -1023,7 +1023,10 @@ def nova_sections(state, role):
          + ([('compute_driver', 'delete_ext_fake.StableNodeFakeDriver'),
              ('instances_path', os.path.join(state_path, 'instances'))]
             if role == 'compute' else [])
-         + [('allow_resize_to_same_host', 'true')]
+         + [('allow_resize_to_same_host', 'true'),
+            # A shelved server stays SHELVED until offloaded by an admin's
+            # shelveOffload, so that deletes from both states are tested.
+            ('shelved_offload_time', '-1')]
          + reclaim_interval(role)),
         ('api', [('auth_strategy', 'keystone')]),
         ('api_database', [('connection', db_url(state, 'nova_api'))]),
@@ -1455,6 +1458,7 @@ def tempest_conf(args):
                      ('fixed_network_name', 'shared'),
                      ('min_compute_nodes', '1'),
                      ('max_microversion', 'latest'),
+                     ('shelved_offload_time', '-1'),
                      ('build_timeout', os.environ.get(
                          'CLOUD_BUILD_TIMEOUT', '300')),
                      ('region', REGION)]),

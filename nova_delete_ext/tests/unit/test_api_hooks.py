@@ -74,7 +74,7 @@ class LoadWithTheDeleteTest(base.TestCase):
     def controller_delete(self, controller, context, req, instance_uuid):
         # The controller reads the instance, then Nova reads more.
         preload._get(self.get, None, context, instance_uuid,
-                 expected_attrs=['flavor'])
+                     expected_attrs=['flavor'])
         preload._get(self.get, None, context, instance_uuid)
         return 'deleted'
 
