@@ -86,7 +86,8 @@ SYS_META = {'image_base_image_ref': 'img-base', 'image_min_disk': '1',
 PHASES = (
     # The pages of rows, each timed from the request of a page to its
     # arrival: with the transaction they are read in.
-    ('read', ((rows, 'deleted_pages'), (rows, 'candidate_pages'))),
+    ('read', ((rows, 'deleted_pages'), (rows, 'candidate_pages'),
+              (rows, 'count'))),
     ('placement', ((leak_index, 'allocations_by_consumer'),)),
     ('cinder', ((leak_index, 'attachments_by_instance'),)),
     ('neutron', ((leak_index, 'ports_of'), (leak_index, 'ports_by_device'))),

@@ -164,17 +164,26 @@ class BulkFinder:
                                                         self.clients)
         return self._attachments
 
+    def ports(self):
+        """Every port, indexed by ``device_id``: listed once."""
+        if self._ports is None:
+            self._ports = ports_by_device(self.context, self.clients)
+        return self._ports
+
     def candidates(self, kinds):
         """Sorted uuids the indexes of ``kinds`` hold anything for.
 
-        Only for kinds in ``sweep.INDEXED``: for those, an instance the
-        indexes do not name holds nothing of that kind.
+        An instance these indexes do not name holds no allocation, volume
+        attachment or port. For ports, every port is listed. Shelve
+        snapshots are not indexed here: the rows name them.
         """
         uuids = set()
         if states.ALLOCATIONS in kinds:
             uuids.update(self.allocations())
         if states.VOLUMES in kinds:
             uuids.update(self.attachments())
+        if states.PORTS in kinds:
+            uuids.update(self.ports())
         return sorted(uuids)
 
     def find(self, groups, order=None, migrations=None):
@@ -239,7 +248,7 @@ class BulkFinder:
         self._ports_asked += sum(len(uuids) for uuids in uuid_lists)
         if (uuid_lists and self._ports is None and
                 self._ports_asked >= PORT_LISTING_AT):
-            self._ports = ports_by_device(self.context, self.clients)
+            self.ports()
         if self._ports is not None:
             self._match(found, uuid_lists, lambda: self._ports,
                         self._port_leaks)

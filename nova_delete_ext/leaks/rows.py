@@ -47,6 +47,13 @@ def _where(query, filters):
     return query
 
 
+def _restorable():
+    inst = _INSTANCES.c
+    return sa.case((sa.and_(inst.deleted == 0,
+                            inst.vm_state == vm_states.SOFT_DELETED), 1),
+                   else_=0)
+
+
 def _query(filters):
     """The select of the columns of :data:`DeletedRow`.
 
@@ -55,11 +62,8 @@ def _query(filters):
     than reading the rows. ``restorable`` is worked out by the database.
     """
     inst = _INSTANCES.c
-    restorable = sa.case((sa.and_(inst.deleted == 0,
-                                  inst.vm_state == vm_states.SOFT_DELETED),
-                          1), else_=0)
     return _where(sa.select(inst.id, inst.uuid, inst.host,
-                            restorable.label('restorable')), filters)
+                            _restorable().label('restorable')), filters)
 
 
 def _shelved_query(filters, off_host_only=False):
@@ -125,25 +129,54 @@ def deleted_pages(cell_context, filters, batch_size,
             yield rows, shelved
 
 
+def count(cell_context, filters):
+    """``(deleted rows, restorable ones)`` that ``filters`` selects.
+
+    Counted by the database, no row read: what a sweep that reads only
+    the rows the services name reports as swept.
+    """
+    query = _where(sa.select(
+        sa.func.count(),
+        sa.func.coalesce(sa.func.sum(_restorable()), 0)).select_from(
+            _INSTANCES), filters)
+    with _reader(cell_context) as session:
+        [(rows, restorable)] = _read(session, query)
+    return rows, restorable
+
+
 def candidate_pages(cell_context, filters, uuids, batch_size,
-                    shelved_for=(True, True)):
+                    shelved_for=(True, True), shelve_named=False):
     """Yield ``(rows, shelved)`` for the deleted rows among ``uuids``.
 
-    For a sweep of indexed kinds only: the services named every instance
-    that may leak, so only those rows are read, not every deleted one.
-    ``shelved`` covers the rows of the page ``shelved_for`` asks, as for
-    :func:`deleted_pages`.
+    Only the rows the services named as holding something are read, not
+    every deleted one. ``shelved`` covers the rows of the page
+    ``shelved_for`` asks, as for :func:`deleted_pages`.
+
+    :param shelve_named: the rows with a shelve snapshot are candidates
+        too (a sweep of shelve snapshots): they are read with the others,
+        from the cell's one scan of the snapshots. Otherwise a page's
+        snapshots are looked up for its rows.
     """
     chunk = sa.bindparam('uuids', expanding=True)
     query = _query(filters).where(_INSTANCES.c.uuid.in_(chunk))
     shelved_query = _shelved_query(filters).where(
         _SYSTEM_METADATA.c.instance_uuid.in_(chunk))
     with _reader(cell_context) as session:
+        snapshots = None
+        if shelve_named:
+            snapshots = dict(_read(session, _shelved_query(filters)))
+            uuids = sorted(set(uuids).union(snapshots))
         for start in range(0, len(uuids), batch_size):
             rows = _read(session, query, uuids=uuids[start:start + batch_size])
             # Looked up only for the rows whose snapshot matters: for
             # allocations, the few deleted on no host.
             asked = [row.uuid for row in rows
                      if shelved_for[0 if row.host else 1]]
-            yield rows, (dict(_read(session, shelved_query, uuids=asked))
-                         if asked else {})
+            if snapshots is not None:
+                shelved = {uuid: snapshots[uuid] for uuid in asked
+                           if uuid in snapshots}
+            elif asked:
+                shelved = dict(_read(session, shelved_query, uuids=asked))
+            else:
+                shelved = {}
+            yield rows, shelved

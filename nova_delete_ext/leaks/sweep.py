@@ -5,7 +5,9 @@ layer (its cell reader and tables), in pages in ``id`` order within one
 reader transaction per cell, and only the columns a sweep needs: no Nova
 object is built, so reading is cheap and memory does not grow with their
 number. Each page is sorted into groups by what its rows may hold and
-checked with the bulk lookups of :mod:`nova_delete_ext.leaks.index`.
+checked with the bulk lookups of :mod:`nova_delete_ext.leaks.index`. Where
+it costs less, only the rows the services name are read (see
+:meth:`Sweep._read_named`).
 
 Which kinds are checked for an instance comes from the state it was
 deleted from, through :meth:`nova_delete_ext.states.InstanceState.may_hold`.
@@ -171,6 +173,8 @@ class Sweep:
         self.counts = Counts()
         # {instance_uuid: [migration uuid]} of the cell being swept.
         self._migrations = {}
+        # The cell's rows were counted by the database, not as read.
+        self._counted = False
 
     def _owners(self, context, instance_uuid):
         return novadb.nova_created(self.clients.call(
@@ -188,8 +192,9 @@ class Sweep:
             self.counts.cells += 1
             for rows, shelved in self._cell_pages(cell):
                 groups, restorable = group(rows, shelved, self.kinds)
-                self.counts.instances += len(rows)
-                self.counts.restorable += restorable
+                if not self._counted:
+                    self.counts.instances += len(rows)
+                    self.counts.restorable += restorable
                 migrations = self._page_migrations(rows)
                 for leak in self.finder.find(groups, order=map(_UUID, rows),
                                              migrations=migrations):
@@ -207,6 +212,7 @@ class Sweep:
 
     def _cell_pages(self, cell):
         self._migrations = {}
+        self._counted = False
         # A service that cannot answer stops the sweep, as below.
         consumers = (list(self.finder.allocations())
                      if states.ALLOCATIONS in self.kinds else [])
@@ -215,18 +221,24 @@ class Sweep:
                 if consumers:
                     self._migrations = self.clients.call(
                         'nova', novadb.deleted_migrations, cctxt, consumers)
+                counted = (None if self.kinds <= INDEXED
+                           else deleted_rows.count(cctxt, self.filters))
             except Exception:
-                LOG.exception('Could not read the migrations of cell %s; '
-                              'it is left out of this sweep.', cell.identity)
+                LOG.exception('Could not read the deleted instances of cell '
+                              '%s; it is left out of this sweep.',
+                              cell.identity)
                 self.counts.failed_cells.append(cell.identity)
                 return
+            if counted is not None and not counted[0]:
+                return  # no deleted instance here: nothing to read
             shelved_for = shelve_matters(self.kinds)
-            if self.kinds <= INDEXED:
+            if self._read_named(counted):
                 uuids = set(self.finder.candidates(self.kinds))
                 uuids.update(self._migrations)
                 pages = deleted_rows.candidate_pages(
-                    cctxt, self.filters, sorted(uuids),
-                    self.batch_size, shelved_for)
+                    cctxt, self.filters, sorted(uuids), self.batch_size,
+                    shelved_for,
+                    shelve_named=states.SHELVE_IMAGE in self.kinds)
             else:
                 pages = deleted_rows.deleted_pages(
                     cctxt, self.filters, self.batch_size, shelved_for)
@@ -245,3 +257,26 @@ class Sweep:
                         self.counts.failed_cells.append(cell.identity)
                         return
                     yield page
+
+    def _read_named(self, counted):
+        """Whether to read only the rows the services name, not all.
+
+        Every kind a sweep checks is named by a service's listing or by the
+        rows' shelve snapshots, so the rows nothing names hold nothing.
+        Indexed kinds alone are always read that way (``counts`` are then
+        of the rows read). A sweep of other kinds has the database count
+        the rows (``counted``), which it reports; it reads only the named
+        rows unless it checks ports for fewer rows than make it list every
+        port (see :data:`~nova_delete_ext.leaks.index.PORT_LISTING_AT`):
+        then each row's ports are asked for instead.
+        """
+        if counted is None:
+            return True
+        instances, restorable = counted
+        if (states.PORTS in self.kinds and
+                instances < leak_index.PORT_LISTING_AT):
+            return False
+        self.counts.instances += instances
+        self.counts.restorable += restorable
+        self._counted = True
+        return True

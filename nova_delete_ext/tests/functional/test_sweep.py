@@ -16,6 +16,7 @@ from nova.scheduler.client import report
 from oslo_serialization import jsonutils
 
 from nova_delete_ext.cmd import sweep as sweep_cmd
+from nova_delete_ext.leaks import index as leak_index
 from nova_delete_ext.leaks import rows
 from nova_delete_ext.leaks import sweep
 from nova_delete_ext import states
@@ -171,6 +172,42 @@ class TestAudit(SweepTestBase):
         code, output = self.sweep()
         self.assertEqual(0, code, output)
         self.assertEqual([], output['leaks'])
+
+    def test_reading_only_the_named_rows_finds_and_counts_the_same(self):
+        # From PORT_LISTING_AT deleted rows on, a full sweep reads only the
+        # rows some service (or a shelve snapshot) names, and has the
+        # database count them all: it must find and count what reading
+        # every row does.
+        self.make_leaks()
+        read = {}
+        for name in ('deleted_pages', 'candidate_pages'):
+            read[name] = self.useFixture(fixtures.MockPatchObject(
+                rows, name, wraps=getattr(rows, name))).mock
+
+        def sweep(*argv):
+            for mock_read in read.values():
+                mock_read.reset_mock()
+            code, output = self.sweep(*argv)
+            # Which way the cells (cell0 and cell1) were read.
+            return ((code, self.found(output), output['instances'],
+                     output['restorable_skipped']),
+                    {name for name, m in read.items() if m.called})
+
+        every, how = sweep()
+        self.assertEqual({'deleted_pages'}, how)
+        self.useFixture(fixtures.MockPatchObject(
+            leak_index, 'PORT_LISTING_AT', 1))
+        for kinds in ([], ['--kinds', 'ports,shelve_image']):
+            named, how = sweep(*kinds)
+            self.assertEqual({'candidate_pages'}, how)
+            if not kinds:
+                self.assertEqual(every, named)
+            else:
+                self.assertEqual(
+                    [leak for leak in every[1]
+                     if leak[0] in (states.PORTS, states.SHELVE_IMAGE)],
+                    named[1])
+                self.assertEqual(every[2:], named[2:])
 
     def test_clean_deletes_find_nothing(self):
         self._delete_server(self.server_active())
