@@ -13,8 +13,9 @@ The bulk counterpart of :func:`nova_delete_ext.leaks.find`: the same rules
   (``device_id`` takes a list); once a sweep has asked for
   :data:`PORT_LISTING_AT` instances, every port instead, listed once
   (with only the fields a check reads) and indexed by ``device_id``;
-* Glance: one ``GET`` per shelve snapshot recorded on a deleted instance,
-  as only instances deleted while shelved have one.
+* Glance: the shelve snapshots recorded on the deleted instances (only
+  instances deleted while shelved have one), up to :data:`IMAGE_CHUNK` ids
+  per query (``id`` takes a list with ``in:``).
 
 The indexes hold what placement, Cinder and Neutron hold for the whole
 cloud, live instances included, so their size follows the size of the
@@ -26,6 +27,7 @@ import itertools
 import typing
 
 from oslo_log import log as logging
+from oslo_utils import uuidutils
 
 from nova_delete_ext import exception
 from nova_delete_ext import leaks
@@ -40,6 +42,8 @@ PORT_CHUNK = 100
 #: first full page of the default size reaches it: the sweep then lists
 #: every port at once, rather than after ten queries it had no use for.
 PORT_LISTING_AT = 1000
+#: Images per Glance query: 100 ids keep the URL under 4 kB.
+IMAGE_CHUNK = 100
 #: Attachments per Cinder page (Cinder caps it at its osapi_max_limit).
 ATTACHMENT_PAGE = 1000
 # The microversion Nova itself uses for attachments.
@@ -126,6 +130,27 @@ def ports_by_device(context, clients):
     return index
 
 
+def images_by_id(context, clients, image_ids):
+    """``{image id: image}`` of the images among ``image_ids`` Glance has.
+
+    Asked :data:`IMAGE_CHUNK` ids at a time (``id=in:``), of every
+    visibility. A value that is no UUID names no image: Glance's ids are
+    UUIDs, and ``in:`` would read a comma in one as two ids.
+    """
+    wanted = sorted({image_id for image_id in image_ids
+                     if uuidutils.is_uuid_like(image_id)})
+    found = {}
+    for chunk in _chunks(wanted, IMAGE_CHUNK):
+        for image in clients.image_api.get_all(
+                context, page_size=IMAGE_CHUNK,
+                filters={'id': 'in:' + ','.join(chunk),
+                         'visibility': 'all'}):
+            found[image['id']] = image
+    # Only what was asked: a Glance that ignores a filter lists more.
+    return {image_id: found[image_id] for image_id in wanted
+            if image_id in found}
+
+
 def _chunks(items, size):
     for start in range(0, len(items), size):
         yield items[start:start + size]
@@ -136,17 +161,11 @@ class BulkFinder:
 
     The placement, Cinder and Neutron indexes are built on first need and
     kept for the life of the finder (one sweep).
-
-    :param owners: ``owners(instance_uuid)`` gives ``{port_id: bool}``, who
-        created the ports of the instance (see
-        :func:`nova_delete_ext.leaks.novadb.nova_created`); asked only for
-        the instances whose ports are found, which are few.
     """
 
-    def __init__(self, context, clients, owners=None):
+    def __init__(self, context, clients):
         self.context = context
         self.clients = clients
-        self._owners = owners or (lambda instance_uuid: None)
         self._allocations = None
         self._attachments = None
         self._ports = None
@@ -186,7 +205,7 @@ class BulkFinder:
             uuids.update(self.ports())
         return sorted(uuids)
 
-    def find(self, groups, order=None, migrations=None):
+    def find(self, groups, order=None, migrations=None, owners=None):
         """Leaks of the instances in ``groups`` (:class:`Group` items).
 
         :param order: the instance uuids in the order the leaks are wanted
@@ -195,6 +214,10 @@ class BulkFinder:
             allocations of these consumers are leaks of that instance,
             whatever state it was deleted from (no migration of a deleted
             instance holds anything on purpose).
+        :param owners: ``owners(instance_uuids)`` gives ``{instance uuid:
+            {port_id: bool}}``, who created the ports of each (see
+            :func:`nova_delete_ext.leaks.novadb.nova_created`); asked once,
+            for the instances whose ports are found, which are few.
         :returns: a list of :class:`~nova_delete_ext.leaks.Leak`, by
             instance in that order, and by kind within an instance as
             :func:`~nova_delete_ext.leaks.find` orders them.
@@ -218,15 +241,18 @@ class BulkFinder:
                     if consumer in index:
                         found[uuid] += leaks.allocation_leaks(
                             uuid, index[consumer], consumer=consumer)
-        self._find_ports(found, asked(states.PORTS))
+        self._find_ports(found, asked(states.PORTS), owners)
         self._match(found, asked(states.VOLUMES), self.attachments,
                     leaks.attachment_leaks)
-        for group in groups:
-            if states.SHELVE_IMAGE in group.kinds and group.shelve_images:
-                for uuid, image_id in group.shelve_images.items():
-                    found[uuid] += leaks.shelve_image_leaks(
-                        uuid, leaks.get_image(self.context, self.clients,
-                                              image_id))
+        snapshots = {uuid: image_id for group in groups
+                     if states.SHELVE_IMAGE in group.kinds
+                     for uuid, image_id in (group.shelve_images or {}).items()}
+        if snapshots:
+            images = images_by_id(self.context, self.clients,
+                                  snapshots.values())
+            for uuid, image_id in snapshots.items():
+                found[uuid] += leaks.shelve_image_leaks(uuid,
+                                                        images.get(image_id))
         if not found:
             return []
         if order is None:
@@ -244,26 +270,27 @@ class BulkFinder:
             for uuid in index.keys() & uuids:
                 found[uuid] += rule(uuid, index[uuid])
 
-    def _find_ports(self, found, uuid_lists):
+    def _find_ports(self, found, uuid_lists, owners):
         self._ports_asked += sum(len(uuids) for uuids in uuid_lists)
         if (uuid_lists and self._ports is None and
                 self._ports_asked >= PORT_LISTING_AT):
             self.ports()
         if self._ports is not None:
-            self._match(found, uuid_lists, lambda: self._ports,
-                        self._port_leaks)
-            return
-        uuids = list(itertools.chain.from_iterable(uuid_lists))
-        for chunk in _chunks(uuids, PORT_CHUNK):
-            ports = ports_of(self.context, self.clients, chunk)
-            for uuid in chunk:
-                if uuid in ports:
-                    found[uuid] += self._port_leaks(uuid, ports[uuid])
-
-    def _port_leaks(self, uuid, ports):
-        found = leaks.port_leaks(uuid, ports)
-        if found:
-            owners = self._owners(uuid)
-            if owners:
-                found = leaks.port_leaks(uuid, ports, owners)
-        return found
+            held = {uuid: self._ports[uuid] for uuids in uuid_lists
+                    for uuid in self._ports.keys() & uuids}
+        else:
+            held = {}
+            uuids = list(itertools.chain.from_iterable(uuid_lists))
+            for chunk in _chunks(uuids, PORT_CHUNK):
+                ports = ports_of(self.context, self.clients, chunk)
+                held.update((uuid, ports[uuid]) for uuid in chunk
+                            if uuid in ports)
+        leaking = {uuid: leaks.port_leaks(uuid, ports)
+                   for uuid, ports in held.items()}
+        leaking = {uuid: each for uuid, each in leaking.items() if each}
+        # Who created a port tells how to repair it, not whether it leaks.
+        created = owners(sorted(leaking)) if owners and leaking else {}
+        for uuid, each in leaking.items():
+            if created.get(uuid):
+                each = leaks.port_leaks(uuid, held[uuid], created[uuid])
+            found[uuid] += each

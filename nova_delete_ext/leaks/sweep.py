@@ -22,7 +22,7 @@ placement consumers that are migrations deleted with their instance are
 looked up in each cell's ``migrations`` table. Who created a port left
 bound (Nova, which deletes it on repair, or the user) comes from the
 network info cache the deleted instance kept, when it still tells; it is
-read only for the instances whose ports are found.
+read only for the instances whose ports are found, a page's at once.
 """
 
 import contextlib
@@ -168,17 +168,18 @@ class Sweep:
         self.batch_size = batch_size
         self.progress = progress or (lambda counts, found: None)
         self.clients = clients
-        self.finder = leak_index.BulkFinder(
-            context, clients, owners=functools.partial(self._owners, context))
+        self.finder = leak_index.BulkFinder(context, clients)
         self.counts = Counts()
         # {instance_uuid: [migration uuid]} of the cell being swept.
         self._migrations = {}
         # The cell's rows were counted by the database, not as read.
         self._counted = False
 
-    def _owners(self, context, instance_uuid):
-        return novadb.nova_created(self.clients.call(
-            'nova', novadb.network_info, context, instance_uuid))
+    def _owners(self, cell_context, instance_uuids):
+        infos = self.clients.call('nova', novadb.network_infos, cell_context,
+                                  instance_uuids)
+        return {uuid: novadb.nova_created(info)
+                for uuid, info in infos.items()}
 
     def leaks(self):
         """Yield each :class:`~nova_delete_ext.leaks.Leak` found.
@@ -190,14 +191,15 @@ class Sweep:
         found = 0
         for cell in select_cells(self.context, self.filters.cell):
             self.counts.cells += 1
-            for rows, shelved in self._cell_pages(cell):
+            for cctxt, rows, shelved in self._cell_pages(cell):
                 groups, restorable = group(rows, shelved, self.kinds)
                 if not self._counted:
                     self.counts.instances += len(rows)
                     self.counts.restorable += restorable
-                migrations = self._page_migrations(rows)
-                for leak in self.finder.find(groups, order=map(_UUID, rows),
-                                             migrations=migrations):
+                for leak in self.finder.find(
+                        groups, order=map(_UUID, rows),
+                        migrations=self._page_migrations(rows),
+                        owners=functools.partial(self._owners, cctxt)):
                     found += 1
                     yield leak
                 self.progress(self.counts, found)
@@ -232,7 +234,12 @@ class Sweep:
             if counted is not None and not counted[0]:
                 return  # no deleted instance here: nothing to read
             shelved_for = shelve_matters(self.kinds)
-            if self._read_named(counted):
+            read_named = self._read_named(counted)
+            self._counted = read_named and counted is not None
+            if self._counted:
+                self.counts.instances += counted[0]
+                self.counts.restorable += counted[1]
+            if read_named:
                 uuids = set(self.finder.candidates(self.kinds))
                 uuids.update(self._migrations)
                 pages = deleted_rows.candidate_pages(
@@ -256,7 +263,7 @@ class Sweep:
                                       'sweep.', cell.identity)
                         self.counts.failed_cells.append(cell.identity)
                         return
-                    yield page
+                    yield (cctxt, *page)
 
     def _read_named(self, counted):
         """Whether to read only the rows the services name, not all.
@@ -270,13 +277,5 @@ class Sweep:
         port (see :data:`~nova_delete_ext.leaks.index.PORT_LISTING_AT`):
         then each row's ports are asked for instead.
         """
-        if counted is None:
-            return True
-        instances, restorable = counted
-        if (states.PORTS in self.kinds and
-                instances < leak_index.PORT_LISTING_AT):
-            return False
-        self.counts.instances += instances
-        self.counts.restorable += restorable
-        self._counted = True
-        return True
+        return (counted is None or states.PORTS not in self.kinds or
+                counted[0] >= leak_index.PORT_LISTING_AT)

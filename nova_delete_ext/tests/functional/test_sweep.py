@@ -11,6 +11,8 @@ import threading
 
 import fixtures
 from nova import context as nova_context
+from nova.db.main import api as main_db
+from nova.db.main import models
 from nova import objects
 from nova.scheduler.client import report
 from oslo_serialization import jsonutils
@@ -331,6 +333,42 @@ class TestAuditMigrationsAndPorts(SweepTestBase):
         self.assertIn('unbound port', output['leaks'][0]['action'])
         self.assertEqual('', self.neutron.show_port(port_id)['port'][
             'device_id'])
+
+    def test_who_created_each_port_from_the_info_cache_kept(self):
+        # When Nova could not deallocate the network, the deleted instance
+        # keeps its info cache: it tells which port Nova created (deleted
+        # on repair) and which the user brought (only unbound).
+        mine, theirs = self.server_active(), self.server_active()
+        ports = {}
+        for server, preserve in ((mine, False), (theirs, True)):
+            ports[server['id']] = self.delete_keeping_nova_port(server)
+            self.keep_info_cache(server['id'], [{
+                'id': ports[server['id']], 'preserve_on_delete': preserve}])
+        code, output = self.sweep('--repair', '--yes')
+        self.assertEqual(4, code, output)
+        by_instance = {leak['instance_uuid']: leak
+                       for leak in output['leaks']}
+        self.assertEqual((True, False), tuple(
+            by_instance[server['id']]['created_by_nova']
+            for server in (mine, theirs)))
+        self.assertIn('deleted port', by_instance[mine['id']]['action'])
+        self.assertIn('unbound port', by_instance[theirs['id']]['action'])
+        self.assertEqual([], self.neutron.list_ports(
+            True, id=ports[mine['id']])['ports'])
+        self.assertEqual('', self.neutron.show_port(
+            ports[theirs['id']])['port']['device_id'])
+
+    def keep_info_cache(self, instance_uuid, network_info):
+        """Set what the deleted instance's info cache says."""
+        cache = models.InstanceInfoCache.__table__
+        cell = self.cell_mappings['cell1']
+        with nova_context.target_cell(self.ctxt, cell) as cctxt:
+            writer = main_db.get_context_manager(cctxt).writer
+            with writer.using(cctxt) as session:
+                changed = session.execute(cache.update().where(
+                    cache.c.instance_uuid == instance_uuid).values(
+                        network_info=jsonutils.dumps(network_info)))
+        self.assertEqual(1, changed.rowcount)
 
 
 class TestAuditTimeout(SweepTestBase):

@@ -4,7 +4,6 @@ from unittest import mock
 
 import fixtures
 
-from nova import exception as nova_exception
 from nova.scheduler.client import report
 from nova.volume import cinder
 
@@ -19,6 +18,8 @@ from nova_delete_ext.tests.unit import test_leaks
 
 A, B, C = ('aaaaaaaa-0000-4000-8000-00000000000%d' % i for i in (1, 2, 3))
 MIG = 'bbbbbbbb-0000-4000-8000-000000000001'
+IMG_A, IMG_B, IMG_C = ('cccccccc-0000-4000-8000-00000000000%d' % i
+                       for i in (1, 2, 3))
 
 
 class _Resp:
@@ -96,8 +97,7 @@ class BulkFinderTest(base.TestCase):
         self.neutron = self.clients.neutron.return_value
         self.neutron.list_ports.return_value = {'ports': [
             test_leaks.port(device_id=B, port_id='pb')]}
-        self.clients.image_api.get.side_effect = nova_exception.ImageNotFound(
-            image_id='x')
+        self.clients.image_api.get_all.return_value = []
         self.finder = leak_index.BulkFinder(mock.sentinel.ctxt, self.clients)
         self.allocs = self.useFixture(mock_fixture(
             'allocations_by_consumer',
@@ -116,7 +116,7 @@ class BulkFinderTest(base.TestCase):
                           for x in found])
         self.neutron.list_ports.assert_called_once_with(
             device_id=[A, B, C], fields=leak_index._PORT_FIELDS)
-        self.clients.image_api.get.assert_not_called()  # no image id
+        self.clients.image_api.get_all.assert_not_called()  # no image id
 
     def test_indexes_built_once_per_sweep(self):
         wanted = [leak_index.Group(frozenset({states.ALLOCATIONS,
@@ -179,20 +179,25 @@ class BulkFinderTest(base.TestCase):
                          [(x.instance_uuid, x.resource_id, x.consumer)
                           for x in found])
 
-    def test_owners_asked_only_for_ports_found(self):
+    def test_owners_asked_once_only_for_ports_found(self):
         asked = []
 
-        def owners(uuid):
-            asked.append(uuid)
-            return {'pb': True}
+        def owners(uuids):
+            asked.append(uuids)
+            return {B: {'pb': True}}
 
-        finder = leak_index.BulkFinder(mock.sentinel.ctxt, self.clients,
-                                       owners=owners)
-        found = finder.find([leak_index.Group(frozenset({states.PORTS}),
-                                              [A, B])])
+        found = self.finder.find(
+            [leak_index.Group(frozenset({states.PORTS}), [A, B])],
+            owners=owners)
         self.assertEqual([(B, True)], [(x.instance_uuid, x.created_by_nova)
                                        for x in found])
-        self.assertEqual([B], asked)  # not A: Neutron has no port of it
+        self.assertEqual([[B]], asked)  # not A: Neutron has no port of it
+
+    def test_owners_not_asked_without_a_port_leak(self):
+        owners = mock.Mock()
+        self.finder.find([leak_index.Group(frozenset({states.PORTS}), [A])],
+                         owners=owners)
+        owners.assert_not_called()
 
     def test_leaks_in_the_order_asked(self):
         every = frozenset(sweep.SWEPT)
@@ -201,13 +206,54 @@ class BulkFinderTest(base.TestCase):
                                  order=[C, B, A])
         self.assertEqual([C, B, A], [x.instance_uuid for x in found])
 
-    def test_shelve_image_looked_up_by_id(self):
-        self.clients.image_api.get.side_effect = None
-        self.clients.image_api.get.return_value = test_leaks.image(owner=A)
+    def test_shelve_images_looked_up_at_once(self):
+        listed = self.clients.image_api.get_all
+        listed.return_value = [test_leaks.image(owner=A, image_id=IMG_A),
+                               test_leaks.image(owner=B, image_id=IMG_B)]
         found = self.finder.find([leak_index.Group(
-            frozenset({states.SHELVE_IMAGE}), [A], {A: 'img-1'})])
-        self.assertEqual([leaks.Leak(states.SHELVE_IMAGE, A, 'img-1',
-                                     'name=vm-shelved')], found)
+            frozenset({states.SHELVE_IMAGE}), [A, B, C],
+            {A: IMG_A, B: IMG_B, C: IMG_C})])
+        self.assertEqual(
+            [leaks.Leak(states.SHELVE_IMAGE, A, IMG_A, 'name=vm-shelved'),
+             leaks.Leak(states.SHELVE_IMAGE, B, IMG_B, 'name=vm-shelved')],
+            found)
+        listed.assert_called_once_with(
+            mock.sentinel.ctxt, page_size=leak_index.IMAGE_CHUNK,
+            filters={'id': 'in:%s' % ','.join(sorted([IMG_A, IMG_B, IMG_C])),
+                     'visibility': 'all'})
+
+
+class ImagesByIdTest(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.clients = test_leaks.make_clients()
+        self.listed = self.clients.image_api.get_all
+
+    def test_in_chunks_of_ids(self):
+        self.useFixture(fixtures.MockPatchObject(leak_index, 'IMAGE_CHUNK',
+                                                 2))
+        self.listed.side_effect = [
+            [test_leaks.image(image_id=IMG_A)], [test_leaks.image(
+                image_id=IMG_C)]]
+        found = leak_index.images_by_id(mock.sentinel.ctxt, self.clients,
+                                        [IMG_C, IMG_B, IMG_A, IMG_B])
+        self.assertEqual({IMG_A, IMG_C}, set(found))
+        self.assertEqual(['in:%s,%s' % (IMG_A, IMG_B), 'in:%s' % IMG_C],
+                         [c.kwargs['filters']['id']
+                          for c in self.listed.call_args_list])
+
+    def test_only_the_ids_asked(self):
+        # Nova's GlanceFixture lists every image, whatever the filter.
+        self.listed.return_value = [test_leaks.image(image_id=IMG_A),
+                                    test_leaks.image(image_id=IMG_B)]
+        self.assertEqual([IMG_A], list(leak_index.images_by_id(
+            mock.sentinel.ctxt, self.clients, [IMG_A])))
+
+    def test_an_id_that_is_no_uuid_names_no_image(self):
+        self.assertEqual({}, leak_index.images_by_id(
+            mock.sentinel.ctxt, self.clients, ['a,b', 'img-1', None]))
+        self.listed.assert_not_called()
 
 
 def mock_fixture(name, value):
