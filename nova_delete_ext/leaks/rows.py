@@ -92,8 +92,13 @@ def _read(session, query, **params):
     return session.execute(query, params).all()
 
 
-def _reader(cell_context):
-    """One reader transaction (which may go to a replica) on the cell."""
+def reader(cell_context):
+    """One reader transaction (which may go to a replica) on the cell.
+
+    The reads of this module, and those of
+    :mod:`nova_delete_ext.leaks.novadb` made in the same thread, join it
+    when it is open: a sweep reads a cell in one transaction.
+    """
     return main_db.get_context_manager(
         cell_context).reader.allow_async.using(cell_context)
 
@@ -115,7 +120,7 @@ def deleted_pages(cell_context, filters, batch_size,
     query = _query(filters).where(
         _INSTANCES.c.id > sa.bindparam('marker')).order_by(
             _INSTANCES.c.id).limit(batch_size)
-    with _reader(cell_context) as session:
+    with reader(cell_context) as session:
         shelved = {}
         if any(shelved_for):
             shelved = dict(_read(session, _shelved_query(
@@ -139,7 +144,7 @@ def count(cell_context, filters):
         sa.func.count(),
         sa.func.coalesce(sa.func.sum(_restorable()), 0)).select_from(
             _INSTANCES), filters)
-    with _reader(cell_context) as session:
+    with reader(cell_context) as session:
         [(rows, restorable)] = _read(session, query)
     return rows, restorable
 
@@ -161,7 +166,7 @@ def candidate_pages(cell_context, filters, uuids, batch_size,
     query = _query(filters).where(_INSTANCES.c.uuid.in_(chunk))
     shelved_query = _shelved_query(filters).where(
         _SYSTEM_METADATA.c.instance_uuid.in_(chunk))
-    with _reader(cell_context) as session:
+    with reader(cell_context) as session:
         snapshots = None
         if shelve_named:
             snapshots = dict(_read(session, _shelved_query(filters)))

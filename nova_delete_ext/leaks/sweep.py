@@ -175,9 +175,9 @@ class Sweep:
         # The cell's rows were counted by the database, not as read.
         self._counted = False
 
-    def _owners(self, cell_context, instance_uuids):
-        infos = self.clients.call('nova', novadb.network_infos, cell_context,
-                                  instance_uuids)
+    @staticmethod
+    def _owners(cell_context, instance_uuids):
+        infos = novadb.network_infos(cell_context, instance_uuids)
         return {uuid: novadb.nova_created(info)
                 for uuid, info in infos.items()}
 
@@ -218,11 +218,16 @@ class Sweep:
         # A service that cannot answer stops the sweep, as below.
         consumers = (list(self.finder.allocations())
                      if states.ALLOCATIONS in self.kinds else [])
-        with nova_context.target_cell(self.context, cell) as cctxt:
+        with nova_context.target_cell(self.context, cell) as cctxt, \
+                contextlib.ExitStack() as cell_reads:
             try:
+                # Every read of the cell in one transaction, the rows'
+                # pages and the info caches asked for between them
+                # included: each transaction costs a connection checkout.
+                cell_reads.enter_context(deleted_rows.reader(cctxt))
                 if consumers:
-                    self._migrations = self.clients.call(
-                        'nova', novadb.deleted_migrations, cctxt, consumers)
+                    self._migrations = novadb.deleted_migrations(cctxt,
+                                                                 consumers)
                 counted = (None if self.kinds <= INDEXED
                            else deleted_rows.count(cctxt, self.filters))
             except Exception:
@@ -249,21 +254,20 @@ class Sweep:
             else:
                 pages = deleted_rows.deleted_pages(
                     cctxt, self.filters, self.batch_size, shelved_for)
-            # Closed when the sweep stops early, so that the cell's
-            # transaction ends with it.
-            with contextlib.closing(pages):
-                while True:
-                    try:
-                        page = next(pages)
-                    except StopIteration:
-                        return
-                    except Exception:
-                        LOG.exception('Could not read the deleted instances '
-                                      'of cell %s; it is left out of this '
-                                      'sweep.', cell.identity)
-                        self.counts.failed_cells.append(cell.identity)
-                        return
-                    yield (cctxt, *page)
+            # Closed when the sweep stops early, before the transaction.
+            cell_reads.enter_context(contextlib.closing(pages))
+            while True:
+                try:
+                    page = next(pages)
+                except StopIteration:
+                    return
+                except Exception:
+                    LOG.exception('Could not read the deleted instances of '
+                                  'cell %s; it is left out of this sweep.',
+                                  cell.identity)
+                    self.counts.failed_cells.append(cell.identity)
+                    return
+                yield (cctxt, *page)
 
     def _read_named(self, counted):
         """Whether to read only the rows the services name, not all.

@@ -15,10 +15,12 @@ from nova.db.main import api as main_db
 from nova.db.main import models
 from nova import objects
 from nova.scheduler.client import report
+from oslo_db import exception as db_exc
 from oslo_serialization import jsonutils
 
 from nova_delete_ext.cmd import sweep as sweep_cmd
 from nova_delete_ext.leaks import index as leak_index
+from nova_delete_ext.leaks import novadb
 from nova_delete_ext.leaks import rows
 from nova_delete_ext.leaks import sweep
 from nova_delete_ext import states
@@ -307,6 +309,13 @@ class TestAuditMigrationsAndPorts(SweepTestBase):
         server = self.server_active()
         migration = self.delete_during_resize(server)
         [rp] = self.allocations({'id': migration})
+        with nova_context.target_cell(
+                self.ctxt, self.cell_mappings['cell1']) as cctxt:
+            # Read a uuid at a time: the query of every chunk finds its own.
+            self.assertEqual({server['id']: [migration]},
+                             novadb.deleted_migrations(
+                                 cctxt, [server['id'], migration, rp],
+                                 chunk=1))
         expected = [('allocations', server['id'], rp)]
         for kinds in ('allocations', ','.join(sorted(sweep.SWEPT))):
             # Indexed kinds only, and every deleted instance read.
@@ -357,6 +366,11 @@ class TestAuditMigrationsAndPorts(SweepTestBase):
             True, id=ports[mine['id']])['ports'])
         self.assertEqual('', self.neutron.show_port(
             ports[theirs['id']])['port']['device_id'])
+        with nova_context.target_cell(
+                self.ctxt, self.cell_mappings['cell1']) as cctxt:
+            self.assertEqual(sorted([mine['id'], theirs['id']]), sorted(
+                novadb.network_infos(cctxt, [mine['id'], theirs['id']],
+                                     chunk=1)))
 
     def keep_info_cache(self, instance_uuid, network_info):
         """Set what the deleted instance's info cache says."""
@@ -431,3 +445,37 @@ class TestAuditCells(SweepTestBase):
             error = self.assertRaises(SystemExit, sweep_cmd.main,
                                       ['--cell', 'cell9'])
         self.assertEqual(2, error.code)
+
+    def test_a_cell_that_cannot_be_read_is_left_out(self):
+        one = self._create_server(host='compute', networks='none')
+        two = self._create_server(host='host2', networks='none')
+        self.delete_keeping_allocations(one)
+        self.delete_keeping_allocations(two)
+        cell2 = self.cell_mappings['cell2'].uuid
+
+        def down(cell_context):
+            if cell_context.cell_uuid == cell2:
+                raise db_exc.DBConnectionError('cell2 is down')
+
+        def migrations(cell_context, *args, **kwargs):
+            down(cell_context)
+            return read_migrations(cell_context, *args, **kwargs)
+
+        def pages(cell_context, *args, **kwargs):
+            down(cell_context)
+            yield from read_pages(cell_context, *args, **kwargs)
+
+        read_migrations = novadb.deleted_migrations
+        read_pages = rows.candidate_pages
+        # Before the cell's pages, and while reading them.
+        for owner, name, fails in ((novadb, 'deleted_migrations', migrations),
+                                   (rows, 'candidate_pages', pages)):
+            with fixtures.MockPatchObject(owner, name, fails):
+                code, output = self.sweep('--kinds', 'allocations')
+            self.assertEqual(1, code, output)
+            self.assertEqual([self.cell_mappings['cell2'].identity],
+                             output['failed_cells'])
+            self.assertEqual([one['id']], [leak['instance_uuid']
+                                           for leak in output['leaks']])
+            self.assertIn('Could not read the deleted instances of cell',
+                          self.stdlog.logger.output)

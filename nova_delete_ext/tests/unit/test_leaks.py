@@ -615,21 +615,6 @@ class NovaDbTest(base.TestCase):
         self.assertEqual([], novadb.migration_uuids(self.ctxt, UUID))
         self.get_by_filters.assert_not_called()
 
-    def test_deleted_migrations_by_instance_in_chunks(self):
-        m0, m1, m3, x, i1, i2 = (
-            'c0ffee00-0000-4000-8000-00000000000%s' % c for c in '0134ab')
-        self.get_by_filters.side_effect = [
-            [objects.Migration(uuid=m1, instance_uuid=i1),
-             objects.Migration(uuid=m0, instance_uuid=i1)],
-            [objects.Migration(uuid=m3, instance_uuid=i2)]]
-        found = novadb.deleted_migrations(self.ctxt, [x, m3, m1, m0],
-                                          chunk=3)
-        self.assertEqual({i1: [m0, m1], i2: [m3]}, found)
-        calls = self.get_by_filters.call_args_list
-        self.assertEqual([{'uuid': [m0, m1, m3]}, {'uuid': [x]}],
-                         [c[0][1] for c in calls])
-        self.assertEqual({'only'}, {c[0][0].read_deleted for c in calls})
-
     def test_network_info_of_the_deleted_instance(self):
         self.useFixture(base.fixtures.MonkeyPatch(
             'nova.objects.base.NovaObject.indirection_api', mock.Mock()))
