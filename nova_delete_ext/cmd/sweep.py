@@ -14,6 +14,9 @@ that failed), 2 bad arguments.
 import argparse
 import sys
 
+from keystoneauth1 import exceptions as ks_exceptions
+from keystoneauth1 import loading as ks_loading
+from nova.conf import service_token as nova_service_token
 from nova import config as nova_config
 from nova import context as nova_context
 from nova import objects
@@ -29,6 +32,7 @@ from nova_delete_ext.leaks import services
 from nova_delete_ext.leaks import sweep
 from nova_delete_ext import record
 from nova_delete_ext.sinks import file as file_sink
+from nova_delete_ext import states
 
 LOG = logging.getLogger(__name__)
 CONF = ext_conf.CONF
@@ -140,11 +144,21 @@ def run(args, out=None, err=None):
     if args.repair and not CONF.delete_ext.record_file:
         args.parser.error('--repair writes every removal to the record '
                           'file: set [delete_ext]record_file')
+    try:
+        glance_auth = _glance_auth()
+    except ks_exceptions.AuthPluginException as exc:
+        args.parser.error('configuration: [service_user]: %s' % exc)
+    if glance_auth is None and states.SHELVE_IMAGE in args.kinds:
+        args.parser.error(
+            'configuration: shelve_image is checked in Glance as Nova\'s '
+            'service user, and [service_user] in nova.conf names no '
+            'credentials (auth_type): configure it, or leave shelve_image '
+            'out of --kinds')
     objects.register_all()
     filters = sweep.Filters(since=args.since, before=args.before,
                             project_id=args.project, cell=args.cell)
     try:
-        return _sweep_and_repair(args, filters, out, err)
+        return _sweep_and_repair(args, filters, out, err, glance_auth)
     except sweep.UnknownCell as exc:
         args.parser.error(str(exc))
     except Exception as exc:
@@ -153,8 +167,23 @@ def run(args, out=None, err=None):
         return ERROR
 
 
-def _sweep_and_repair(args, filters, out, err):
+def _glance_auth():
+    """Credentials for the sweep's calls to Glance, or None.
+
+    The sweep's context is an admin context without a user token. Nova
+    gives such a context credentials of its own for placement, Neutron and
+    Cinder (their sections of nova.conf), but calls Glance with the
+    context's own credentials only: without them every Glance call fails
+    with EmptyCatalog. The sweep uses Nova's service user, whose
+    ``[service_user]`` credentials ``nova-status upgrade check`` requires.
+    """
+    return ks_loading.load_auth_from_conf_options(
+        CONF, nova_service_token.SERVICE_USER_GROUP)
+
+
+def _sweep_and_repair(args, filters, out, err, glance_auth=None):
     context = nova_context.get_admin_context()
+    context.user_auth_plugin = glance_auth
     clients = services.Clients(timeout=CONF.delete_ext_verify.timeout)
     progress = _Progress(err) if err.isatty() else None
     sw = sweep.Sweep(context, clients, filters, kinds=args.kinds,

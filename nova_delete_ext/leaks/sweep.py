@@ -231,10 +231,7 @@ class Sweep:
                 counted = (None if self.kinds <= INDEXED
                            else deleted_rows.count(cctxt, self.filters))
             except Exception:
-                LOG.exception('Could not read the deleted instances of cell '
-                              '%s; it is left out of this sweep.',
-                              cell.identity)
-                self.counts.failed_cells.append(cell.identity)
+                self._left_out(cell)
                 return
             if counted is not None and not counted[0]:
                 return  # no deleted instance here: nothing to read
@@ -262,12 +259,14 @@ class Sweep:
                 except StopIteration:
                     return
                 except Exception:
-                    LOG.exception('Could not read the deleted instances of '
-                                  'cell %s; it is left out of this sweep.',
-                                  cell.identity)
-                    self.counts.failed_cells.append(cell.identity)
+                    self._left_out(cell)
                     return
                 yield (cctxt, *page)
+
+    def _left_out(self, cell):
+        LOG.exception('Could not read the deleted instances of cell %s; it '
+                      'is left out of this sweep.', cell.identity)
+        self.counts.failed_cells.append(cell.identity)
 
     def _read_named(self, counted):
         """Whether to read only the rows the services name, not all.

@@ -87,6 +87,9 @@ class SweepTestBase(scenarios.ServerStates, scenarios.LeakyDeletes,
         # parse a nova.conf of this machine.
         self.useFixture(fixtures.MockPatch(
             'nova_delete_ext.cmd.sweep._load_config'))
+        # The command calls Glance as Nova's service user; the harness's
+        # Glance takes no credentials.
+        self.flags(auth_type='none', group='service_user')
         self.listing = self.useFixture(CinderAttachmentListing(self.cinder))
         self.ctxt = nova_context.get_admin_context()
 

@@ -56,6 +56,9 @@ class AuditCommandTest(base.TestCase):
         self.log_path = os.path.join(
             self.useFixture(fixtures.TempDir()).path, 'records.jsonl')
         self.flags(record_file=self.log_path, group='delete_ext')
+        # Glance is called as Nova's service user (a plugin without options
+        # here).
+        self.flags(auth_type='none', group='service_user')
         self.out, self.err = _Out(), _Out()
 
     def _sweep(self, context, clients, filters, kinds, batch_size,
@@ -128,6 +131,35 @@ class AuditCommandTest(base.TestCase):
         self.assertIn('neutron down', lines[0]['error'])
         self.assertIn('neutron down',
                       self.json_out()['leaks'][0]['error'])
+
+    def test_glance_is_called_as_novas_service_user(self):
+        with mock.patch.object(sweep_cmd.ks_loading,
+                               'load_auth_from_conf_options',
+                               autospec=True) as load:
+            self.assertEqual(sweep_cmd.FOUND, self.run_cmd())
+        load.assert_called_once_with(sweep_cmd.CONF, 'service_user')
+        context = self.sweep_cls.call_args[0][0]
+        self.assertIs(load.return_value, context.user_auth_plugin)
+
+    def test_shelve_images_need_the_service_users_credentials(self):
+        self.flags(auth_type=None, group='service_user')
+        with mock.patch('sys.stderr', new_callable=io.StringIO) as stderr:
+            error = self.assertRaises(SystemExit, self.run_cmd)
+        self.assertEqual(2, error.code)
+        self.assertIn('[service_user] in nova.conf names no credentials',
+                      stderr.getvalue())
+        self.sweep_cls.assert_not_called()
+        # Without shelve_image, Glance is not called.
+        self.assertEqual(sweep_cmd.FOUND,
+                         self.run_cmd('--kinds', 'ports,allocations'))
+
+    def test_service_user_credentials_that_do_not_load(self):
+        self.flags(auth_type='password', group='service_user')
+        with mock.patch('sys.stderr', new_callable=io.StringIO) as stderr:
+            error = self.assertRaises(SystemExit, self.run_cmd)
+        self.assertEqual(2, error.code)
+        self.assertIn('configuration: [service_user]: ', stderr.getvalue())
+        self.sweep_cls.assert_not_called()
 
     def test_an_unreadable_cell_exits_1(self):
         self.failed_cells = ['cell2']
