@@ -12,6 +12,7 @@ import sys
 from unittest import mock
 
 import fixtures
+from keystoneauth1 import exceptions as ks_exceptions
 from oslo_serialization import jsonutils
 
 from nova_delete_ext import cmd
@@ -154,11 +155,17 @@ class AuditCommandTest(base.TestCase):
                          self.run_cmd('--kinds', 'ports,allocations'))
 
     def test_service_user_credentials_that_do_not_load(self):
-        self.flags(auth_type='password', group='service_user')
-        with mock.patch('sys.stderr', new_callable=io.StringIO) as stderr:
+        # Mocked: loading a real plugin would register its options (a
+        # required auth_url) on the process's configuration for good.
+        with mock.patch.object(
+                sweep_cmd.ks_loading, 'load_auth_from_conf_options',
+                autospec=True, side_effect=ks_exceptions.AuthPluginException(
+                    'auth_url missing')), \
+                mock.patch('sys.stderr', new_callable=io.StringIO) as stderr:
             error = self.assertRaises(SystemExit, self.run_cmd)
         self.assertEqual(2, error.code)
-        self.assertIn('configuration: [service_user]: ', stderr.getvalue())
+        self.assertIn('configuration: [service_user]: auth_url missing',
+                      stderr.getvalue())
         self.sweep_cls.assert_not_called()
 
     def test_an_unreadable_cell_exits_1(self):
