@@ -89,12 +89,9 @@ def deleted_migrations(cell_context, uuids, chunk=MIGRATION_CHUNK):
     query = sa.select(mig.instance_uuid, mig.uuid).where(
         mig.deleted != 0, mig.uuid.in_(sa.bindparam('uuids',
                                                     expanding=True)))
-    uuids = sorted(uuids)
     found = {}
-    for start in range(0, len(uuids), chunk):
-        for instance_uuid, uuid in cell_context.session.execute(
-                query, {'uuids': uuids[start:start + chunk]}):
-            found.setdefault(instance_uuid, []).append(uuid)
+    for instance_uuid, uuid in _by_uuids(cell_context, query, uuids, chunk):
+        found.setdefault(instance_uuid, []).append(uuid)
     return {uuid: sorted(each) for uuid, each in found.items()}
 
 
@@ -130,14 +127,19 @@ def network_infos(cell_context, instance_uuids, chunk=INFO_CACHE_CHUNK):
     cache = _INFO_CACHE.c
     query = sa.select(cache.instance_uuid, cache.network_info).where(
         cache.instance_uuid.in_(sa.bindparam('uuids', expanding=True)))
-    uuids = sorted(instance_uuids)
-    found = {}
+    return {uuid: jsonutils.loads(value) for uuid, value in _by_uuids(
+        cell_context, query, instance_uuids, chunk) if value}
+
+
+def _by_uuids(cell_context, query, uuids, chunk):
+    """The rows of ``query`` for ``uuids``, ``chunk`` of them per query.
+
+    ``query`` takes the uuids as the expanding parameter ``uuids``.
+    """
+    uuids = sorted(uuids)
     for start in range(0, len(uuids), chunk):
-        for uuid, value in cell_context.session.execute(
-                query, {'uuids': uuids[start:start + chunk]}):
-            if value:
-                found[uuid] = jsonutils.loads(value)
-    return found
+        yield from cell_context.session.execute(
+            query, {'uuids': uuids[start:start + chunk]})
 
 
 def nova_created(network_info):
