@@ -21,7 +21,10 @@ while its history of deletes grows. It then prints, per size:
   data;
 * the part of that work neither tool can avoid: reading the allocations
   of every resource provider from placement, one request per provider (as
-  placement has no query by many consumers), timed on its own;
+  placement has no query by many consumers), timed on its own; and what
+  any tool that looks in the cell databases pays before reading a row:
+  the cell mappings, then one transaction per cell (see
+  :func:`_visit_cells`);
 * the peak memory Python allocated during the full sweep (tracemalloc, in
   a run of its own, as tracing slows the sweep down);
 * the leaks found, against the leaks seeded.
@@ -163,6 +166,20 @@ def _listing_as_glance_does(fixture):
     return detail
 
 
+def _visit_cells(context):
+    """The least a tool that reads every cell database does.
+
+    The cell mappings from the API database, then one transaction of one
+    trivial statement in each cell. On this harness each transaction
+    connects to a SQLite file anew (oslo.db gives SQLite files no
+    connection pool), where a deployment's MySQL connections are pooled.
+    """
+    for cell in objects.CellMappingList.get_all(context):
+        with nova_context.target_cell(context, cell) as cctxt, \
+                rows.reader(cctxt):
+            cctxt.session.execute(sa.text('SELECT 1')).all()
+
+
 class Bench(test_sweep.SweepTestBase):
 
     size = 1000
@@ -188,6 +205,7 @@ class Bench(test_sweep.SweepTestBase):
             'listing': (leak_index.allocations_by_consumer,
                         nova_context.get_admin_context(),
                         services.Clients().placement),
+            'cells': (_visit_cells, nova_context.get_admin_context()),
         }
         # In alternation, so that drift of the machine affects all alike.
         times = collections.defaultdict(list)
@@ -209,7 +227,7 @@ class Bench(test_sweep.SweepTestBase):
                     result['found'] = collections.Counter(
                         leak['kind'] for leak in jsonutils.loads(
                             output)['leaks'])
-                if name != 'listing':
+                if name not in ('listing', 'cells'):
                     result[name + '_code'] = outcome
         result['times'] = dict(times)
         # Traced apart, as tracing slows the sweep down.
@@ -406,8 +424,9 @@ def report(results, runs):
             'output %s\n'
             '  nova-manage placement audit %s\n'
             '  placement listing alone   %s\n'
-            '  allocations-only / listing at p50: %.2f; full sweep / '
-            'nova-manage at p50: %.2f\n'
+            '  cell mappings and one transaction per cell %s\n'
+            '  allocations-only / listing at p50: %.2f; / (listing + '
+            'cells): %.2f; full sweep / nova-manage at p50: %.2f\n'
             '  CPU time of the process:\n'
             '    full sweep              %s  -> %.0f instances/s at p50\n'
             '    allocations-only sweep  %s\n'
@@ -429,9 +448,12 @@ def report(results, runs):
                _ms(times['shared_read']), _ms(times['shared_nova_db']),
                _ms(times['shared_match']), _ms(times['shared_output']),
                _ms(times['nova_manage']),
-               _ms(times['listing']),
+               _ms(times['listing']), _ms(times['cells']),
                bench_stats.spread(times['shared'])[1] /
                bench_stats.spread(times['listing'])[1],
+               bench_stats.spread(times['shared'])[1] /
+               (bench_stats.spread(times['listing'])[1] +
+                bench_stats.spread(times['cells'])[1]),
                full_p50 / bench_stats.spread(times['nova_manage'])[1],
                _ms(times['full_cpu']), r['size'] / cpu_p50,
                _ms(times['shared_cpu']), _ms(times['nova_manage_cpu']),

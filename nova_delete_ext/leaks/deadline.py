@@ -7,6 +7,14 @@ and a sweep never ends. :func:`call` runs one call on a thread of its own
 and waits for it at most ``timeout`` seconds; a call that takes longer is
 given up with :class:`CallTimedOut`.
 
+A call made on the thread of another (a listing of many requests, run as
+one call) runs right there, with a deadline of its own: the outer call is
+given up as soon as the one running on its thread, the nested call or the
+outer itself since the last nested call ended, has run longer than its
+timeout. A listing of twelve requests then costs one thread, not twelve:
+every hand-over between threads lets the other threads of the process
+run first.
+
 A thread cannot be stopped from outside: a call given up goes on until the
 service or the client's own timeout ends it, and only then is its thread
 gone. At most :data:`MAX_ABANDONED` such calls are left running; while
@@ -17,8 +25,11 @@ behind.
 this works the same in both of Nova's concurrency modes.
 """
 
+import contextlib
 import contextvars
 import threading
+import time
+import typing
 
 from oslo_context import context as common_context
 
@@ -29,6 +40,9 @@ MAX_ABANDONED = 8
 
 _lock = threading.Lock()
 _abandoned = 0
+# The call whose thread this is, in that thread's context.
+_running = contextvars.ContextVar('nova_delete_ext_deadline_call',
+                                  default=None)
 
 
 class CallTimedOut(exception.DeleteExtError):
@@ -52,11 +66,28 @@ def _release():
         _abandoned -= 1
 
 
+class _Step(typing.NamedTuple):
+    """What runs now on a call's thread, and since when."""
+
+    service: str
+    call: str
+    timeout: float
+    started: float
+
+    def left(self):
+        return self.started + self.timeout - time.monotonic()
+
+    def timed_out(self):
+        return CallTimedOut(service=self.service, call=self.call,
+                            timeout=self.timeout)
+
+
 class _Call:
 
-    def __init__(self, func, args, kwargs):
+    def __init__(self, step, func, args, kwargs):
         # The request context oslo.log names, as Nova's own spawn does.
         self.request_context = common_context.get_current()
+        self.step = step
         self.func = func
         self.args = args
         self.kwargs = kwargs
@@ -64,9 +95,12 @@ class _Call:
         self.result = None
         self.error = None
         self.given_up = False
+        self.thread_id = None
         self._lock = threading.Lock()
 
     def run(self):
+        self.thread_id = threading.get_ident()
+        _running.set(self)
         try:
             if self.request_context is not None:
                 self.request_context.update_store()
@@ -79,6 +113,26 @@ class _Call:
                 given_up = self.given_up
             if given_up:
                 _release()
+
+    @contextlib.contextmanager
+    def nested(self, step):
+        """``step`` runs on this call's thread; then this call again."""
+        outer = self.step
+        self.step = step
+        try:
+            yield
+        finally:
+            self.step = outer._replace(started=time.monotonic())
+
+    def wait(self):
+        """True once done; False when what runs now is out of time."""
+        while True:
+            # One read: the thread replaces the step, never changes it.
+            step = self.step
+            if self.done.wait(max(step.left(), 0)):
+                return True
+            if self.step is step:
+                return False
 
     def give_up(self):
         """True if given up; False if it finished meanwhile."""
@@ -98,17 +152,30 @@ def call(timeout, service, func, *args, **kwargs):
     :param timeout: seconds, or None to call ``func`` right here.
     :param service: what is called, for the error: ``placement``...
     :returns: what ``func`` returns.
-    :raises CallTimedOut: ``func`` did not return in time; it goes on in
-        the background and what it returns is dropped.
+    :raises CallTimedOut: ``func``, or a call made on its thread, did not
+        return in time; ``func`` goes on in the background (a call made on
+        its thread from then on fails at once) and what it returns is
+        dropped.
     :raises: what ``func`` raises.
+
+    Called on the thread of another call, ``func`` runs right there, and
+    that call waits for it at most ``timeout`` seconds.
     """
     if timeout is None:
         return func(*args, **kwargs)
     name = getattr(func, '__name__', None) or repr(func)
+    step = _Step(service, name, timeout, time.monotonic())
+    outer = _running.get()
+    if outer is not None and outer.thread_id == threading.get_ident():
+        if outer.given_up:
+            # Nobody waits for this any more: end it at its next call.
+            raise step.timed_out()
+        with outer.nested(step):
+            return func(*args, **kwargs)
     if _abandoned >= MAX_ABANDONED:
         raise TooManyCallsHanging(service=service, call=name,
                                   count=_abandoned, timeout=timeout)
-    pending = _Call(func, args, kwargs)
+    pending = _Call(step, func, args, kwargs)
     # The caller's context variables go along (the log context of oslo.log
     # and of the extension).
     context = contextvars.copy_context()
@@ -116,8 +183,11 @@ def call(timeout, service, func, *args, **kwargs):
                               daemon=True,
                               name='nova-delete-ext-call-%s' % name)
     thread.start()
-    if not pending.done.wait(timeout) and pending.give_up():
-        raise CallTimedOut(service=service, call=name, timeout=timeout)
+    if not pending.wait():
+        # What ran out of time: the call itself, or one made on its thread.
+        step = pending.step
+        if pending.give_up():
+            raise step.timed_out()
     if pending.error is not None:
         raise pending.error
     return pending.result

@@ -160,7 +160,9 @@ class BulkFinder:
     """Finds the leaks of batches of deleted instances.
 
     The placement, Cinder and Neutron indexes are built on first need and
-    kept for the life of the finder (one sweep).
+    kept for the life of the finder (one sweep). A listing of many requests
+    is one call of ``clients``: its requests run on that call's thread,
+    each with its own time limit.
     """
 
     def __init__(self, context, clients):
@@ -173,14 +175,15 @@ class BulkFinder:
 
     def allocations(self):
         if self._allocations is None:
-            self._allocations = allocations_by_consumer(
-                self.context, self.clients.placement)
+            self._allocations = self.clients.call(
+                'placement', allocations_by_consumer, self.context,
+                self.clients.placement)
         return self._allocations
 
     def attachments(self):
         if self._attachments is None:
-            self._attachments = attachments_by_instance(self.context,
-                                                        self.clients)
+            self._attachments = self.clients.call(
+                'cinder', attachments_by_instance, self.context, self.clients)
         return self._attachments
 
     def ports(self):
@@ -248,8 +251,9 @@ class BulkFinder:
                      if states.SHELVE_IMAGE in group.kinds
                      for uuid, image_id in (group.shelve_images or {}).items()}
         if snapshots:
-            images = images_by_id(self.context, self.clients,
-                                  snapshots.values())
+            images = self.clients.call('glance', images_by_id,
+                                       self.context, self.clients,
+                                       snapshots.values())
             for uuid, image_id in snapshots.items():
                 found[uuid] += leaks.shelve_image_leaks(uuid,
                                                         images.get(image_id))

@@ -499,6 +499,13 @@ class DeadlineTest(base.TestCase):
         self.release.wait(10)
         return 'late'
 
+    def wait_until_none_abandoned(self):
+        for _ in range(200):
+            if not deadline.abandoned():
+                return
+            time.sleep(0.01)
+        self.fail('calls given up still running')
+
     def test_answer_in_time(self):
         self.assertEqual(3, deadline.call(1.0, 'x', lambda a, b=0: a + b,
                                           1, b=2))
@@ -521,11 +528,7 @@ class DeadlineTest(base.TestCase):
                          str(error))
         self.assertEqual(1, deadline.abandoned())
         self.release.set()
-        for _ in range(200):
-            if not deadline.abandoned():
-                break
-            time.sleep(0.01)
-        self.assertEqual(0, deadline.abandoned())
+        self.wait_until_none_abandoned()
 
     def test_calls_fail_at_once_while_too_many_hang(self):
         self.useFixture(base.fixtures.MonkeyPatch(
@@ -540,11 +543,75 @@ class DeadlineTest(base.TestCase):
         self.assertEqual([], called)
         self.assertIn('2 earlier calls', str(error))
         self.release.set()
-        for _ in range(200):
-            if not deadline.abandoned():
-                break
-            time.sleep(0.01)
+        self.wait_until_none_abandoned()
         self.assertEqual('ok', deadline.call(1.0, 'neutron', lambda: 'ok'))
+
+    def test_calls_on_a_call_thread_run_there(self):
+        def listing():
+            return [deadline.call(1.0, 'placement', threading.get_ident)
+                    for _ in range(3)], threading.get_ident()
+
+        def threads_started():
+            return len([thread for thread in threading.enumerate()
+                        if thread.name.startswith('nova-delete-ext-call')])
+
+        before = threads_started()
+        inner, outer = deadline.call(1.0, 'placement', listing)
+        self.assertEqual([outer] * 3, inner)
+        self.assertNotEqual(threading.get_ident(), outer)
+        self.assertLessEqual(threads_started(), before + 1)
+
+    def test_each_call_on_a_call_thread_has_its_own_time_limit(self):
+        # Together they take longer than one call's limit, each less.
+        def listing():
+            for _ in range(4):
+                deadline.call(0.5, 'placement', time.sleep, 0.2)
+            return 'listed'
+
+        self.assertEqual('listed', deadline.call(0.5, 'placement', listing))
+
+    def test_a_call_on_a_call_thread_that_hangs_gives_the_call_up(self):
+        def listing():
+            deadline.call(5.0, 'placement', lambda: None)
+            deadline.call(0.05, 'placement', self.hang)
+
+        started = time.monotonic()
+        error = self.assertRaises(deadline.CallTimedOut, deadline.call,
+                                  5.0, 'placement', listing)
+        self.assertLess(time.monotonic() - started, 4)
+        # The call that hung is named, with its own limit.
+        self.assertEqual('placement did not answer hang within 0.05 s',
+                         str(error))
+        self.release.set()
+        self.wait_until_none_abandoned()
+
+    def test_a_call_given_up_makes_no_further_call(self):
+        made = []
+
+        def listing():
+            try:
+                deadline.call(0.05, 'placement', self.hang)
+            except deadline.CallTimedOut:
+                pass  # the listing would go on, were it not given up
+            made.append(deadline.call(5.0, 'placement', lambda: 'next'))
+
+        self.assertRaises(deadline.CallTimedOut, deadline.call, 5.0,
+                          'placement', listing)
+        self.release.set()
+        self.wait_until_none_abandoned()
+        self.assertEqual([], made)
+
+    def test_the_outer_call_has_its_time_limit_between_calls(self):
+        def listing():
+            deadline.call(5.0, 'placement', lambda: None)
+            self.hang()
+
+        error = self.assertRaises(deadline.CallTimedOut, deadline.call,
+                                  0.05, 'placement', listing)
+        self.assertEqual('placement did not answer listing within 0.05 s',
+                         str(error))
+        self.release.set()
+        self.wait_until_none_abandoned()
 
 
 class NovaDbTest(base.TestCase):
