@@ -29,6 +29,11 @@ while its history of deletes grows. It then prints, per size:
   a run of its own, as tracing slows the sweep down);
 * the leaks found, against the leaks seeded.
 
+The sweeps read the providers one at a time (``--placement-concurrency
+1``): placement answers in this process, where reading side by side only
+adds threads waiting for the same interpreter. Against a placement of its
+own, ``tools/cloud/bench_listing_cloud.py`` measures it.
+
 Each time is given as min/p50/p95/max over ``--runs`` runs (default 21),
 the tools taking turns. Runs cost less than seeding, and the listing
 varies by a fifth from run to run: fewer runs give p50s that move as
@@ -76,6 +81,7 @@ import sqlalchemy as sa
 from nova_delete_ext.cmd import sweep as sweep_cmd
 from nova_delete_ext.leaks import index as leak_index
 from nova_delete_ext.leaks import novadb
+from nova_delete_ext.leaks import providers
 from nova_delete_ext.leaks import rows
 from nova_delete_ext.leaks import services
 
@@ -84,6 +90,10 @@ import bench_stats
 LEAK_EVERY = 33  # about 3% of the deleted instances leak, each one kind
 LEAK_KINDS = ('allocations', 'ports', 'volumes', 'shelve_image')
 RUNS = 21  # each time is the spread of this many runs
+# Placement answers in this process: reading providers side by side only
+# adds threads that wait for the same interpreter. It pays against a
+# placement of its own (tools/cloud/bench_listing_cloud.py measures it).
+ONE_AT_A_TIME = ['--placement-concurrency', '1']
 INSERT_CHUNK = 5000  # rows per bulk insert
 ALLOCATION_CHUNK = 500  # consumers per POST /allocations
 # system_metadata entries every instance carries (what Nova copies from
@@ -99,7 +109,7 @@ PHASES = (
               (rows, 'count'))),
     # The rest of what the sweep reads from the cell databases.
     ('nova_db', ((novadb, 'deleted_migrations'), (novadb, 'network_infos'))),
-    ('placement', ((leak_index, 'allocations_by_consumer'),)),
+    ('placement', ((providers, 'allocations_by_consumer'),)),
     ('cinder', ((leak_index, 'attachments_by_instance'),)),
     ('neutron', ((leak_index, 'ports_of'), (leak_index, 'ports_by_device'))),
     ('glance', ((leak_index, 'images_by_id'),)),
@@ -168,6 +178,18 @@ def _listing_as_glance_does(fixture):
     return detail
 
 
+def _listing(context, placement):
+    """The placement listing both tools make, one request after the other.
+
+    Every provider, then each one's allocations, on this thread and
+    without a time limit: what neither tool can avoid.
+    """
+    resp = placement.get('/resource_providers', version='1.14')
+    return {provider['uuid']: placement.get_allocations_for_resource_provider(
+        context, provider['uuid']).allocations
+        for provider in resp.json()['resource_providers']}
+
+
 def _visit_cells(context):
     """The least a tool that reads every cell database does.
 
@@ -200,12 +222,12 @@ class Bench(test_sweep.SweepTestBase):
         phases = _Phases()
         phases.install(self)
         work = {
-            'full': (sweep_cmd.main, ['--format', 'json']),
+            'full': (sweep_cmd.main, ['--format', 'json'] + ONE_AT_A_TIME),
             'shared': (sweep_cmd.main,
-                       ['--format', 'json', '--kinds', 'allocations']),
+                       ['--format', 'json', '--kinds', 'allocations'] +
+                       ONE_AT_A_TIME),
             'nova_manage': (manage.PlacementCommands().audit,),
-            'listing': (leak_index.allocations_by_consumer,
-                        nova_context.get_admin_context(),
+            'listing': (_listing, nova_context.get_admin_context(),
                         services.Clients().placement),
             'cells': (_visit_cells, nova_context.get_admin_context()),
         }

@@ -27,6 +27,7 @@ from oslo_utils import timeutils
 import prettytable
 
 from nova_delete_ext import conf as ext_conf
+from nova_delete_ext.leaks import providers
 from nova_delete_ext.leaks import repair
 from nova_delete_ext.leaks import services
 from nova_delete_ext.leaks import sweep
@@ -89,6 +90,11 @@ def add_arguments(parser):
     parser.add_argument('--batch-size', type=_positive,
                         default=sweep.DEFAULT_BATCH, metavar='N',
                         help='instances read and checked at a time '
+                             '(default: %(default)s)')
+    parser.add_argument('--placement-concurrency', type=_positive,
+                        default=providers.DEFAULT_CONCURRENCY, metavar='N',
+                        help="requests to placement at a time while every "
+                             "provider's allocations are read "
                              '(default: %(default)s)')
     parser.add_argument('--format', choices=('table', 'json'),
                         default='table', help='output (default: table)')
@@ -187,7 +193,8 @@ def _sweep_and_repair(args, filters, out, err, glance_auth=None):
     clients = services.Clients(timeout=CONF.delete_ext_verify.timeout)
     progress = _Progress(err) if err.isatty() else None
     sw = sweep.Sweep(context, clients, filters, kinds=args.kinds,
-                     batch_size=args.batch_size, progress=progress)
+                     batch_size=args.batch_size, progress=progress,
+                     placement_concurrency=args.placement_concurrency)
     rows = [{'leak': leak} for leak in sw.leaks()]
     if progress:
         progress.done()

@@ -75,6 +75,9 @@ class _Step(typing.NamedTuple):
     started: float
 
     def left(self):
+        """Seconds left, or None without a time limit."""
+        if self.timeout is None:
+            return None
         return self.started + self.timeout - time.monotonic()
 
     def timed_out(self):
@@ -92,7 +95,7 @@ class _Call:
         self.args = args
         self.kwargs = kwargs
         self.done = threading.Event()
-        self.result = None
+        self.value = None
         self.error = None
         self.given_up = False
         self.thread_id = None
@@ -104,7 +107,7 @@ class _Call:
         try:
             if self.request_context is not None:
                 self.request_context.update_store()
-            self.result = self.func(*self.args, **self.kwargs)
+            self.value = self.func(*self.args, **self.kwargs)
         except BaseException as exc:
             self.error = exc
         finally:
@@ -129,10 +132,23 @@ class _Call:
         while True:
             # One read: the thread replaces the step, never changes it.
             step = self.step
-            if self.done.wait(max(step.left(), 0)):
+            left = step.left()
+            if self.done.wait(None if left is None else max(left, 0)):
                 return True
             if self.step is step:
                 return False
+
+    def result(self):
+        """What the call returns, once it has; as :func:`call` says."""
+        if not self.wait():
+            # What ran out of time: the call itself, or one made on its
+            # thread.
+            step = self.step
+            if self.give_up():
+                raise step.timed_out()
+        if self.error is not None:
+            raise self.error
+        return self.value
 
     def give_up(self):
         """True if given up; False if it finished meanwhile."""
@@ -144,6 +160,10 @@ class _Call:
         with _lock:
             _abandoned += 1
         return True
+
+
+def _name(func):
+    return getattr(func, '__name__', None) or repr(func)
 
 
 def call(timeout, service, func, *args, **kwargs):
@@ -163,19 +183,32 @@ def call(timeout, service, func, *args, **kwargs):
     """
     if timeout is None:
         return func(*args, **kwargs)
-    name = getattr(func, '__name__', None) or repr(func)
-    step = _Step(service, name, timeout, time.monotonic())
     outer = _running.get()
     if outer is not None and outer.thread_id == threading.get_ident():
+        step = _Step(service, _name(func), timeout, time.monotonic())
         if outer.given_up:
             # Nobody waits for this any more: end it at its next call.
             raise step.timed_out()
         with outer.nested(step):
             return func(*args, **kwargs)
+    return start(timeout, service, func, *args, **kwargs).result()
+
+
+def start(timeout, service, func, *args, **kwargs):
+    """``func(*args, **kwargs)`` started on a thread of its own.
+
+    :param timeout: seconds, or None for no time limit but those of the
+        calls made on its thread.
+    :returns: the running call; its ``result()`` waits for it as
+        :func:`call` does.
+    :raises TooManyCallsHanging: too many calls given up still run.
+    """
+    name = _name(func)
     if _abandoned >= MAX_ABANDONED:
         raise TooManyCallsHanging(service=service, call=name,
                                   count=_abandoned, timeout=timeout)
-    pending = _Call(step, func, args, kwargs)
+    pending = _Call(_Step(service, name, timeout, time.monotonic()), func,
+                    args, kwargs)
     # The caller's context variables go along (the log context of oslo.log
     # and of the extension).
     context = contextvars.copy_context()
@@ -183,11 +216,4 @@ def call(timeout, service, func, *args, **kwargs):
                               daemon=True,
                               name='nova-delete-ext-call-%s' % name)
     thread.start()
-    if not pending.wait():
-        # What ran out of time: the call itself, or one made on its thread.
-        step = pending.step
-        if pending.give_up():
-            raise step.timed_out()
-    if pending.error is not None:
-        raise pending.error
-    return pending.result
+    return pending

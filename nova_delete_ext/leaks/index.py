@@ -4,8 +4,9 @@ The bulk counterpart of :func:`nova_delete_ext.leaks.find`: the same rules
 (``leaks.*_leaks``), fed by queries that each answer for many instances:
 
 * placement: every resource provider's allocations, read once per sweep
-  (placement has no query by many consumers) and indexed by consumer,
-  the instance or one of its migrations (a consumer of a resize or a cold
+  (placement has no query by many consumers: see
+  :mod:`nova_delete_ext.leaks.providers`) and indexed by consumer, the
+  instance or one of its migrations (a consumer of a resize or a cold
   migration: see :mod:`nova_delete_ext.leaks.novadb`);
 * Cinder: every volume attachment, read once per sweep, page by page, and
   indexed by instance (Cinder filters attachments by one instance only);
@@ -29,8 +30,8 @@ import typing
 from oslo_log import log as logging
 from oslo_utils import uuidutils
 
-from nova_delete_ext import exception
 from nova_delete_ext import leaks
+from nova_delete_ext.leaks import providers
 from nova_delete_ext import states
 
 LOG = logging.getLogger(__name__)
@@ -51,10 +52,6 @@ _CINDER_MICROVERSION = '3.44'
 _PORT_FIELDS = ['id', 'device_id', 'device_owner', 'binding:host_id']
 
 
-class ListingFailed(exception.DeleteExtError):
-    msg_fmt = 'Could not list %(what)s: %(reason)s'
-
-
 class Group(typing.NamedTuple):
     """Deleted instances that may hold the same kinds.
 
@@ -72,23 +69,6 @@ class Group(typing.NamedTuple):
     kinds: frozenset
     instance_uuids: list
     shelve_images: dict | None = None
-
-
-def allocations_by_consumer(context, placement):
-    """``{consumer: {rp_uuid: {'resources': ...}}}`` over every provider."""
-    resp = placement.get('/resource_providers', version='1.14',
-                         global_request_id=context.global_id)
-    if not resp:
-        raise ListingFailed(what='resource providers',
-                            reason=getattr(resp, 'text', 'no answer'))
-    index = collections.defaultdict(dict)
-    for provider in resp.json()['resource_providers']:
-        info = placement.get_allocations_for_resource_provider(
-            context, provider['uuid'])
-        for consumer, alloc in info.allocations.items():
-            index[consumer][provider['uuid']] = {
-                'resources': alloc.get('resources') or {}}
-    return index
 
 
 def attachments_by_instance(context, clients, page_size=ATTACHMENT_PAGE):
@@ -165,9 +145,11 @@ class BulkFinder:
     each with its own time limit.
     """
 
-    def __init__(self, context, clients):
+    def __init__(self, context, clients,
+                 placement_concurrency=providers.DEFAULT_CONCURRENCY):
         self.context = context
         self.clients = clients
+        self.placement_concurrency = placement_concurrency
         self._allocations = None
         self._attachments = None
         self._ports = None
@@ -175,9 +157,8 @@ class BulkFinder:
 
     def allocations(self):
         if self._allocations is None:
-            self._allocations = self.clients.call(
-                'placement', allocations_by_consumer, self.context,
-                self.clients.placement)
+            self._allocations = providers.allocations_by_consumer(
+                self.context, self.clients, self.placement_concurrency)
         return self._allocations
 
     def attachments(self):

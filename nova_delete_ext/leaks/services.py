@@ -73,6 +73,14 @@ class Clients:
         """``func(*args, **kwargs)`` with this client's deadline."""
         return deadline.call(self.timeout, service, func, *args, **kwargs)
 
+    def start(self, service, func, *args, **kwargs):
+        """``func(*args, **kwargs)`` started on a thread of its own.
+
+        Its ``result()`` waits for it. The calls it makes through these
+        clients run on that thread, each with this client's deadline.
+        """
+        return deadline.start(self.timeout, service, func, *args, **kwargs)
+
     @property
     def placement(self):
         return self._get('placement', 'placement',

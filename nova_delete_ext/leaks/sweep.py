@@ -38,6 +38,7 @@ from oslo_log import log as logging
 from nova_delete_ext import exception
 from nova_delete_ext.leaks import index as leak_index
 from nova_delete_ext.leaks import novadb
+from nova_delete_ext.leaks import providers
 from nova_delete_ext.leaks import rows as deleted_rows
 from nova_delete_ext import states
 
@@ -161,14 +162,16 @@ class Sweep:
     """One sweep: iterate :meth:`leaks` and read :attr:`counts` after."""
 
     def __init__(self, context, clients, filters, kinds=SWEPT,
-                 batch_size=DEFAULT_BATCH, progress=None):
+                 batch_size=DEFAULT_BATCH, progress=None,
+                 placement_concurrency=providers.DEFAULT_CONCURRENCY):
         self.context = context
         self.filters = filters
         self.kinds = frozenset(kinds) & SWEPT
         self.batch_size = batch_size
         self.progress = progress or (lambda counts, found: None)
         self.clients = clients
-        self.finder = leak_index.BulkFinder(context, clients)
+        self.finder = leak_index.BulkFinder(context, clients,
+                                            placement_concurrency)
         self.counts = Counts()
         # {instance_uuid: [migration uuid]} of the cell being swept.
         self._migrations = {}

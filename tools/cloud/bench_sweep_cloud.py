@@ -45,7 +45,7 @@ from nova import objects
 from oslo_utils import uuidutils
 import sqlalchemy as sa
 
-from nova_delete_ext.leaks import index as leak_index
+from nova_delete_ext.leaks import providers
 from nova_delete_ext.leaks import services
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -191,8 +191,8 @@ def main():
                 times[name][1].append(cpu)
                 times[name][2].add(code)
             begun = time.perf_counter()
-            leak_index.allocations_by_consumer(seeder.ctxt,
-                                               seeder.placement)
+            providers.allocations_by_consumer(seeder.ctxt, services.Clients(),
+                                              1)
             listing.append(time.perf_counter() - begun)
         for name, (elapsed, cpu, codes) in times.items():
             print('  %-34s elapsed %s, CPU %s, exit %s' % (

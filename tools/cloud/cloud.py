@@ -58,6 +58,7 @@ RUN = os.path.join(CLOUD_DIR, 'run')
 LOGS = os.path.join(CLOUD_DIR, 'logs')
 STATE = os.path.join(CLOUD_DIR, 'state.json')
 NOVA_API_WORKERS = int(os.environ.get('CLOUD_NOVA_API_WORKERS', '2'))
+PLACEMENT_WORKERS = int(os.environ.get('CLOUD_PLACEMENT_WORKERS', '1'))
 # The services; Cinder is left out with CLOUD_CINDER=0.
 WITH_CINDER = os.environ.get('CLOUD_CINDER', '1') not in ('0', 'false', 'no')
 
@@ -867,7 +868,7 @@ def schema_placement(state):
 
 def phase_placement(state):
     env = schema_placement(state)
-    gunicorn('placement', 'placement.wsgi.api', 1,
+    gunicorn('placement', 'placement.wsgi.api', PLACEMENT_WORKERS,
              PORTS['placement'], env)
     wait_for('Placement', lambda: http_ok(url('placement')), 120,
              ['placement'], 'placement')

@@ -63,7 +63,7 @@ class AuditCommandTest(base.TestCase):
         self.out, self.err = _Out(), _Out()
 
     def _sweep(self, context, clients, filters, kinds, batch_size,
-               progress):
+               progress, placement_concurrency):
         fake = mock.Mock(spec=['leaks', 'counts'])
         fake.counts = sweep.Counts(instances=10, restorable=2, cells=2,
                                    failed_cells=self.failed_cells)
@@ -206,7 +206,7 @@ class AuditCommandTest(base.TestCase):
         self.run_cmd('--since', '2025-01-02T03:00:00+01:00',
                      '--before', '2025-02-01', '--project', 'p1',
                      '--cell', 'cell1', '--kinds', 'ports,volumes',
-                     '--batch-size', '7')
+                     '--batch-size', '7', '--placement-concurrency', '2')
         kwargs = self.sweep_cls.call_args
         filters = kwargs.args[2]
         self.assertEqual(sweep.Filters(
@@ -216,6 +216,7 @@ class AuditCommandTest(base.TestCase):
         self.assertEqual({states.PORTS, states.VOLUMES},
                          kwargs.kwargs['kinds'])
         self.assertEqual(7, kwargs.kwargs['batch_size'])
+        self.assertEqual(2, kwargs.kwargs['placement_concurrency'])
 
     def test_progress_only_on_a_terminal(self):
         self.run_cmd()
@@ -233,6 +234,7 @@ class AuditCommandTest(base.TestCase):
         self._usage_error('--since', 'yesterday')
         self._usage_error('--kinds', 'domain')
         self._usage_error('--batch-size', '0')
+        self._usage_error('--placement-concurrency', '0')
         self._usage_error('--format', 'xml')
         self._usage_error('--since', '2025-02-01', '--before', '2025-01-01')
         self.sweep_cls.assert_not_called()

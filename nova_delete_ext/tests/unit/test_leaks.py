@@ -488,6 +488,15 @@ class ClientsTest(base.TestCase):
                           mock.sentinel.context))
 
 
+def wait_until_none_abandoned(test):
+    """Wait for the calls given up to end, as their answers came."""
+    for _ in range(300):
+        if not deadline.abandoned():
+            return
+        time.sleep(0.01)
+    test.fail('calls given up still running')
+
+
 class DeadlineTest(base.TestCase):
 
     def setUp(self):
@@ -500,11 +509,7 @@ class DeadlineTest(base.TestCase):
         return 'late'
 
     def wait_until_none_abandoned(self):
-        for _ in range(200):
-            if not deadline.abandoned():
-                return
-            time.sleep(0.01)
-        self.fail('calls given up still running')
+        wait_until_none_abandoned(self)
 
     def test_answer_in_time(self):
         self.assertEqual(3, deadline.call(1.0, 'x', lambda a, b=0: a + b,

@@ -4,11 +4,11 @@ from unittest import mock
 
 import fixtures
 
-from nova.scheduler.client import report
 from nova.volume import cinder
 
 from nova_delete_ext import leaks
 from nova_delete_ext.leaks import index as leak_index
+from nova_delete_ext.leaks import providers
 from nova_delete_ext.leaks import rows
 from nova_delete_ext.leaks import services
 from nova_delete_ext.leaks import sweep
@@ -20,18 +20,6 @@ A, B, C = ('aaaaaaaa-0000-4000-8000-00000000000%d' % i for i in (1, 2, 3))
 MIG = 'bbbbbbbb-0000-4000-8000-000000000001'
 IMG_A, IMG_B, IMG_C = ('cccccccc-0000-4000-8000-00000000000%d' % i
                        for i in (1, 2, 3))
-
-
-class _Resp:
-
-    def __init__(self, data, ok=True):
-        self.data, self.ok, self.text = data, ok, 'boom'
-
-    def __bool__(self):
-        return self.ok
-
-    def json(self):
-        return self.data
 
 
 class _Att:
@@ -49,29 +37,6 @@ class IndexTest(base.TestCase):
     def setUp(self):
         super().setUp()
         self.ctxt = mock.Mock(global_id='req-1')
-        self.placement = mock.create_autospec(report.SchedulerReportClient,
-                                              instance=True)
-
-    def test_allocations_by_consumer_over_every_provider(self):
-        self.placement.get.return_value = _Resp(
-            {'resource_providers': [{'uuid': 'rp1'}, {'uuid': 'rp2'}]})
-        self.placement.get_allocations_for_resource_provider.side_effect = [
-            report.ProviderAllocInfo(allocations={
-                A: {'resources': {'VCPU': 1}}, B: {'resources': {}}}),
-            report.ProviderAllocInfo(allocations={
-                A: {'resources': {'DISK_GB': 1}}})]
-        index = leak_index.allocations_by_consumer(self.ctxt, self.placement)
-        self.assertEqual({A: {'rp1': {'resources': {'VCPU': 1}},
-                              'rp2': {'resources': {'DISK_GB': 1}}},
-                          B: {'rp1': {'resources': {}}}}, dict(index))
-        self.placement.get.assert_called_once_with(
-            '/resource_providers', version='1.14', global_request_id='req-1')
-
-    def test_allocations_listing_failure_raises(self):
-        self.placement.get.return_value = _Resp({}, ok=False)
-        self.assertRaises(leak_index.ListingFailed,
-                          leak_index.allocations_by_consumer, self.ctxt,
-                          self.placement)
 
     @mock.patch.object(cinder, 'cinderclient', autospec=True)
     def test_attachments_paged_by_marker(self, cinderclient):
@@ -99,9 +64,9 @@ class BulkFinderTest(base.TestCase):
             test_leaks.port(device_id=B, port_id='pb')]}
         self.clients.image_api.get_all.return_value = []
         self.finder = leak_index.BulkFinder(mock.sentinel.ctxt, self.clients)
-        self.allocs = self.useFixture(mock_fixture(
-            'allocations_by_consumer',
-            {A: {'rp1': {'resources': {'VCPU': 1}}}}))
+        self.allocs = self.useFixture(fixtures.MockPatchObject(
+            providers, 'allocations_by_consumer', autospec=True,
+            return_value={A: {'rp1': {'resources': {'VCPU': 1}}}}))
         self.atts = self.useFixture(mock_fixture(
             'attachments_by_instance',
             {C: [{'id': 'att', 'instance': C, 'volume_id': 'v'}]}))
