@@ -71,7 +71,7 @@ class _Step(typing.NamedTuple):
 
     service: str
     call: str
-    timeout: float
+    timeout: float | None
     started: float
 
     def left(self):

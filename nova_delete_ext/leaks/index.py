@@ -141,8 +141,8 @@ class BulkFinder:
 
     The placement, Cinder and Neutron indexes are built on first need and
     kept for the life of the finder (one sweep). A listing of many requests
-    is one call of ``clients``: its requests run on that call's thread,
-    each with its own time limit.
+    runs on one thread (placement's on ``placement_concurrency``), each
+    request with its own time limit.
     """
 
     def __init__(self, context, clients,

@@ -21,7 +21,8 @@ class ListingFailed(exception.DeleteExtError):
     msg_fmt = 'Could not list %(what)s: %(reason)s'
 
 
-def allocations_by_consumer(context, clients, concurrency=1):
+def allocations_by_consumer(context, clients,
+                            concurrency=DEFAULT_CONCURRENCY):
     """``{consumer: {rp_uuid: {'resources': ...}}}`` over every provider.
 
     One request per provider, ``concurrency`` of them at a time: a
@@ -31,16 +32,19 @@ def allocations_by_consumer(context, clients, concurrency=1):
     """
     uuids = _provider_uuids(context, clients.placement)
     pending = _Pending(uuids)
-    readers = [clients.start('placement', _read_providers, context,
-                             clients.placement, pending)
-               for _ in range(min(concurrency, len(uuids)))]
+    readers = []
     read = {}
     try:
+        for _ in range(min(concurrency, len(uuids))):
+            readers.append(clients.start('placement', _read_providers,
+                                         context, clients.placement,
+                                         pending))
         for reader in readers:
             read.update(reader.result())
     finally:
-        # After a failure, the other readers stop at their next request;
-        # one still waiting for an answer is given up.
+        # After a failure (or with too many calls hanging to start them
+        # all), the other readers stop at their next request; one still
+        # waiting for an answer is given up.
         pending.stop()
         for reader in readers:
             reader.give_up()

@@ -121,3 +121,35 @@ class AllocationsByConsumerTest(base.TestCase):
             test_leaks.wait_until_none_abandoned(self)
             time.sleep(0.05)  # a reader that went on would ask by now
             self.assertEqual(['rp0', 'rp1'], sorted(asked))
+
+    def test_readers_started_stop_when_the_next_cannot_start(self):
+        self.providers(*('rp%d' % n for n in range(10)))
+        asked = []
+
+        def read(ctxt, rp):
+            asked.append(rp)
+            self.release.wait(5)
+            return report.ProviderAllocInfo(allocations={})
+
+        self.placement.get_allocations_for_resource_provider.side_effect = (
+            read)
+        started = []
+        start = self.clients.start
+
+        def start_one(*args, **kwargs):
+            if started:
+                raise deadline.TooManyCallsHanging(
+                    service='placement', call='read', count=8, timeout=5)
+            started.append(start(*args, **kwargs))
+            return started[-1]
+
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova_delete_ext.leaks.services.Clients.start',
+            lambda clients, *args, **kwargs: start_one(*args, **kwargs)))
+        self.assertRaises(deadline.TooManyCallsHanging,
+                          providers.allocations_by_consumer, self.ctxt,
+                          self.clients, 2)
+        self.release.set()
+        test_leaks.wait_until_none_abandoned(self)
+        time.sleep(0.05)  # a reader that went on would ask by now
+        self.assertEqual(['rp0'], asked)
