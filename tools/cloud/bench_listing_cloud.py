@@ -42,8 +42,6 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
 import bench_stats  # noqa: E402  (tools/, beside this folder)
 import bench_sweep_cloud  # noqa: E402
 
-ALLOCATION_CHUNK = 500  # consumers per POST /allocations
-
 
 def _check(resp, what, codes=(200, 201, 204)):
     if resp.status_code not in codes:
@@ -75,18 +73,12 @@ class Providers:
                  'inventories': {'MEMORY_MB': {'total': 10 ** 7},
                                  'VCPU': {'total': 10 ** 5}}},
                 version='1.20'), 'an inventory')
-            for _ in range(consumers_each):
-                allocations.append((uuidutils.generate_uuid(), uuid))
-        for start in range(0, len(allocations), ALLOCATION_CHUNK):
-            chunk = allocations[start:start + ALLOCATION_CHUNK]
-            _check(self.placement.post('/allocations', {
-                consumer: {'allocations': {provider: {'resources': {
-                    'MEMORY_MB': 512, 'VCPU': 1}}},
-                    'project_id': 'bench', 'user_id': 'bench',
-                    'consumer_generation': None}
-                for consumer, provider in chunk}, version='1.28'),
-                'the allocations')
-            self.consumers += [consumer for consumer, _ in chunk]
+            allocations += [(uuidutils.generate_uuid(), uuid,
+                             {'MEMORY_MB': 512, 'VCPU': 1})
+                            for _ in range(consumers_each)]
+        # Removed in the end even if placement refuses some of them.
+        self.consumers = [consumer for consumer, _, _ in allocations]
+        bench_sweep_cloud.allocate(self.placement, allocations)
 
     def remove(self):
         for consumer in self.consumers:
@@ -103,8 +95,9 @@ def main():
     parser.add_argument('--consumers', type=int, default=40,
                         help='allocations on each provider added')
     parser.add_argument('--concurrency', default='1,2,4',
-                        help='requests at a time to time, 1 being the '
-                             "sweep's own listing")
+                        help='requests at a time to time, as the sweep\'s '
+                             '--placement-concurrency (1: one provider '
+                             'after the other)')
     parser.add_argument('--runs', type=int, default=11)
     args = parser.parse_args()
     levels = sorted({int(level) for level in args.concurrency.split(',')})

@@ -54,6 +54,7 @@ import bench_stats  # noqa: E402  (tools/, beside this folder)
 
 LEAK_EVERY = 33
 INSERT_CHUNK = 5000
+ALLOCATION_CHUNK = 500  # consumers per POST /allocations
 SYS_META = {'image_base_image_ref': 'img-base', 'image_min_disk': '1',
             'image_min_ram': '0', 'boot_roles': 'member,reader'}
 
@@ -120,22 +121,24 @@ class Seeder:
                 with writer.using(cctxt) as session:
                     session.execute(inst_t.insert(), rows)
                     session.execute(meta_t.insert(), metas)
-        self.allocate(leaking)
+        allocate(self.placement, [(uuid, self.node.uuid, {'MEMORY_MB': 8})
+                                  for uuid in leaking])
         self.seeded = size
 
-    def allocate(self, uuids):
-        for start in range(0, len(uuids), 500):
-            body = {uuid: {
-                'allocations': {self.node.uuid: {
-                    'resources': {'MEMORY_MB': 8}}},
-                'project_id': 'bench', 'user_id': 'bench',
-                'consumer_generation': None}
-                for uuid in uuids[start:start + 500]}
-            resp = self.placement.post('/allocations', body,
-                                       version='1.28')
-            if resp.status_code != 204:
-                raise RuntimeError('placement refused the allocations: '
-                                   '%s %s' % (resp.status_code, resp.text))
+
+def allocate(placement, allocations):
+    """Each ``(consumer, provider, resources)`` of ``allocations``, in bulk."""
+    for start in range(0, len(allocations), ALLOCATION_CHUNK):
+        body = {consumer: {
+            'allocations': {provider: {'resources': resources}},
+            'project_id': 'bench', 'user_id': 'bench',
+            'consumer_generation': None}
+            for consumer, provider, resources in
+            allocations[start:start + ALLOCATION_CHUNK]}
+        resp = placement.post('/allocations', body, version='1.28')
+        if resp.status_code != 204:
+            raise RuntimeError('placement refused the allocations: '
+                               '%s %s' % (resp.status_code, resp.text))
 
 
 def timed_process(argv):

@@ -508,9 +508,6 @@ class DeadlineTest(base.TestCase):
         self.release.wait(10)
         return 'late'
 
-    def wait_until_none_abandoned(self):
-        wait_until_none_abandoned(self)
-
     def test_answer_in_time(self):
         self.assertEqual(3, deadline.call(1.0, 'x', lambda a, b=0: a + b,
                                           1, b=2))
@@ -533,7 +530,7 @@ class DeadlineTest(base.TestCase):
                          str(error))
         self.assertEqual(1, deadline.abandoned())
         self.release.set()
-        self.wait_until_none_abandoned()
+        wait_until_none_abandoned(self)
 
     def test_calls_fail_at_once_while_too_many_hang(self):
         self.useFixture(base.fixtures.MonkeyPatch(
@@ -548,7 +545,7 @@ class DeadlineTest(base.TestCase):
         self.assertEqual([], called)
         self.assertIn('2 earlier calls', str(error))
         self.release.set()
-        self.wait_until_none_abandoned()
+        wait_until_none_abandoned(self)
         self.assertEqual('ok', deadline.call(1.0, 'neutron', lambda: 'ok'))
 
     def test_calls_on_a_call_thread_run_there(self):
@@ -588,7 +585,7 @@ class DeadlineTest(base.TestCase):
         self.assertEqual('placement did not answer hang within 0.05 s',
                          str(error))
         self.release.set()
-        self.wait_until_none_abandoned()
+        wait_until_none_abandoned(self)
 
     def test_a_call_given_up_makes_no_further_call(self):
         made = []
@@ -603,7 +600,7 @@ class DeadlineTest(base.TestCase):
         self.assertRaises(deadline.CallTimedOut, deadline.call, 5.0,
                           'placement', listing)
         self.release.set()
-        self.wait_until_none_abandoned()
+        wait_until_none_abandoned(self)
         self.assertEqual([], made)
 
     def test_the_outer_call_has_its_time_limit_between_calls(self):
@@ -616,7 +613,7 @@ class DeadlineTest(base.TestCase):
         self.assertEqual('placement did not answer listing within 0.05 s',
                          str(error))
         self.release.set()
-        self.wait_until_none_abandoned()
+        wait_until_none_abandoned(self)
 
 
 class NovaDbTest(base.TestCase):
