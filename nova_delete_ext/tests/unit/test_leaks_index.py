@@ -3,6 +3,8 @@
 from unittest import mock
 
 import fixtures
+from glanceclient.v2 import images as glance_images
+from neutronclient.v2_0 import client as neutron_client
 
 from nova.volume import cinder
 
@@ -186,6 +188,43 @@ class BulkFinderTest(base.TestCase):
             mock.sentinel.ctxt, page_size=leak_index.IMAGE_CHUNK,
             filters={'id': 'in:%s' % ','.join(sorted([IMG_A, IMG_B, IMG_C])),
                      'visibility': 'all'})
+
+
+# Some deployments refuse a longer URL (see leak_index.PORT_CHUNK).
+MAX_URL = 3 * 1024
+
+
+class QueryUrlTest(base.TestCase):
+    """A full chunk's query, as the service's own client sends it."""
+
+    def uuids(self, count):
+        return ['aaaaaaaa-0000-4000-8000-%012d' % n for n in range(count)]
+
+    def test_a_neutron_query_fits(self):
+        client = neutron_client.Client(endpoint_url='http://neutron:9696',
+                                       token='t')
+        sent = self.useFixture(fixtures.MockPatchObject(
+            client.httpclient, 'do_request', autospec=True,
+            return_value=(mock.Mock(status_code=200), '{"ports": []}'))).mock
+        clients = test_leaks.make_clients()
+        clients.neutron.return_value = client
+        leak_index.ports_of(mock.sentinel.ctxt, clients,
+                            self.uuids(leak_index.PORT_CHUNK))
+        url = sent.call_args.args[0]
+        self.assertIn('device_id=', url)
+        self.assertLessEqual(len(url), MAX_URL)
+
+    def test_a_glance_query_fits(self):
+        clients = test_leaks.make_clients()
+        leak_index.images_by_id(mock.sentinel.ctxt, clients,
+                                self.uuids(leak_index.IMAGE_CHUNK))
+        asked = clients.image_api.get_all.call_args.kwargs
+        http = mock.Mock()
+        http.get.return_value = (mock.Mock(headers={}), {'images': []})
+        list(glance_images.Controller(http, mock.Mock()).list(**asked))
+        url = http.get.call_args.args[0]
+        self.assertIn('id=in%3A', url)
+        self.assertLessEqual(len(url), MAX_URL)
 
 
 class ImagesByIdTest(base.TestCase):
