@@ -24,7 +24,10 @@ while its history of deletes grows. It then prints, per size:
   placement has no query by many consumers), timed on its own; and what
   any tool that looks in the cell databases pays before reading a row:
   the cell mappings, then one transaction per cell (see
-  :func:`_visit_cells`);
+  :func:`_visit_cells`); and the cell reads of the allocations-only sweep
+  alone, which with the listing make the floor of its own work (see
+  :func:`_cell_reads`), also with the listing on another thread beside
+  them, to see whether they hide behind it;
 * the peak memory Python allocated during the full sweep (tracemalloc, in
   a run of its own, as tracing slows the sweep down);
 * the leaks found, against the leaks seeded.
@@ -58,6 +61,7 @@ import inspect
 import io
 import pstats
 import sys
+import threading
 import time
 import tracemalloc
 import unittest
@@ -84,6 +88,8 @@ from nova_delete_ext.leaks import novadb
 from nova_delete_ext.leaks import providers
 from nova_delete_ext.leaks import rows
 from nova_delete_ext.leaks import services
+from nova_delete_ext.leaks import sweep
+from nova_delete_ext import states
 
 import bench_stats
 
@@ -204,6 +210,41 @@ def _visit_cells(context):
             cctxt.session.execute(sa.text('SELECT 1')).all()
 
 
+def _cell_reads(context, consumers):
+    """What the allocations-only sweep reads from the cell databases.
+
+    The cell mappings, then in each cell one transaction that looks
+    ``consumers`` (placement's, from a listing made before the runs) up
+    among the deleted migrations and among the deleted instances: the
+    sweep's own queries, without its time limits, matching or output.
+    Added to the listing alone, the floor of that sweep's work.
+    """
+    kinds = frozenset({states.ALLOCATIONS})
+    for cell in objects.CellMappingList.get_all(context):
+        with nova_context.target_cell(context, cell) as cctxt, \
+                rows.reader(cctxt):
+            named = set(consumers).union(
+                novadb.deleted_migrations(cctxt, consumers))
+            for _page in rows.candidate_pages(
+                    cctxt, sweep.Filters(), sorted(named),
+                    sweep.DEFAULT_BATCH, sweep.shelve_matters(kinds)):
+                pass
+
+
+def _reads_beside_listing(context, placement, consumers):
+    """The cell reads here while the listing runs on another thread.
+
+    Whether reading the cells while placement answers would save their
+    time: here placement answers in this process too.
+    """
+    listing = threading.Thread(target=_listing, args=(context, placement))
+    listing.start()
+    try:
+        _cell_reads(context, consumers)
+    finally:
+        listing.join()
+
+
 class Bench(test_sweep.SweepTestBase):
 
     size = 1000
@@ -219,6 +260,9 @@ class Bench(test_sweep.SweepTestBase):
         self.glance.detail = _listing_as_glance_does(self.glance)
         result = dict(size=self.size, seeded=seeded,
                       build=time.perf_counter() - started)
+        admin = nova_context.get_admin_context()
+        placement = services.Clients().placement
+        consumers = set().union(*_listing(admin, placement).values())
         phases = _Phases()
         phases.install(self)
         work = {
@@ -227,9 +271,10 @@ class Bench(test_sweep.SweepTestBase):
                        ['--format', 'json', '--kinds', 'allocations'] +
                        ONE_AT_A_TIME),
             'nova_manage': (manage.PlacementCommands().audit,),
-            'listing': (_listing, nova_context.get_admin_context(),
-                        services.Clients().placement),
-            'cells': (_visit_cells, nova_context.get_admin_context()),
+            'listing': (_listing, admin, placement),
+            'cells': (_visit_cells, admin),
+            'reads': (_cell_reads, admin, consumers),
+            'beside': (_reads_beside_listing, admin, placement, consumers),
         }
         # In alternation, so that drift of the machine affects all alike.
         times = collections.defaultdict(list)
@@ -251,7 +296,7 @@ class Bench(test_sweep.SweepTestBase):
                     result['found'] = collections.Counter(
                         leak['kind'] for leak in jsonutils.loads(
                             output)['leaks'])
-                if name not in ('listing', 'cells'):
+                if name in ('full', 'shared', 'nova_manage'):
                     result[name + '_code'] = outcome
         result['times'] = dict(times)
         # Traced apart, as tracing slows the sweep down.
@@ -422,6 +467,10 @@ def _ms(values):
     return bench_stats.spread_text(values, 1000, '%.0f')
 
 
+def _p50(values):
+    return bench_stats.spread(values)[1]
+
+
 def report(results, runs):
     out = demo.OUT
     out.write('\nTimes in ms, min/p50/p95/max over %d runs each '
@@ -449,8 +498,13 @@ def report(results, runs):
             '  nova-manage placement audit %s\n'
             '  placement listing alone   %s\n'
             '  cell mappings and one transaction per cell %s\n'
+            '  cell reads of the allocations-only sweep %s\n'
+            '  the same beside the listing, on two threads %s\n'
             '  allocations-only / listing at p50: %.2f; / (listing + '
-            'cells): %.2f; full sweep / nova-manage at p50: %.2f\n'
+            'cells): %.2f; / (listing + cell reads): %.2f\n'
+            '  cell reads beside the listing / (listing + cell reads) at '
+            'p50: %.2f\n'
+            '  full sweep / nova-manage at p50: %.2f\n'
             '  CPU time of the process:\n'
             '    full sweep              %s  -> %.0f instances/s at p50\n'
             '    allocations-only sweep  %s\n'
@@ -473,11 +527,14 @@ def report(results, runs):
                _ms(times['shared_match']), _ms(times['shared_output']),
                _ms(times['nova_manage']),
                _ms(times['listing']), _ms(times['cells']),
-               bench_stats.spread(times['shared'])[1] /
-               bench_stats.spread(times['listing'])[1],
-               bench_stats.spread(times['shared'])[1] /
-               (bench_stats.spread(times['listing'])[1] +
-                bench_stats.spread(times['cells'])[1]),
+               _ms(times['reads']), _ms(times['beside']),
+               _p50(times['shared']) / _p50(times['listing']),
+               _p50(times['shared']) / (_p50(times['listing']) +
+                                        _p50(times['cells'])),
+               _p50(times['shared']) / (_p50(times['listing']) +
+                                        _p50(times['reads'])),
+               _p50(times['beside']) / (_p50(times['listing']) +
+                                        _p50(times['reads'])),
                full_p50 / bench_stats.spread(times['nova_manage'])[1],
                _ms(times['full_cpu']), r['size'] / cpu_p50,
                _ms(times['shared_cpu']), _ms(times['nova_manage_cpu']),
