@@ -43,13 +43,6 @@ import bench_stats  # noqa: E402  (tools/, beside this folder)
 import bench_sweep_cloud  # noqa: E402
 
 
-def _check(resp, what, codes=(200, 201, 204)):
-    if resp.status_code not in codes:
-        raise RuntimeError('placement refused %s: %s %s'
-                           % (what, resp.status_code, resp.text))
-    return resp
-
-
 class Providers:
     """Resource providers with allocations, added and then removed."""
 
@@ -62,12 +55,12 @@ class Providers:
         allocations = []
         for number in range(count):
             uuid = uuidutils.generate_uuid()
-            _check(self.placement.post(
+            bench_sweep_cloud.check(self.placement.post(
                 '/resource_providers',
                 {'uuid': uuid, 'name': 'bench-listing-%d-%s'
                  % (number, uuid[:8])}, version='1.20'), 'a provider')
             self.providers.append(uuid)
-            _check(self.placement.put(
+            bench_sweep_cloud.check(self.placement.put(
                 '/resource_providers/%s/inventories' % uuid,
                 {'resource_provider_generation': 0,
                  'inventories': {'MEMORY_MB': {'total': 10 ** 7},
@@ -82,11 +75,13 @@ class Providers:
 
     def remove(self):
         for consumer in self.consumers:
-            _check(self.placement.delete('/allocations/%s' % consumer),
-                   'an allocation', (204, 404))
+            bench_sweep_cloud.check(
+                self.placement.delete('/allocations/%s' % consumer),
+                'an allocation', (204, 404))
         for uuid in self.providers:
-            _check(self.placement.delete('/resource_providers/%s' % uuid),
-                   'a provider', (204, 404))
+            bench_sweep_cloud.check(
+                self.placement.delete('/resource_providers/%s' % uuid),
+                'a provider', (204, 404))
 
 
 def main():

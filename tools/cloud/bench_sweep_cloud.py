@@ -126,6 +126,14 @@ class Seeder:
         self.seeded = size
 
 
+def check(resp, what, codes=(200, 201, 204)):
+    """``resp``, once placement has answered with one of ``codes``."""
+    if resp.status_code not in codes:
+        raise RuntimeError('placement refused %s: %s %s'
+                           % (what, resp.status_code, resp.text))
+    return resp
+
+
 def allocate(placement, allocations):
     """Each ``(consumer, provider, resources)`` of ``allocations``, in bulk."""
     for start in range(0, len(allocations), ALLOCATION_CHUNK):
@@ -135,10 +143,8 @@ def allocate(placement, allocations):
             'consumer_generation': None}
             for consumer, provider, resources in
             allocations[start:start + ALLOCATION_CHUNK]}
-        resp = placement.post('/allocations', body, version='1.28')
-        if resp.status_code != 204:
-            raise RuntimeError('placement refused the allocations: '
-                               '%s %s' % (resp.status_code, resp.text))
+        check(placement.post('/allocations', body, version='1.28'),
+              'the allocations', (204,))
 
 
 def timed_process(argv):
