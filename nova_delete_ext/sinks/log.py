@@ -1,4 +1,12 @@
-"""The ``log`` sink: one INFO line per record in the service log."""
+"""The ``log`` sink: one INFO line per record in the service log.
+
+The line is the record's summary. The whole record also goes with it as
+structured data (the ``delete_record`` keyword, which oslo.log's adapter
+puts in the log record's ``extra``): oslo.log's ``JSONFormatter`` then
+writes the record's fields into the JSON log line, under
+``extra.delete_record``, for deployments that ship JSON logs. Text
+formatters ignore it.
+"""
 
 from oslo_log import log as logging
 
@@ -13,4 +21,5 @@ class LogSink(sinks.Sink):
 
     def emit(self, record):
         LOG.info('Delete record: %s', record.summary(),
-                 instance_uuid=record.instance_uuid)
+                 instance_uuid=record.instance_uuid,
+                 delete_record=record.as_dict())
