@@ -280,14 +280,19 @@ def _print(fmt, counts, rows, out):
 
 
 class _Progress:
-    """One line on a terminal, rewritten after each batch."""
+    """One line on a terminal, rewritten after each batch.
+
+    Only on a terminal: when the output goes to a file or a pipe (cron, a
+    script) the sweep says nothing until its result.
+    """
 
     def __init__(self, stream):
         self.stream = stream
 
     def __call__(self, counts, found):
-        self.stream.write('\rSwept %d instances, %d leak(s) so far'
-                          % (counts.instances, found))
+        self.stream.write('\rCell %d, %d deleted instances read, '
+                          '%d leak(s) so far' % (counts.cells,
+                                                 counts.instances, found))
         self.stream.flush()
 
     def done(self):

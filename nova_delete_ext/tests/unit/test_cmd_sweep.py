@@ -223,7 +223,8 @@ class AuditCommandTest(base.TestCase):
         self.assertIsNone(self.sweep_cls.call_args.kwargs['progress'])
         self.err = _Out(tty=True)
         self.run_cmd()
-        self.assertIn('\rSwept 10 instances', self.err.getvalue())
+        self.assertIn('\rCell 2, 10 deleted instances read, 0 leak(s) so far',
+                      self.err.getvalue())
 
     def _usage_error(self, *argv):
         with fixtures.MonkeyPatch('sys.stderr', io.StringIO()):
