@@ -8,8 +8,9 @@ import argparse
 import sys
 
 from nova_delete_ext.cmd import sweep
+from nova_delete_ext.cmd import uninstall
 
-SUBCOMMANDS = {'sweep': sweep}
+SUBCOMMANDS = {'sweep': sweep, 'uninstall': uninstall}
 #: Old names of subcommands, kept working for one release.
 DEPRECATED_ALIASES = {'audit': 'sweep'}
 
