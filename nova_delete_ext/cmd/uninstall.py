@@ -112,8 +112,8 @@ def _servers(cctxt):
     marker = None
     while True:
         page = objects.InstanceList.get_by_filters(
-            cctxt, {'deleted': False, 'soft_deleted': True}, sort_key='created_at',
-            sort_dir='asc', limit=_PAGE, marker=marker,
+            cctxt, {'deleted': False, 'soft_deleted': True},
+            sort_key='created_at', sort_dir='asc', limit=_PAGE, marker=marker,
             expected_attrs=['metadata', 'system_metadata', 'tags'])
         yield from page
         if len(page) < _PAGE:
@@ -208,5 +208,3 @@ def _print(fmt, held, out):
           % len(held['keys']), file=out)
     if 'removed' in held:
         print('Keys removed: %d' % held['removed'], file=out)
-
-
