@@ -41,7 +41,7 @@ DURATION = 'nova_delete_ext_delete_duration_seconds'
 #: delete nova-api answers at once to one that waits for a slow hypervisor.
 DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
                     120.0, 300.0, float('inf'))
-_BUCKET_BOUNDS = tuple((bound, prom_utils.floatToGoString(bound))
+BUCKET_BOUNDS = tuple((bound, prom_utils.floatToGoString(bound))
                        for bound in DURATION_BUCKETS)
 
 UNKNOWN = 'unknown'
@@ -142,7 +142,7 @@ def _duration(record, path):
         return []
     seconds = max(0.0, duration_ms / 1000.0)
     samples = [(DURATION + '_bucket', _labels(le=text, path=path), 1.0)
-               for bound, text in _BUCKET_BOUNDS if seconds <= bound]
+               for bound, text in BUCKET_BOUNDS if seconds <= bound]
     samples.append((DURATION + '_sum', _labels(path=path), seconds))
     samples.append((DURATION + '_count', _labels(path=path), 1.0))
     return samples
