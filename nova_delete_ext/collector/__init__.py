@@ -10,8 +10,8 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
-"""The collector: the records of every node in one store, and its metrics.
+"""The collector: delete records from the message bus into one database.
 
-Never imports Nova, the hooks or the policies: it reads records as their
-documented schema describes them.
+It reads the records' documented schema (:mod:`.schema`) and never imports
+the hooks or the policies.
 """

@@ -27,6 +27,7 @@ import re
 
 from prometheus_client import utils as prom_utils
 
+from nova_delete_ext.collector import schema
 from nova_delete_ext import record as rec
 
 DELETES = 'nova_delete_ext_deletes_total'
@@ -42,25 +43,19 @@ DURATION = 'nova_delete_ext_delete_duration_seconds'
 DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
                     120.0, 300.0, float('inf'))
 BUCKET_BOUNDS = tuple((bound, prom_utils.floatToGoString(bound))
-                       for bound in DURATION_BUCKETS)
+                      for bound in DURATION_BUCKETS)
 
 UNKNOWN = 'unknown'
 NONE = 'none'
 
-# Nova's vm_states (nova.compute.vm_states), which the collector cannot
-# import: it never imports Nova. A state a later Nova adds counts as
-# ``unknown`` until it is added here.
-VM_STATES = frozenset((
-    'active', 'building', 'paused', 'suspended', 'stopped', 'rescued',
-    'resized', 'soft-delete', 'deleted', 'error', 'shelved',
-    'shelved_offloaded'))
-PATHS = frozenset((rec.PATH_COMPUTE, rec.PATH_LOCAL, rec.PATH_BUILD_REQUEST))
-OUTCOMES = frozenset((
-    rec.DELETED, rec.SOFT_DELETED, rec.RESTORED, rec.FAILED, rec.IGNORED,
-    rec.ALREADY_DELETED, rec.NOT_DELETED, rec.SKIPPED, rec.DENIED, rec.KEPT))
+# The values of the record's documented schema (Nova's vm_states among
+# them, listed by the schema because the collector never imports Nova).
+VM_STATES = frozenset(schema.VM_STATES)
+PATHS = frozenset(schema.PATHS)
+OUTCOMES = frozenset(schema.OUTCOMES) - {rec.CHECKED}
 CHECK_OUTCOMES = frozenset((rec.CHECKED, rec.CHECK_SKIPPED,
                             rec.CHECK_FAILED))
-SERVICES = frozenset(('api', 'compute'))
+SERVICES = frozenset(schema.SERVICES)
 # The kinds of resource of nova_delete_ext.states (which imports Nova).
 LEAK_KINDS = frozenset(('domain', 'disks', 'ports', 'volumes', 'allocations',
                         'shelve_image', 'build_request'))
