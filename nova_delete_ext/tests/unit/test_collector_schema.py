@@ -149,6 +149,6 @@ class TotalsTest(base.TestCase):
             totals.increments(schema.parse(delete_payload())))
 
     def test_check_not_a_delete(self):
-        self.assertNotIn(totals.DELETES_TOTAL,
+        self.assertNotIn(totals.DELETES,
                          [name for name, _, _ in totals.increments(
                              schema.parse(check_payload()))])
