@@ -30,8 +30,8 @@ from oslo_log import log as logging
 from oslo_utils import timeutils
 
 from nova_delete_ext.collector import cells as cells_mod
-from nova_delete_ext.collector import query
 from nova_delete_ext.collector import nova_opts
+from nova_delete_ext.collector import query
 
 LOG = logging.getLogger(__name__)
 

@@ -77,13 +77,13 @@ def _none(type_):
 
 
 def cell_query():
-    """Rows ``(what, task_state, since, retention, service_id, heartbeat,
-    forced_down)``.
+    """The query of one cell: servers stuck in a delete or in the bin.
 
-    ``what`` is :data:`STUCK` for a delete under way (``since``: its
-    ``updated_at``) or :data:`BIN` for a server in the recycle bin
-    (``since``: its soft delete; ``heartbeat``: its host's last, as
-    Nova's servicegroup reads it).
+    Its rows are ``(what, task_state, since, retention, service_id,
+    heartbeat, forced_down)``. ``what`` is :data:`STUCK` for a delete
+    under way (``since``: its ``updated_at``) or :data:`BIN` for a server
+    in the recycle bin (``since``: its soft delete; ``heartbeat``: its
+    host's last, as Nova's servicegroup reads it).
     """
     i = INSTANCES.c
     stuck = sa.select(

@@ -49,8 +49,7 @@ def check_record(**fields):
 
 
 def counted(*records):
-    """``{(name, labels): value}`` that ``records`` add, as the store sums
-    them."""
+    """``{(name, labels): value}``: ``records`` summed as the store does."""
     found = collections.Counter()
     for record in records:
         for name, labels, amount in totals.increments(record):
