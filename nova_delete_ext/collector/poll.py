@@ -155,6 +155,8 @@ class Poller:
         self._down = set()
         self._stop = threading.Event()
         self._thread = None
+        #: The clock of the ages: naive UTC, as Nova's tables keep times.
+        self.now = timeutils.utcnow
         #: ``(api database answered, [CellGauges])`` of the last poll;
         #: ``(None, [])`` before the first.
         self.snapshot = (None, [])
@@ -197,7 +199,7 @@ class Poller:
             # The cells known from the last poll are still asked.
             LOG.warning('Could not read the cell mappings from the API '
                         'database: %s', why)
-        now = timeutils.utcnow()
+        now = self.now()
         calls = [(cell, self._ask(cell.uuid, self._query_of(cell)))
                  for cell in self._cells]
         results = []
