@@ -29,6 +29,7 @@ import threading
 import time
 
 import oslo_messaging
+from oslo_messaging import opts as messaging_opts
 
 #: The event types of the ``notification`` sink (see
 #: ``doc/source/admin/sinks.rst``).
@@ -127,7 +128,24 @@ def get_transport(conf, url=None):
     """
     oslo_messaging.set_transport_defaults(
         control_exchange=NOVA_CONTROL_EXCHANGE)
+    _limit_prefetch(conf)
     return oslo_messaging.get_notification_transport(conf, url=url)
+
+
+def _limit_prefetch(conf):
+    """Unless configured, prefetch two batches from RabbitMQ, not all.
+
+    RabbitMQ's default, no limit, sends a whole backlog to the first
+    collector that connects: held unacknowledged in its memory, none of it
+    for a second collector of the pool. Two batches keep one arriving while
+    the other is stored. Set before the driver reads it, when it loads.
+    """
+    for group, opts in messaging_opts.list_opts():
+        if group == 'oslo_messaging_rabbit':
+            conf.register_opts(opts, group=group)
+            conf.set_default('rabbit_qos_prefetch_count',
+                             2 * conf.delete_ext_collector.batch_size,
+                             group=group)
 
 
 def topics(conf):

@@ -34,6 +34,14 @@ def payload(**updates):
     return data
 
 
+def check_payload(**updates):
+    """A check record as the ``notification`` sink sends it."""
+    data = payload(kind='check', delete_id=uuidutils.generate_uuid(),
+                   checked_at='2025-01-02T03:04:07+00:00')
+    data.update(updates)
+    return data
+
+
 def message(data, event_type='delete_ext.delete.end'):
     """One message as the batch listener gives it to the endpoint."""
     return {'ctxt': {}, 'publisher_id': 'nova-compute:cmp1',
@@ -93,7 +101,7 @@ class BatchTestBase(base.TestCase):
 class TestBatch(BatchTestBase):
 
     def test_records_are_stored_in_one_transaction_then_acknowledged(self):
-        sent = [payload(), payload(kind='check', delete_id='d'), payload()]
+        sent = [payload(), check_payload(), payload()]
         answer = self.handler.handle([message(p) for p in sent])
         self.assertEqual(batch.HANDLED, answer)
         self.store.add.assert_called_once_with(mock.ANY)
@@ -219,10 +227,10 @@ class TestStoreFailures(BatchTestBase):
                 if 'Malformed' in r.getMessage()]
 
     def test_a_record_the_database_refuses_is_malformed_alone(self):
-        sent = [payload(), payload(host='x' * 300), payload()]
+        sent = [payload(), payload(project_id='refused'), payload()]
 
         def add(records):
-            if any(r['host'] == 'x' * 300 for r in records):
+            if any(r['project_id'] == 'refused' for r in records):
                 raise db_exc.DBDataError('Data too long for column host')
             return result(records)
 

@@ -116,7 +116,7 @@ class TestListener(CollectorTestBase):
 
     def test_other_notifications_never_reach_the_store(self):
         self.send({'instance_id': 'x'}, 'compute.instance.delete.end')
-        record = self.send(test_batch.payload(kind='check', delete_id='d'),
+        record = self.send(test_batch.check_payload(),
                            'delete_ext.check.end')
         self.start()
         wait_until(lambda: len(self.events) == 3)
