@@ -64,7 +64,8 @@ def run(conf):
             return 0
     except db_api.SchemaTooOld as exc:
         LOG.error('%s', exc)
-        if conf.log_file:
+        if conf.log_file or conf.use_journal or conf.use_syslog:
+            # Also where the one who started it looks first.
             print('%s: %s' % (PROG, exc), file=sys.stderr)
         return 1
     try:

@@ -58,7 +58,7 @@ class TestWaitForSchema(base.TestCase):
         self.assertEqual(1, self.store.check_schema.call_count)
 
     def test_old_schema_is_an_error_at_once(self):
-        self.store.check_schema.side_effect = db_api.SchemaTooOld()
+        self.store.check_schema.side_effect = db_api.SchemaTooOld(None, 'head')
         self.assertRaises(db_api.SchemaTooOld,
                           self.collector.wait_for_schema, self.sleep)
         self.assertEqual([], self.sleeps)
@@ -80,15 +80,14 @@ class TestCommand(base.TestCase):
     def spawn(self):
         proc = subprocess.Popen(
             [sys.executable, '-c', MAIN, '--config-file', self.config],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.addCleanup(proc.stderr.close)
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self.addCleanup(proc.stdout.close)
         self.addCleanup(lambda: proc.poll() is None and proc.kill())
         return proc
 
     def test_refuses_an_old_schema_with_the_command_to_run(self):
         proc = self.spawn()
-        _, err = proc.communicate(timeout=60)
+        err, _ = proc.communicate(timeout=60)
         self.assertEqual(1, proc.returncode, err)
         self.assertIn('nova-delete-ext db sync', err)
         self.assertNotIn('Traceback', err)
@@ -98,7 +97,7 @@ class TestCommand(base.TestCase):
         started = threading.Event()
 
         def read():
-            for line in proc.stderr:
+            for line in proc.stdout:
                 lines.append(line)
                 if 'Collecting records' in line:
                     started.set()

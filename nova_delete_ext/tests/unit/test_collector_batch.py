@@ -213,11 +213,11 @@ class TestStoreFailures(BatchTestBase):
 
     def test_malformed_of_a_requeued_batch_is_logged_once(self):
         sent = [message(payload()), message('{')]
-        self.store.add.side_effect = [db_exc.DBConnectionError('down'),
-                                      result]
+        self.store.add.side_effect = db_exc.DBConnectionError('down')
         self.assertEqual(batch.REQUEUE, self.handler.handle(sent))
         self.assertEqual([], self.malformed_logged())
         self.assertEqual(0, self.health.malformed)
+        self.store.add.side_effect = result
         self.assertEqual(batch.HANDLED, self.handler.handle(sent))
         self.assertEqual(1, self.health.malformed)
         self.assertEqual(1, len(self.malformed_logged()))
