@@ -40,6 +40,7 @@ It measures; it asserts nothing but the counts.
 """
 
 import argparse
+import datetime
 import json
 import os
 import subprocess
@@ -50,6 +51,7 @@ import time
 import kombu
 from oslo_config import cfg
 import oslo_messaging
+from oslo_utils import timeutils
 import sqlalchemy
 from sqlalchemy import orm
 
@@ -67,10 +69,15 @@ STATES = ('active', 'stopped', 'paused', 'error', 'shelved_offloaded')
 
 
 def payloads(count, run):
-    """``count`` record payloads, nine deletes for one check."""
-    now = rec.utcnow_iso()
+    """``count`` record payloads, nine deletes for one check.
+
+    Each with a time of its own, as real records have: the store parses
+    each record's time.
+    """
+    start = timeutils.utcnow(with_timezone=True)
     delete = None
     for number in range(count):
+        now = (start + datetime.timedelta(milliseconds=number)).isoformat()
         if number % 10 == 9:
             check = rec.CheckRecord.of(delete)
             check.outcome, check.checked_at = rec.CHECKED, now
@@ -144,9 +151,9 @@ def child(args):
     handle = collector.handler.handle
 
     def timed(messages):
-        started = time.time()
+        started, cpu = time.time(), time.process_time()
         answer = handle(messages)
-        times.append((started, time.time()))
+        times.append((started, time.time(), cpu, time.process_time()))
         return answer
 
     collector.handler.handle = timed
@@ -155,9 +162,11 @@ def child(args):
         time.sleep(0.1)
     collector.stop()
     transport.cleanup()
+    # The process's CPU from the first batch to the last: the listener's
+    # thread and the handler's, not the imports and start-up.
     print(json.dumps(dict(collector.health.snapshot(), batches=len(times),
                           first=times[0][0], last=times[-1][1],
-                          cpu=time.process_time())))
+                          cpu=times[-1][3] - times[0][2])))
 
 
 def prepare_queues(conf, url):
@@ -192,10 +201,13 @@ def run_case(args, case, run):
     command = [sys.executable, os.path.abspath(__file__), '--child', mode,
                '--transport-url', args.transport_url,
                '--connection', args.connection, '--idle', str(args.idle)]
+    watched = {name: cpu_of(pid) for name, pid in args.watch}
     procs = [subprocess.Popen(command, stdout=subprocess.PIPE)
              for _ in range(collectors)]
     results = [json.loads(proc.communicate()[0].decode().splitlines()[-1])
                for proc in procs]
+    watched = {name: round(cpu_of(pid) - watched[name], 1)
+               for name, pid in args.watch}
     elapsed = max(r['last'] for r in results) - min(
         r['first'] for r in results)
     stored = sum(r['stored'] for r in results)
@@ -205,13 +217,28 @@ def run_case(args, case, run):
                                               for r in results),
                 per_collector=[r['stored'] for r in results],
                 batches=sum(r['batches'] for r in results),
-                cpu_s=[round(r['cpu'], 1) for r in results])
+                cpu_s=[round(r['cpu'], 1) for r in results],
+                cpu_us_per_record=round(sum(r['cpu'] for r in results) /
+                                        args.count * 1e6),
+                other_cpu_s=watched)
     if mode == 'store':
         line['rows'], line['bytes_per_row'] = count_rows(args.connection)
         line['duplicates_in_db'] = line['rows'] - args.count
     if stored != args.count:
         line['error'] = 'stored %d of %d' % (stored, args.count)
     return line
+
+
+def cpu_of(pid):
+    """CPU seconds of process ``pid`` and its children that ended."""
+    with open('/proc/%d/stat' % pid) as f:
+        fields = f.read().rpartition(')')[2].split()
+    return sum(int(v) for v in fields[11:15]) / os.sysconf('SC_CLK_TCK')
+
+
+def _watch(text):
+    name, _, pid = text.partition('=')
+    return name, int(pid)
 
 
 def _engine(connection):
@@ -255,6 +282,10 @@ def main():
     parser.add_argument('--publishers', type=int, default=4)
     parser.add_argument('--idle', type=float, default=3.0,
                         help='seconds without a batch that end a collector')
+    parser.add_argument('--watch', type=_watch, action='append', default=[],
+                        metavar='NAME=PID',
+                        help='also give the CPU seconds this process (the '
+                             'broker, the database) spent in each drain')
     parser.add_argument('--child', choices=('floor', 'store'),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
