@@ -34,6 +34,7 @@ from oslo_config import cfg
 from oslo_log import log as logging
 import oslo_messaging
 
+from nova_delete_ext.collector import metrics
 from nova_delete_ext.collector import service
 from nova_delete_ext import conf as ext_conf
 from nova_delete_ext.db import api as db_api
@@ -69,14 +70,27 @@ def run(conf):
             print('%s: %s' % (PROG, exc), file=sys.stderr)
         return 1
     try:
+        served = metrics.start_for(collector, conf)
+    except OSError as exc:
+        group = conf.delete_ext_collector
+        LOG.error('Cannot serve the metrics on %s:%s (%s); set '
+                  '[delete_ext_collector]metrics_port to a free port, or '
+                  'to 0 for no metrics.', group.metrics_host,
+                  group.metrics_port, exc)
+        return 1
+    try:
         collector.start()
     except (oslo_messaging.InvalidTransportURL,
             oslo_messaging.DriverLoadFailure) as exc:
         LOG.error('The notification transport cannot be used: %s', exc)
+        if served is not None:
+            served.stop()
         return 1
     signum = signal.sigwait(STOP_SIGNALS)
     LOG.info('%s received, stopping', signal.Signals(signum).name)
     collector.stop()
+    if served is not None:
+        served.stop()
     return 0
 
 

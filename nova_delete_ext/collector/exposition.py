@@ -52,7 +52,11 @@ HEALTH_COUNTERS = (
     ('duplicates', 'nova_delete_ext_collector_duplicates_total',
      'Records this collector received that were stored already.'),
     ('malformed', 'nova_delete_ext_collector_malformed_total',
-     'Messages this collector dropped as not a record.'),
+     'Messages this collector acknowledged without a record it could '
+     'store.'),
+    ('requeued', 'nova_delete_ext_collector_requeued_total',
+     'Messages this collector gave back to the broker as the store '
+     'failed.'),
     ('store_failures', 'nova_delete_ext_collector_store_failures_total',
      'Batches the record store did not take (retried).'),
 )
@@ -120,10 +124,16 @@ class HealthCollector:
         self.health = health
 
     def collect(self):
+        # One consistent reading of the counters the listener updates.
+        values = self.health.snapshot()
         for attr, name, doc in HEALTH_COUNTERS:
-            yield core.CounterMetricFamily(
-                name, doc, value=getattr(self.health, attr, 0) or 0)
-        stored_at = _timestamp(getattr(self.health, 'last_stored_at', None))
+            yield core.CounterMetricFamily(name, doc,
+                                           value=values.get(attr) or 0)
+        yield core.GaugeMetricFamily(
+            'nova_delete_ext_collector_retry_delay_seconds',
+            'Seconds before this collector tries the failing store again; '
+            '0 while the store works.', value=values.get('retry_delay') or 0)
+        stored_at = _timestamp(values.get('last_stored_at'))
         if stored_at is not None:
             yield core.GaugeMetricFamily(
                 'nova_delete_ext_collector_last_store_timestamp_seconds',

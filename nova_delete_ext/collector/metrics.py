@@ -29,6 +29,8 @@ import time
 from oslo_log import log as logging
 
 from nova_delete_ext.collector import exposition
+from nova_delete_ext.collector import nova_opts
+from nova_delete_ext.collector import poll
 
 LOG = logging.getLogger(__name__)
 
@@ -141,3 +143,31 @@ class Metrics:
         self.totals.stop()
         if self.poller is not None:
             self.poller.stop()
+
+
+def start_for(collector, conf):
+    """Serve the metrics of ``collector`` (a :class:`service.Collector`).
+
+    Call before ``collector.start()``: the metrics hook into its
+    ``on_stored``. The cell gauges need Nova's ``[api_database]
+    connection``; without it they are left out, said once in the log.
+
+    :returns: the :class:`Metrics`, or None when ``metrics_port`` is 0.
+    :raises OSError: when the port cannot be served (in use...).
+    """
+    group = conf.delete_ext_collector
+    if not group.metrics_port:
+        LOG.info('[delete_ext_collector]metrics_port is 0: no metrics.')
+        return None
+    nova_opts.register_opts(conf)
+    poller = None
+    if conf.api_database.connection:
+        poller = poll.Poller(conf)
+    else:
+        LOG.warning('[api_database]connection is not set: the metrics '
+                    'leave out the gauges read from the cell databases '
+                    '(stuck deletes, recycle bin, cell_up).')
+    served = Metrics(collector.store, collector.health, poller)
+    served.start(group.metrics_host, group.metrics_port)
+    collector.on_stored.append(served.on_stored)
+    return served

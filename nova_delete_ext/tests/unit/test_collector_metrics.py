@@ -13,7 +13,6 @@
 """What ``/metrics`` says, from given records, health and poll results."""
 
 import collections
-import datetime
 import time
 import urllib.request
 
@@ -21,6 +20,7 @@ from oslotest import base
 import prometheus_client
 from prometheus_client import parser
 
+from nova_delete_ext.collector import listener
 from nova_delete_ext.collector import metrics
 from nova_delete_ext.collector import poll
 from nova_delete_ext.collector import totals
@@ -49,14 +49,15 @@ class FakeStore:
         return dict(self.values)
 
 
-class Health:
-    received = 7
-    stored = 5
-    duplicates = 1
-    malformed = 1
-    store_failures = 2
-    last_stored_at = datetime.datetime(2026, 3, 12, 10, 0,
-                                       tzinfo=datetime.timezone.utc)
+def health():
+    counters = listener.Health()
+    counters.add(received=7, stored=5, duplicates=1, malformed=1,
+                 requeued=3, store_failures=2)
+    counters.set(last_stored_at=LAST_STORED, retry_delay=4.0)
+    return counters
+
+
+LAST_STORED = 1773309600.0
 
 
 class FakePoller:
@@ -92,7 +93,7 @@ class CountersTest(base.BaseTestCase):
             records.check_record(leaks=records.LeaksTest.LEAKS[:1],
                                  repaired=['deleted port %s'
                                            % records.PORT]))
-        self.metrics = metrics.Metrics(self.store, Health())
+        self.metrics = metrics.Metrics(self.store, health())
         self.metrics.totals.refresh()
 
     def test_counters_from_the_records(self):
@@ -144,9 +145,11 @@ class CountersTest(base.BaseTestCase):
              'nova_delete_ext_collector_records_stored_total': 5.0,
              'nova_delete_ext_collector_duplicates_total': 1.0,
              'nova_delete_ext_collector_malformed_total': 1.0,
+             'nova_delete_ext_collector_requeued_total': 3.0,
              'nova_delete_ext_collector_store_failures_total': 2.0,
+             'nova_delete_ext_collector_retry_delay_seconds': 4.0,
              'nova_delete_ext_collector_last_store_timestamp_seconds':
-                 Health.last_stored_at.timestamp()},
+                 LAST_STORED},
             {name: value for (name, _), value in found.items()
              if name.startswith('nova_delete_ext_collector_') and
              'totals_read' not in name})
@@ -265,7 +268,7 @@ class ServerTest(base.BaseTestCase):
 
     def test_metrics_over_http(self):
         store = FakeStore(records.delete_record())
-        served = metrics.Metrics(store, Health())
+        served = metrics.Metrics(store, health())
         port = served.start('127.0.0.1', 0)
         self.addCleanup(served.stop)
         url = 'http://127.0.0.1:%d/metrics' % port
