@@ -7,6 +7,7 @@ Every group is registered on the configuration object Nova itself uses
 from oslo_config import cfg
 
 from nova_delete_ext.conf import capture
+from nova_delete_ext.conf import collector
 from nova_delete_ext.conf import delete_ext
 from nova_delete_ext.conf import protect
 from nova_delete_ext.conf import recycle
@@ -15,7 +16,7 @@ from nova_delete_ext.conf import verify
 # Nova's own configuration object (``nova.conf.CONF`` is ``cfg.CONF``).
 CONF = cfg.CONF
 
-_MODULES = (delete_ext, protect, recycle, capture, verify)
+_MODULES = (delete_ext, protect, recycle, capture, verify, collector)
 
 
 def register_opts(conf):

@@ -18,7 +18,8 @@ class ListOptsTest(base.TestCase):
     def test_groups(self):
         self.assertEqual(
             ['delete_ext', 'delete_ext_protect', 'delete_ext_recycle',
-             'delete_ext_capture', 'delete_ext_verify'],
+             'delete_ext_capture', 'delete_ext_verify',
+             'delete_ext_collector'],
             [group.name for group, _ in ext_conf.list_opts()])
         for group, opts in ext_conf.list_opts():
             self.assertIsInstance(group, cfg.OptGroup)
@@ -40,6 +41,20 @@ class ListOptsTest(base.TestCase):
                                   opts['after_delete_workers'].type.min))
         self.assertEqual((100, 1), (opts['after_delete_queue_size'].default,
                                     opts['after_delete_queue_size'].type.min))
+
+    def test_collector_group(self):
+        opts = self._opts('delete_ext_collector')[1]
+        self.assertEqual(
+            {'connection': 'sqlite:////var/lib/nova-delete-ext/records.sqlite',
+             'pool': 'nova-delete-ext', 'topics': [], 'batch_size': 500,
+             'batch_timeout': 1.0, 'retry_interval': 1.0,
+             'max_retry_interval': 60.0, 'retention_days': 0,
+             'metrics_host': '127.0.0.1', 'metrics_port': 9781,
+             'poll_interval': 60.0},
+            {name: opt.default for name, opt in opts.items()})
+        # A URL carries the database password.
+        self.assertTrue(opts['connection'].secret)
+        self.assertEqual(0, opts['metrics_port'].type.min)
 
     def test_verify_timeout(self):
         opt = self._opts('delete_ext_verify')[1]['timeout']
