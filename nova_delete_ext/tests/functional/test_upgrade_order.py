@@ -79,7 +79,8 @@ class TestProtocolVersionsApart(scenarios.ServerStates,
                           record['power_state']))
         self.assertEqual(['recycle:soft_delete(86400s)'],
                          record['decisions'])
-        self.assertNotIn('Ignoring the delete facts', self.stdlog.logger.output)
+        self.assertNotIn('Ignoring the delete facts',
+                         self.stdlog.logger.output)
 
     def test_nova_api_one_version_ahead(self):
         # nova-api first: nova-compute cannot read the entry, records the
