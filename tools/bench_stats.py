@@ -7,8 +7,8 @@ long enough to be steady would be killed by it, so the benchmarks turn it
 off for themselves (:func:`no_test_timeout`).
 """
 
-import math
 import os
+import statistics
 
 
 def no_test_timeout():
@@ -19,21 +19,17 @@ def no_test_timeout():
     os.environ['OS_TEST_TIMEOUT'] = '0'
 
 
-def percentile(values, fraction):
-    """The ``fraction`` percentile (nearest rank) of ``values``."""
-    ordered = sorted(values)
-    rank = max(1, math.ceil(fraction * len(ordered)))
-    return ordered[rank - 1]
-
-
 def spread(values):
-    """``(min, p50, p95, max)`` of ``values``; p50 is the median."""
-    ordered = sorted(values)
-    count = len(ordered)
-    middle = count // 2
-    median = (ordered[middle] if count % 2
-              else (ordered[middle - 1] + ordered[middle]) / 2.0)
-    return ordered[0], median, percentile(ordered, 0.95), ordered[-1]
+    """``(min, p50, p95, max)`` of ``values``; p50 is the median.
+
+    The 95th percentile is :func:`statistics.quantiles`' ``inclusive``
+    method: interpolated between the two nearest values, never outside
+    the values measured.
+    """
+    if len(values) == 1:
+        return (values[0],) * 4
+    p95 = statistics.quantiles(values, n=20, method='inclusive')[18]
+    return min(values), statistics.median(values), p95, max(values)
 
 
 def spread_text(values, scale=1.0, fmt='%.1f'):

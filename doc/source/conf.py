@@ -12,6 +12,12 @@
 
 """Sphinx configuration of the nova-delete-ext documentation."""
 
+import os
+import sys
+
+# The project's own extension (_exts/delete_ext_docs.py).
+sys.path.insert(0, os.path.abspath('_exts'))
+
 # -- General configuration ----------------------------------------------------
 
 extensions = [
@@ -21,6 +27,7 @@ extensions = [
     'oslo_policy.sphinxext',
     'oslo_policy.sphinxpolicygen',
     'sphinx.ext.autodoc',
+    'delete_ext_docs',
 ]
 
 # oslo_config.sphinxconfiggen writes _static/nova-delete-ext.conf.sample

@@ -23,12 +23,22 @@ verify_opts = [
             ('report', 'Log a WARNING per leak and list the leaks in the '
                        'delete record.'),
             ('repair', 'Also remove each leak with Nova\'s own service '
-                       'clients and list what was repaired in the record. '
-                       'Ports are unbound, never deleted; volumes are never '
-                       'touched, only their attachment records.'),
+                       'clients and list what was repaired in the record: '
+                       'allocations and the shelve snapshot are deleted; a '
+                       'port Nova created for the server is deleted, as '
+                       'Nova\'s delete would have, a port the user brought '
+                       '(or of unknown origin) is only unbound; volumes are '
+                       'never touched, only their attachment records are '
+                       'deleted; a guest left on the hypervisor is left to '
+                       '[DEFAULT]running_deleted_instance_action.'),
         ],
         help="""
 What to do about a leak found after a delete.
+
+Related options:
+
+* ``[DEFAULT]running_deleted_instance_action``: what nova-compute does with
+  a guest whose instance was deleted; ``verify`` never removes one.
 """),
     cfg.ListOpt(
         'states',

@@ -53,6 +53,17 @@ CHECKED = 'checked'        # every after_delete policy ran (see decisions)
 CHECK_SKIPPED = 'skipped'  # not run: no worker free in time (see error)
 CHECK_FAILED = 'failed'    # the extension failed while running them
 
+#: The values of each field that takes one of a fixed set, in the order the
+#: documentation lists them (``doc/source/_exts`` renders and checks the
+#: lists from these, so a value added here must be documented).
+KINDS = (KIND_DELETE, KIND_CHECK)
+DELETE_TYPES = (DELETE, SOFT_DELETE, FORCE_DELETE, RESTORE)
+PATHS = (PATH_COMPUTE, PATH_LOCAL, PATH_BUILD_REQUEST)
+TRIGGERS = (TRIGGER_API, TRIGGER_RECLAIM, TRIGGER_RESUME)
+OUTCOMES = (DELETED, SOFT_DELETED, RESTORED, KEPT, IGNORED, ALREADY_DELETED,
+            NOT_DELETED, SKIPPED, FAILED, DENIED)
+CHECK_OUTCOMES = (CHECKED, CHECK_SKIPPED, CHECK_FAILED)
+
 _MAX_ERROR_CHARS = 500
 
 

@@ -16,8 +16,15 @@ three of its ``system_metadata`` entries, all defined here:
     nova-api sets it on the instance it casts to the compute host and does
     not save it; nova-compute takes it off before Nova saves the instance.
     An entry without ``v`` is version 1, as written before versions were
-    added. An entry of a version this code does not know is logged and
+    added. An entry of a version this code does not read is logged and
     ignored: nova-compute then records what it sees itself.
+
+    nova-api writes, nova-compute reads: upgrade the compute nodes first.
+    A release that raises :data:`VERSION` keeps reading the version before
+    (:data:`OLDEST_READ`), so an upgraded nova-compute reads what a nova-api
+    not yet upgraded writes; a nova-compute not yet upgraded ignores the
+    newer entries and records what it sees, and nothing else changes:
+    without ``c`` it checks ``protect`` itself.
 ``delete_ext_retention`` (:data:`RETENTION_KEY`)
     Seconds a soft-deleted server is kept, set by a policy on nova-api
     (``recycle``) and saved with the soft delete; nova-compute's reclaim
@@ -41,8 +48,11 @@ REQUEST_KEY = 'delete_ext_request'
 RETENTION_KEY = 'delete_ext_retention'
 BYPASS_KEY = 'delete_ext_protect_bypassed'
 
-#: Version of the :data:`REQUEST_KEY` entry this code writes and reads.
+#: Version of the :data:`REQUEST_KEY` entry this code writes.
 VERSION = 1
+#: The oldest version of the entry this code reads: at most ``VERSION - 1``
+#: once ``VERSION`` is raised, for the upgrade order above.
+OLDEST_READ = 1
 _MAX_CHARS = 255
 
 
@@ -147,12 +157,14 @@ def read(instance, request_id):
         if not isinstance(data, dict):
             raise ValueError('not an object')
         version = data.get('v', 1)
-        if version != VERSION:
+        if not (type(version) is int and
+                OLDEST_READ <= version <= VERSION):
             LOG.warning('Ignoring the delete facts nova-api carried: '
                         'version %r of the %s entry is not known here '
-                        '(this nova-compute reads version %d). Is '
+                        '(this nova-compute reads versions %d to %d). Is '
                         'nova-delete-ext older here than on nova-api?',
-                        version, REQUEST_KEY, VERSION, instance=instance)
+                        version, REQUEST_KEY, OLDEST_READ, VERSION,
+                        instance=instance)
             return None
         if data.get('r') != request_id:
             return None

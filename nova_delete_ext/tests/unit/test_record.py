@@ -1,7 +1,9 @@
 """Tests of :mod:`nova_delete_ext.record`."""
 
+import ast
 import dataclasses
 import datetime
+import inspect
 
 from oslo_serialization import jsonutils
 from oslo_utils import fixture as utils_fixture
@@ -204,3 +206,33 @@ class UtcnowIsoTest(base.TestCase):
     def test_parses(self):
         value = datetime.datetime.fromisoformat(rec.utcnow_iso())
         self.assertEqual(datetime.timedelta(0), value.utcoffset())
+
+
+class ValueSetsTest(base.TestCase):
+    """Every value constant is in the set the docs list it from."""
+
+    SETS = ('KINDS', 'DELETE_TYPES', 'PATHS', 'TRIGGERS', 'OUTCOMES',
+            'CHECK_OUTCOMES')
+    #: Not a value of a record field (see its comment).
+    NOT_A_VALUE = ('KEEP',)
+
+    def test_every_constant_is_in_one_set(self):
+        tree = ast.parse(inspect.getsource(rec))
+        constants, in_sets = [], []
+        for node in tree.body:
+            if not isinstance(node, ast.Assign):
+                continue
+            name = node.targets[0].id
+            if name in self.SETS:
+                in_sets.extend(elt.id for elt in node.value.elts)
+            elif (name.isupper() and not name.startswith('_') and
+                    isinstance(node.value, ast.Constant) and
+                    isinstance(node.value.value, str)):
+                constants.append(name)
+        self.assertEqual(sorted(set(constants) - set(self.NOT_A_VALUE)),
+                         sorted(in_sets))
+
+    def test_the_sets_hold_the_values(self):
+        self.assertIn(rec.KEPT, rec.OUTCOMES)
+        self.assertEqual(len(rec.OUTCOMES), len(set(rec.OUTCOMES)))
+        self.assertEqual((rec.KIND_DELETE, rec.KIND_CHECK), rec.KINDS)

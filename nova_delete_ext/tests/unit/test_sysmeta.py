@@ -322,6 +322,50 @@ class VersionTest(CarryTestBase):
         self.assertFalse(instance.obj_attr_is_set('system_metadata'))
 
 
+class UpgradeOrderTest(CarryTestBase):
+    """nova-api writes the entry, nova-compute reads it: compute first.
+
+    Each test runs the writer or the reader as the next release would (one
+    protocol version ahead), the other as this one.
+    """
+
+    def _ahead(self):
+        return mock.patch.object(sysmeta, 'VERSION', sysmeta.VERSION + 1)
+
+    def test_nova_compute_ahead_reads_what_nova_api_writes(self):
+        # The documented order: compute nodes upgraded, nova-api not yet.
+        sysmeta.stash(self.instance, self.attempt, steps=['confirm_resize'],
+                      decisions=['protect:bypassed(tag)'],
+                      policies=['protect'])
+        with self._ahead():
+            carried = sysmeta.take(self.instance, self.context.request_id)
+        self.assertEqual(self.attempt.state, carried.state)
+        self.assertEqual(['confirm_resize'], carried.steps)
+        self.assertEqual(['protect:bypassed(tag)'], carried.decisions)
+        self.assertEqual(['protect'], carried.policies)
+        self.assertEqual([], self.logs.at(logging.WARNING))
+
+    def test_nova_api_ahead_is_ignored_and_the_delete_goes_on(self):
+        # The other order: nova-api upgraded first. nova-compute records
+        # what it sees, and, not knowing which policies nova-api applied,
+        # checks protect itself (policies None).
+        with self._ahead():
+            sysmeta.stash(self.instance, self.attempt, policies=['protect'])
+        self.assertIsNone(sysmeta.take(self.instance,
+                                       self.context.request_id))
+        self.assertNotIn(sysmeta.REQUEST_KEY, self.instance.system_metadata)
+        warnings = self.logs.at(logging.WARNING)
+        self.assertEqual(1, len(warnings))
+        self.assertIn('version %d of the delete_ext_request entry is not '
+                      'known here' % (sysmeta.VERSION + 1),
+                      warnings[0].getMessage())
+
+    def test_a_release_reads_the_version_before_its_own(self):
+        # What makes the order above work when VERSION is raised.
+        self.assertLessEqual(sysmeta.OLDEST_READ, max(1, sysmeta.VERSION - 1))
+        self.assertLessEqual(sysmeta.OLDEST_READ, sysmeta.VERSION)
+
+
 class TakeTest(CarryTestBase):
     """nova-compute takes the entry off before Nova saves the instance."""
 
