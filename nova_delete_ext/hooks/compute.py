@@ -126,7 +126,8 @@ def _destroy_denied(attempt, context, instance, host):
     """Run the policies before the destroy; True if one refused it."""
     try:
         denial = decide.before_destroy(attempt)
-        error = denial.deny if denial is not None else None
+        error = (refusal.explained(denial, instance) if denial is not None
+                 else None)
     except Exception:
         attempt_mod.log_internal_error(instance)
         # Nothing was decided: leave the instance alone, as for a denial,
