@@ -3,8 +3,9 @@
 In nova-api, a plain delete of a server in a state listed in
 ``[delete_ext_recycle]retention`` becomes a soft delete, and the retention
 is stored in the server's system_metadata (``sysmeta.RETENTION_KEY``, saved
-with the soft delete). A delete from any other state is done at once, even
-when Nova would have soft-deleted it. In nova-compute, the periodic reclaim
+on its own: :func:`~nova_delete_ext.record.sysmeta.put`). A delete from
+any other state is done at once, even when Nova would have soft-deleted
+it. In nova-compute, the periodic reclaim
 of soft-deleted servers asks the policies for the retention
 (:meth:`Recycle.retention`), and a restore drops it
 (:meth:`Recycle.on_restore`).
@@ -92,7 +93,7 @@ class Recycle(base.DeletePolicy):
             # that never did, as its servers controller does.
             return self.decision('not_kept', detail='never launched',
                                  redirect=rec.DELETE)
-        event.instance.system_metadata[sysmeta.RETENTION_KEY] = str(seconds)
+        sysmeta.put(event.instance, sysmeta.RETENTION_KEY, str(seconds))
         return self.decision('soft_delete', detail='%ds' % seconds,
                              redirect=rec.SOFT_DELETE)
 

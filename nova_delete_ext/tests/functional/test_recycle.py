@@ -149,6 +149,35 @@ class TestRecycle(scenarios.ServerStates, base.DeleteExtTestBase):
         self.api.post_server_action(server['id'], {'restore': None})
         self._wait_for_state_change(server, 'ACTIVE')
 
+    def test_system_metadata_saved_meanwhile_survives(self):
+        """The retention is written alone, not the request's stale copy.
+
+        Nova saves system_metadata whole, dropping every key missing from
+        the copy it saves: here a shelve snapshot's id that Nova saved
+        after the DELETE read the server.
+        """
+        ctxt = nova_context.get_admin_context()
+        server = self.server_active()
+        # The DELETE reads the server...
+        stale = objects.Instance.get_by_uuid(
+            ctxt, server['id'], expected_attrs=['system_metadata'])
+        # ... Nova saves a key through another copy meanwhile...
+        fresh = objects.Instance.get_by_uuid(
+            ctxt, server['id'], expected_attrs=['system_metadata'])
+        fresh.system_metadata['shelved_image_id'] = 'saved-meanwhile'
+        fresh.save()
+        # ... and the DELETE goes on with what it read.
+        compute_api.API().delete(ctxt, stale)
+        server = self._wait_for_state_change(server, 'SOFT_DELETED')
+        saved = objects.Instance.get_by_uuid(
+            ctxt, server['id'], expected_attrs=['system_metadata'])
+        self.assertEqual(
+            ('saved-meanwhile', '60'),
+            (saved.system_metadata.get('shelved_image_id'),
+             saved.system_metadata.get(sysmeta.RETENTION_KEY)))
+        self.assertEqual(['recycle:soft_delete(60s)'],
+                         self.only_record(server)['decisions'])
+
     def test_failed_restore_keeps_the_retention(self):
         server = self.server_active()
         self.api.delete_server(server['id'])
