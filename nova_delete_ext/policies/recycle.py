@@ -20,6 +20,7 @@ from nova_delete_ext import exception
 from nova_delete_ext.policies import base
 from nova_delete_ext import record as rec
 from nova_delete_ext.record import sysmeta
+from nova_delete_ext import states
 
 LOG = logging.getLogger(__name__)
 
@@ -68,7 +69,17 @@ class Recycle(base.DeletePolicy):
     def on_request(self, event):
         if event.delete_type == rec.FORCE_DELETE:
             return None
-        if event.state.vm_state == vm_states.SOFT_DELETED:
+        in_bin = event.state.vm_state == vm_states.SOFT_DELETED
+        if ((in_bin or event.state.task_state in _IN_FLIGHT) and
+                not states.compute_host_up(event.context,
+                                           event.instance.host)):
+            # Only the server's own host would reclaim it or finish the
+            # delete under way: with that host down, kept here means kept
+            # for good. Nova then deletes it in nova-api (a local delete);
+            # so does this delete.
+            return self.decision('not_kept', detail='compute host down',
+                                 redirect=rec.DELETE)
+        if in_bin:
             # A second click, a client retrying: the bin keeps the server
             # and its retention. Only forceDelete or the end of the
             # retention destroys it.
