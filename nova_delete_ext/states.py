@@ -2,13 +2,17 @@
 
 The extension never keeps its own copy of Nova's states: every state name
 and every grouping comes from ``nova.compute.vm_states`` of the Nova the
-extension runs in.
+extension runs in. Also whether an instance's compute host is up, which
+decides, as it does for Nova, where a delete can happen.
 """
 
 import dataclasses
 
 from nova.compute import power_state
 from nova.compute import vm_states
+from nova import exception as nova_exception
+from nova import objects
+from nova import servicegroup
 
 # Kinds of resource an instance can hold, as they appear in the record.
 DOMAIN = 'domain'            # the guest defined on the hypervisor
@@ -56,6 +60,33 @@ def shelve_image_id(instance):
             instance.obj_attr_is_set('system_metadata')):
         return instance.system_metadata.get(SHELVE_IMAGE_KEY)
     return None
+
+
+_SERVICEGROUP = []
+
+
+def compute_host_up(context, host):
+    """Whether the compute service of ``host`` is up, as nova-api decides.
+
+    Nova's ``API._delete`` deletes an instance in nova-api itself (a local
+    delete) when its host has no compute service record, or the service
+    group says that service is down (its heartbeats stopped, or an admin
+    forced it down): the same question, asked the same way. An instance on
+    no host has no service up.
+
+    :param context: a context of the instance's cell.
+    """
+    if not host:
+        return False
+    try:
+        service = objects.Service.get_by_compute_host(context.elevated(),
+                                                      host)
+    except nova_exception.ComputeHostNotFound:
+        return False
+    if not _SERVICEGROUP:
+        # Built on first use: it reads [DEFAULT]servicegroup_driver.
+        _SERVICEGROUP.append(servicegroup.API())
+    return _SERVICEGROUP[0].service_is_up(service)
 
 
 def power_state_name(value):

@@ -8,7 +8,7 @@ snapshots still in Glance. Every call to a service is given
 
 Exit codes: 0 nothing found, 3 leaks found, 4 leaks found and all
 repaired, 1 an error (a cell or a service that could not be read, a repair
-that failed), 2 bad arguments.
+or a reclaim that failed), 2 bad arguments.
 """
 
 import argparse
@@ -26,7 +26,9 @@ from oslo_serialization import jsonutils
 from oslo_utils import timeutils
 import prettytable
 
+from nova_delete_ext.cmd import reclaim
 from nova_delete_ext import conf as ext_conf
+from nova_delete_ext import exception
 from nova_delete_ext.leaks import providers
 from nova_delete_ext.leaks import repair
 from nova_delete_ext.leaks import services
@@ -105,6 +107,7 @@ def add_arguments(parser):
                              'records. Needs [delete_ext]record_file.')
     parser.add_argument('--yes', action='store_true',
                         help='repair without asking')
+    reclaim.add_arguments(parser)
 
 
 def main(argv=None):
@@ -165,7 +168,7 @@ def run(args, out=None, err=None):
                             project_id=args.project, cell=args.cell)
     try:
         return _sweep_and_repair(args, filters, out, err, glance_auth)
-    except sweep.UnknownCell as exc:
+    except (sweep.UnknownCell, exception.ConfigInvalid) as exc:
         args.parser.error(str(exc))
     except Exception as exc:
         LOG.exception('The sweep failed')
@@ -190,6 +193,7 @@ def _glance_auth():
 def _sweep_and_repair(args, filters, out, err, glance_auth=None):
     context = nova_context.get_admin_context()
     context.user_auth_plugin = glance_auth
+    reclaimed = reclaim.run(context, CONF, args)
     clients = services.Clients(timeout=CONF.delete_ext_verify.timeout)
     progress = _Progress(err) if err.isatty() else None
     sw = sweep.Sweep(context, clients, filters, kinds=args.kinds,
@@ -198,7 +202,7 @@ def _sweep_and_repair(args, filters, out, err, glance_auth=None):
     rows = [{'leak': leak} for leak in sw.leaks()]
     if progress:
         progress.done()
-    failed = bool(sw.counts.failed_cells)
+    failed = bool(sw.counts.failed_cells) or reclaim.failed(reclaimed)
     repaired = False
     if args.repair and rows:
         if args.yes or _confirm(len(rows), err):
@@ -206,7 +210,7 @@ def _sweep_and_repair(args, filters, out, err, glance_auth=None):
             repaired = True
         else:
             print('Nothing was repaired.', file=err)
-    _print(args.format, sw.counts, rows, out)
+    _print(args.format, sw.counts, rows, out, reclaimed)
     if failed:
         return ERROR
     if not rows:
@@ -244,7 +248,7 @@ def _repair_all(context, clients, rows):
     return ok
 
 
-def _print(fmt, counts, rows, out):
+def _print(fmt, counts, rows, out, reclaimed=None):
     if fmt == 'json':
         data = {
             'instances': counts.instances,
@@ -255,8 +259,10 @@ def _print(fmt, counts, rows, out):
                            **{k: v for k, v in row.items() if k != 'leak'})
                       for row in rows],
         }
+        data.update(reclaim.as_json(reclaimed))
         print(jsonutils.dumps(data, indent=2, sort_keys=True), file=out)
         return
+    reclaim.print_table(reclaimed, out)
     if rows:
         repairing = any('action' in row or 'error' in row for row in rows)
         header = ['Instance', 'Kind', 'Resource', 'Detail']

@@ -16,7 +16,6 @@ from nova.compute import task_states
 from nova import exception as nova_exception
 from oslo_log import log as logging
 
-from nova_delete_ext import exception
 from nova_delete_ext.hooks import decide
 from nova_delete_ext.hooks import installer
 from nova_delete_ext import policies
@@ -99,6 +98,10 @@ def _delete(original, self, context, instance, delete_type, cb,
     attempt = attempt_mod.begin(context, instance, delete_type,
                                 rec.TRIGGER_API, 'api')
     if attempt is None:
+        # No attempt, so no policy: a protection asked for is not skipped.
+        refusal = decide.unchecked(instance)
+        if refusal is not None:
+            raise refusal
         return original(self, context, instance, delete_type, cb,
                         **instance_attrs)
     redirect = _decide(attempt)
@@ -163,12 +166,9 @@ def _decide(attempt):
         # The chain's own machinery failed, not a policy (those are
         # guarded one by one): carry on unless a policy must fail closed.
         attempt_mod.log_internal_error(attempt.instance)
-        if policies.active().fails_closed:
-            raise exception.DeleteProtected(reason=(
-                'nova-delete-ext could not check whether server %s may be '
-                'deleted, so it was not deleted. Try again; if this '
-                'persists, contact your cloud operator.'
-                % attempt.instance.uuid))
+        refusal = decide.unchecked(attempt.instance)
+        if refusal is not None:
+            raise refusal
         return None
     redirect = decide.redirect_of(decisions)
     if redirect == attempt.record.delete_type:

@@ -18,7 +18,6 @@ from nova.compute import task_states
 from nova import exception as nova_exception
 from oslo_log import log as logging
 
-from nova_delete_ext import exception
 from nova_delete_ext.hooks import decide
 from nova_delete_ext.hooks import installer
 from nova_delete_ext.hooks import refusal
@@ -80,7 +79,12 @@ def _delete_instance(original, self, context, instance, bdms):
     trigger = attempt_mod.COMPUTE_TRIGGER.get() or rec.TRIGGER_RECLAIM
     attempt = _begin(context, instance, rec.DELETE, trigger)
     if attempt is None:
-        return original(self, context, instance, bdms)
+        # No attempt, so no policy: a protection asked for is not skipped.
+        error = decide.unchecked(instance, destroy=True)
+        if error is None:
+            return original(self, context, instance, bdms)
+        _refuse(None, context, instance, self.host, trigger, error)
+        return None
     with attempt.guard():
         attempt.driver = self.driver
         attempt.shelve_image_id = states.shelve_image_id(instance)
@@ -122,31 +126,34 @@ def _destroy_denied(attempt, context, instance, host):
     """Run the policies before the destroy; True if one refused it."""
     try:
         denial = decide.before_destroy(attempt)
-        error = denial.deny if denial is not None else None
+        error = (refusal.explained(denial, instance) if denial is not None
+                 else None)
     except Exception:
         attempt_mod.log_internal_error(instance)
-        if not policies.active().fails_closed:
-            return False
         # Nothing was decided: leave the instance alone, as for a denial,
         # if a policy that must fail closed is enabled.
-        error = exception.DeleteProtected(reason=(
-            'nova-delete-ext could not check whether server %s may be '
-            'destroyed, so it was not. Try again; if this persists, '
-            'contact your cloud operator.' % instance.uuid))
+        error = decide.unchecked(instance, destroy=True)
     if error is None:
         return False
-    trigger = attempt.record.trigger
+    _refuse(attempt, context, instance, host, attempt.record.trigger, error)
+    return True
+
+
+def _refuse(attempt, context, instance, host, trigger, error):
+    """Leave the instance deletable; record it if ``attempt`` is open."""
     if (trigger == rec.TRIGGER_RECLAIM and
             not refusal.first_reclaim_refusal(instance)):
-        LOG.debug('Reclaim refused again: %s',
-                  ', '.join(attempt.record.decisions), instance=instance)
-        attempt.abandon()
-        return True
+        LOG.debug('Reclaim refused again: %s', error, instance=instance)
+        if attempt is not None:
+            attempt.abandon()
+        return
     LOG.warning('Not deleting this instance: %s', error, instance=instance)
-    with attempt.guard():
+    try:
         refusal.leave_deletable(context, instance, host, trigger, error)
-    attempt.finish(rec.DENIED, path=rec.PATH_COMPUTE)
-    return True
+    except Exception:
+        attempt_mod.log_internal_error(instance)
+    if attempt is not None:
+        attempt.finish(rec.DENIED, path=rec.PATH_COMPUTE)
 
 
 def soft_delete_instance(original, self, context, instance,

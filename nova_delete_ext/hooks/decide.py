@@ -105,6 +105,26 @@ def on_restore(attempt):
         _apply(attempt, chain.on_restore(event_for(attempt)))
 
 
+def unchecked(instance, destroy=False):
+    """The refusal of a delete the policies could not decide on, or None.
+
+    None unless a policy that fails closed is enabled; then the delete
+    (``destroy``: the destroy on the compute host) is refused rather than
+    done unchecked, whatever kept the policies from deciding: the chain's
+    own machinery failed, or the attempt could not even be opened.
+    """
+    if not policies.active().fails_closed:
+        return None
+    if destroy:
+        what = 'destroyed, so it was not'
+    else:
+        what = 'deleted, so it was not deleted'
+    return exception.DeleteProtected(reason=(
+        'nova-delete-ext could not check whether server %s may be %s. '
+        'Try again; if this persists, contact your cloud operator.'
+        % (instance.uuid, what)))
+
+
 def redirect_of(decisions):
     """The delete type a policy asked for instead, or None."""
     for decision in decisions:

@@ -13,7 +13,9 @@ from nova.compute import utils as compute_utils
 from nova import exception as nova_exception
 from nova import objects
 from oslo_log import log as logging
+from oslo_utils import strutils
 
+from nova_delete_ext import exception
 from nova_delete_ext import record as rec
 
 LOG = logging.getLogger(__name__)
@@ -37,10 +39,36 @@ def first_reclaim_refusal(instance):
     return True
 
 
+def explained(denial, instance):
+    """The exception a refused destroy is shown as, for ``denial``.
+
+    Nova shows the message of its own exceptions only: the fault and the
+    failed event of any other read just its class name (``RuntimeError``).
+    A :class:`~nova_delete_ext.exception.DeleteProtected` (protect's, or a
+    policy's that uses it) says why already; any other exception becomes
+    one that names the policy and its message (masked, since the user sees
+    it), never its traceback.
+
+    :param denial: the refusing policy's
+        :class:`~nova_delete_ext.policies.base.Decision`.
+    """
+    error = denial.deny
+    if isinstance(error, exception.DeleteProtected):
+        return error
+    if isinstance(error, nova_exception.NovaException):
+        reason = error.format_message()
+    else:
+        reason = str(error)
+    return exception.DeleteProtected(reason=(
+        'The %s policy refused to destroy server %s: %s' % (
+            denial.policy, instance.uuid,
+            strutils.mask_password(reason) or type(error).__name__)))
+
+
 def leave_deletable(context, instance, host, trigger, error):
     """Undo nova-api's mark and record ``error`` as Nova records a failure.
 
-    :param error: the exception the refusing policy gave.
+    :param error: the exception to show (see :func:`explained`).
     """
     if trigger != rec.TRIGGER_RECLAIM and instance.task_state is not None:
         # A soft-deleted instance waiting for reclaim has no task to undo.

@@ -92,8 +92,8 @@ class Protect(base.DeletePolicy):
             return None
         reason, lift = found
         if rules.may_bypass_protection(event.context, event.instance):
-            event.instance.system_metadata[sysmeta.BYPASS_KEY] = str(
-                getattr(event.context, 'request_id', None) or 'yes')
+            sysmeta.put(event.instance, sysmeta.BYPASS_KEY, str(
+                getattr(event.context, 'request_id', None) or 'yes'))
             return self.decision('bypassed', detail=reason)
         return self.decision('denied', detail=reason, deny=(
             exception.DeleteProtected(reason=(

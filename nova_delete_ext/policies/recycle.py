@@ -3,8 +3,9 @@
 In nova-api, a plain delete of a server in a state listed in
 ``[delete_ext_recycle]retention`` becomes a soft delete, and the retention
 is stored in the server's system_metadata (``sysmeta.RETENTION_KEY``, saved
-with the soft delete). A delete from any other state is done at once, even
-when Nova would have soft-deleted it. In nova-compute, the periodic reclaim
+on its own: :func:`~nova_delete_ext.record.sysmeta.put`). A delete from
+any other state is done at once, even when Nova would have soft-deleted
+it. In nova-compute, the periodic reclaim
 of soft-deleted servers asks the policies for the retention
 (:meth:`Recycle.retention`), and a restore drops it
 (:meth:`Recycle.on_restore`).
@@ -19,6 +20,7 @@ from nova_delete_ext import exception
 from nova_delete_ext.policies import base
 from nova_delete_ext import record as rec
 from nova_delete_ext.record import sysmeta
+from nova_delete_ext import states
 
 LOG = logging.getLogger(__name__)
 
@@ -67,7 +69,17 @@ class Recycle(base.DeletePolicy):
     def on_request(self, event):
         if event.delete_type == rec.FORCE_DELETE:
             return None
-        if event.state.vm_state == vm_states.SOFT_DELETED:
+        in_bin = event.state.vm_state == vm_states.SOFT_DELETED
+        if ((in_bin or event.state.task_state in _IN_FLIGHT) and
+                not states.compute_host_up(event.context,
+                                           event.instance.host)):
+            # Only the server's own host would reclaim it or finish the
+            # delete under way: with that host down, kept here means kept
+            # for good. Nova then deletes it in nova-api (a local delete);
+            # so does this delete.
+            return self.decision('not_kept', detail='compute host down',
+                                 redirect=rec.DELETE)
+        if in_bin:
             # A second click, a client retrying: the bin keeps the server
             # and its retention. Only forceDelete or the end of the
             # retention destroys it.
@@ -92,7 +104,7 @@ class Recycle(base.DeletePolicy):
             # that never did, as its servers controller does.
             return self.decision('not_kept', detail='never launched',
                                  redirect=rec.DELETE)
-        event.instance.system_metadata[sysmeta.RETENTION_KEY] = str(seconds)
+        sysmeta.put(event.instance, sysmeta.RETENTION_KEY, str(seconds))
         return self.decision('soft_delete', detail='%ds' % seconds,
                              redirect=rec.SOFT_DELETE)
 

@@ -26,17 +26,20 @@ three of its ``system_metadata`` entries, all defined here:
     newer entries and records what it sees, and nothing else changes:
     without ``c`` it checks ``protect`` itself.
 ``delete_ext_retention`` (:data:`RETENTION_KEY`)
-    Seconds a soft-deleted server is kept, set by a policy on nova-api
-    (``recycle``) and saved with the soft delete; nova-compute's reclaim
-    reads it through the policies' ``retention`` moment.
+    Seconds a soft-deleted server is kept, saved by a policy on nova-api
+    (``recycle``, with :func:`put`) when it asks for the soft delete;
+    nova-compute's reclaim reads it through the policies' ``retention``
+    moment.
 ``delete_ext_protect_bypassed`` (:data:`BYPASS_KEY`)
     The request id of an API delete that bypassed ``protect``, saved with
-    a soft delete, so that its later reclaim completes that authorised
-    delete.
+    :func:`put`, so that the reclaim of its soft delete completes that
+    authorised delete.
 
 Every value fits the 255 characters of a system_metadata value.
 """
 
+from nova.db.main import api as main_db
+from nova.objects import base as obj_base
 from oslo_log import log as logging
 from oslo_serialization import jsonutils
 
@@ -180,6 +183,35 @@ def get(instance, key):
     if not instance.obj_attr_is_set('system_metadata'):
         return None
     return instance.system_metadata.get(key)
+
+
+def put(instance, key, value):
+    """Set ``key`` to ``value`` on ``instance``, saving that key alone.
+
+    Nova saves system_metadata whole: an ``instance.save()`` with the field
+    changed writes the dict this copy holds and deletes every key missing
+    from it, such as a ``shelved_image_id`` that Nova saved through another
+    copy of the instance after this one was read. So where the cell
+    database is at hand (nova-api), the key is written on its own, with
+    the instance's own context as Nova's save would use, and this copy is
+    updated without marking the field changed: Nova's next save leaves
+    system_metadata alone. Elsewhere (nova-compute reaches the database
+    only through conductor, whose only write of system_metadata is the
+    whole dict), and for an instance not in a cell yet (a BuildRequest's),
+    the key is set on this copy (loading system_metadata if it must) for
+    Nova's next save.
+    """
+    if (obj_base.NovaObject.indirection_api is None and
+            instance.obj_attr_is_set('id')):
+        main_db.instance_system_metadata_update(
+            instance._context, instance.uuid, {key: value}, False)
+        if instance.obj_attr_is_set('system_metadata'):
+            pending = 'system_metadata' in instance.obj_what_changed()
+            instance.system_metadata[key] = value
+            if not pending:
+                instance.obj_reset_changes(['system_metadata'])
+        return
+    instance.system_metadata[key] = value
 
 
 def drop(instance, key):

@@ -137,13 +137,15 @@ class FaultMatrixBase(scenarios.ServerStates, base.DeleteExtTestBase):
 
         ``reclaimed`` is soft-deleted (its delete is the periodic reclaim),
         ``resumed`` active (its delete is interrupted and resumed by a
-        restart), ``volume`` active with a volume attached.
+        restart), ``partial`` active (its delete stops after vm_state
+        ``deleted`` and a restart completes it), ``volume`` active with a
+        volume attached.
         """
         made = {}
         for state in states or self.states:
             if state == 'reclaimed':
                 made[state] = self.server_soft_delete()
-            elif state in ('resumed', 'volume'):
+            elif state in ('resumed', 'partial', 'volume'):
                 made[state] = self.server_active()
                 if state == 'volume':
                     self._attach_volume(made[state], scenarios.VOLUME)
@@ -156,13 +158,16 @@ class FaultMatrixBase(scenarios.ServerStates, base.DeleteExtTestBase):
 
         For an API delete: the DELETE request. For a reclaim: the periodic
         task's run. For a resumed delete: the API request whose cast is
-        lost and nova-compute's restart.
+        lost and nova-compute's restart. For a partial one: the state it
+        leaves and nova-compute's restart.
         """
         started = time.monotonic()
         if state == 'reclaimed':
             self.reclaim_now()
         elif state == 'resumed':
             self.delete_interrupted_then_restart(server)
+        elif state == 'partial':
+            self.delete_half_done_then_restart(server)
         else:
             self.api.delete_server(server['id'])
         return time.monotonic() - started

@@ -11,10 +11,13 @@ import fixtures
 
 from keystoneauth1 import exceptions as ks_exc
 from neutronclient.common import exceptions as neutron_client_exc
+from nova.compute import power_state
 from nova.compute import rpcapi as compute_rpcapi
+from nova.compute import vm_states
 from nova.conductor import manager as conductor_manager
 from nova import context as nova_context
 from nova import exception
+from nova import objects
 from nova.scheduler.client import report
 from nova.tests import fixtures as nova_fixtures
 from nova.volume import cinder
@@ -167,6 +170,22 @@ class ServerStates:
             server, {'OS-EXT-STS:task_state': 'deleting'})
         if before_restart is not None:
             before_restart(server)
+        self.compute = self.restart_compute_service(self.compute)
+
+    def delete_half_done_then_restart(self, server):
+        """nova-compute dies between vm_state ``deleted`` and the destroy.
+
+        What ``_delete_instance`` has saved when it dies there: vm_state
+        ``deleted``, no task, no power state; the instance is not destroyed
+        in the database. Restarting nova-compute completes the delete
+        (``_complete_partial_deletion``).
+        """
+        instance = objects.Instance.get_by_uuid(
+            nova_context.get_admin_context(), server['id'])
+        instance.vm_state = vm_states.DELETED
+        instance.task_state = None
+        instance.power_state = power_state.NOSTATE
+        instance.save()
         self.compute = self.restart_compute_service(self.compute)
 
 

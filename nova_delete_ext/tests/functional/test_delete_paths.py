@@ -197,3 +197,20 @@ class TestDeleteResumedAfterCrash(DeletePathTestBase):
         self.assertEqual('deleting', record['task_state'])
         self.assertEqual('compute', record['path'])
         self.assertEqual('deleted', record['outcome'])
+
+    def test_restart_after_vm_state_deleted(self):
+        # The after-delete policies check the resumed delete too.
+        self.use_policies('verify')
+        server = self.server_active()
+        self.delete_half_done_then_restart(server)
+        self.assert_gone(server)
+        record = self.only_record(server)
+        self.assertEqual(('delete', 'resume', 'deleted', None),
+                         (record['delete_type'], record['trigger'],
+                          record['vm_state'], record['task_state']))
+        self.assertEqual(('compute', 'deleted', ['allocations']),
+                         (record['path'], record['outcome'],
+                          record['released']))
+        check = self.check_record(server)
+        self.assertEqual(('checked', ['verify:clean']),
+                         (check['outcome'], check['decisions']))

@@ -14,8 +14,8 @@ bound it but Nova's own RPC timeouts.
 
 Every delete has exactly one record. Where the failing hook is the one
 that writes it (``API._delete`` for the deletes nova-api finishes,
-``ComputeManager._delete_instance``, ``soft_delete_instance`` and
-``restore_instance`` on the compute host), the point's fallback writes it
+``ComputeManager._delete_instance``, ``_complete_partial_deletion``,
+``soft_delete_instance`` and ``restore_instance`` on the compute host), the point's fallback writes it
 without the policies, and its ``error`` says that the hook failed.
 """
 
@@ -48,7 +48,9 @@ POINTS = [
      ('shelved_offloaded', 'error_no_host'), ()),
     ('API._confirm_resize_on_deleting', ('resized',), ()),
     ('ComputeManager.terminate_instance', ('active',), ()),
-    ('ComputeManager._init_instance', ('resumed',), ()),
+    ('ComputeManager._init_instance', ('resumed', 'partial'), ()),
+    ('ComputeManager._complete_partial_deletion', ('partial',),
+     ('partial',)),
     ('ComputeManager._delete_instance', _ON_HOST, _ON_HOST),
     ('ComputeManager._deleted_old_enough', ('reclaimed',), ()),
     # The soft delete and the restore of a server, then its delete.

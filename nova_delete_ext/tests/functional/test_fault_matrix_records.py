@@ -14,13 +14,17 @@ bound it:
   ``system_metadata`` already loaded (they never lazy-load it);
 * the ``log`` sink formats a line and hands it to the service log on the
   thread of the delete, exactly as Nova's own log lines next to it: a
-  logging handler that blocks blocks Nova at its next line just the same.
+  logging handler that blocks blocks Nova at its next line just the same;
+* opening the attempt (the record to be) only reads the instance already
+  loaded: when it fails, no policy can run, and with one that fails closed
+  (``protect``) the delete is refused rather than done unchecked.
 """
 
 import time
 
 import testscenarios
 
+from nova_delete_ext.record import attempt as attempt_mod
 from nova_delete_ext.record import sysmeta
 from nova_delete_ext.sinks import file as file_sink
 from nova_delete_ext.sinks import log as log_sink
@@ -80,3 +84,48 @@ class TestRecordWrite(faults.FaultMatrixBase):
         lost = [m for m in self.errors.messages
                 if 'for the file sink: Injected' in m]
         self.assertNotEqual([], lost, self.errors.messages)
+
+
+class TestAttemptNotOpened(faults.FaultMatrixBase):
+    """No attempt, so no policy: a protection is never silently off."""
+
+    def no_attempt(self, side):
+        """Opening an attempt on ``side`` (``api``, ``compute``) raises."""
+        # Attempt(context, instance, delete_type, trigger, side, ...)
+        return faults.Fault(attempt_mod.Attempt, '__init__', faults.RAISE,
+                            only=lambda *args, **kwargs: args[5] == side)
+
+    def test_nova_api_refuses(self):
+        servers = self.prepare(('active', 'shelved_offloaded',
+                                'error_no_host', 'building'))
+        with self.no_attempt('api') as fault:
+            for state, server in servers.items():
+                message = self.assert_conflict(self.api.delete_server,
+                                               server['id'])
+                self.assertIn('could not check whether server %s may be '
+                              'deleted' % server['id'], message)
+                shown = self.api.get_server(server['id'])
+                self.assertEqual(
+                    (server['status'], server['OS-EXT-STS:task_state']),
+                    (shown['status'], shown['OS-EXT-STS:task_state']))
+                self.assertEqual([], self.delete_records(server))
+            self.assert_fault_hit(fault)
+        self.assert_all_deleted(servers)
+
+    def test_compute_host_refuses(self):
+        servers = self.prepare(('active', 'reclaimed', 'resumed'))
+        before = {s: len(self.delete_records(servers[s])) for s in servers}
+        with self.no_attempt('compute') as fault:
+            for state, server in servers.items():
+                self.assertLess(self.delete(state, server), faults.BOUND)
+                status = 'SOFT_DELETED' if state == 'reclaimed' else 'ACTIVE'
+                # Left deletable, as for any refusal on the host.
+                self._wait_for_server_parameter(
+                    server, {'OS-EXT-STS:task_state': None,
+                             'status': status}, max_retries=60)
+            self.assert_fault_hit(fault)
+        for state, server in servers.items():
+            self.assertEqual(before[state],
+                             len(self.delete_records(server)), state)
+            self.assert_deleted('reclaimed' if state == 'reclaimed'
+                                else 'active', server)

@@ -149,6 +149,81 @@ class TestRecycle(scenarios.ServerStates, base.DeleteExtTestBase):
         self.api.post_server_action(server['id'], {'restore': None})
         self._wait_for_state_change(server, 'ACTIVE')
 
+    def test_system_metadata_saved_meanwhile_survives(self):
+        """The retention is written alone, not the request's stale copy.
+
+        Nova saves system_metadata whole, dropping every key missing from
+        the copy it saves: here a shelve snapshot's id that Nova saved
+        after the DELETE read the server.
+        """
+        ctxt = nova_context.get_admin_context()
+        server = self.server_active()
+        # The DELETE reads the server...
+        stale = objects.Instance.get_by_uuid(
+            ctxt, server['id'], expected_attrs=['system_metadata'])
+        # ... Nova saves a key through another copy meanwhile...
+        fresh = objects.Instance.get_by_uuid(
+            ctxt, server['id'], expected_attrs=['system_metadata'])
+        fresh.system_metadata['shelved_image_id'] = 'saved-meanwhile'
+        fresh.save()
+        # ... and the DELETE goes on with what it read.
+        compute_api.API().delete(ctxt, stale)
+        server = self._wait_for_state_change(server, 'SOFT_DELETED')
+        saved = objects.Instance.get_by_uuid(
+            ctxt, server['id'], expected_attrs=['system_metadata'])
+        self.assertEqual(
+            ('saved-meanwhile', '60'),
+            (saved.system_metadata.get('shelved_image_id'),
+             saved.system_metadata.get(sysmeta.RETENTION_KEY)))
+        self.assertEqual(['recycle:soft_delete(60s)'],
+                         self.only_record(server)['decisions'])
+
+    def test_delete_under_way_on_a_dead_host_goes_through(self):
+        """A delete the host died in the middle of is not kept for good.
+
+        Nova lets a repeated delete through to a local delete when the
+        compute service is down; the recycle bin must not stop it.
+        """
+        server = self.server_active()
+        held = []
+        self.stub_out('nova.compute.rpcapi.ComputeAPI.soft_delete_instance',
+                      lambda rpcapi, c, instance: held.append(instance))
+        self.api.delete_server(server['id'])
+        self.assertEqual(1, len(held))
+        # While the host is up, nothing changes.
+        self.api.delete_server(server['id'])
+        self._wait_for_server_parameter(
+            server, {'OS-EXT-STS:task_state': 'soft-deleting'})
+        self.assertEqual(['recycle:kept(soft-deleting under way)'],
+                         self.only_record(server)['decisions'])
+        self.compute_host_down()
+        self.api.delete_server(server['id'])
+        self.assert_gone(server)
+        record = self.records(server['id'])[-1]
+        self.assertEqual(
+            ('delete', 'soft-deleting', 'local', 'deleted',
+             ['recycle:not_kept(compute host down)']),
+            (record['delete_type'], record['task_state'], record['path'],
+             record['outcome'], record['decisions']))
+        self.assertEqual(2, len(self.records(server['id'])))
+
+    def test_server_in_the_bin_on_a_dead_host_is_deleted(self):
+        server = self.server_active()
+        self.api.delete_server(server['id'])
+        server = self._wait_for_state_change(server, 'SOFT_DELETED')
+        self.compute_host_down()
+        self.api.delete_server(server['id'])
+        self.assert_gone(server)
+        record = self.records(server['id'])[-1]
+        self.assertEqual(
+            ('delete', 'soft-delete', 'local', 'deleted',
+             ['recycle:not_kept(compute host down)']),
+            (record['delete_type'], record['vm_state'], record['path'],
+             record['outcome'], record['decisions']))
+        # The guest stays on the dead host until it comes back.
+        self.assertEqual(['disks', 'domain'], record['retained'])
+        self.assertEqual(2, len(self.records(server['id'])))
+
     def test_failed_restore_keeps_the_retention(self):
         server = self.server_active()
         self.api.delete_server(server['id'])

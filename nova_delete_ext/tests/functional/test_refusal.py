@@ -24,14 +24,16 @@ class DenyDestroy(policy_base.DeletePolicy):
     """A third-party policy that refuses every destroy on the host."""
 
     denying = True
+    #: What it refuses with: the extension's exception, or one of its own.
+    error = exception.DeleteProtected(
+        reason='The host keeps its servers today.')
 
     def validate(self):
         pass
 
     def before_destroy(self, event):
         if self.denying:
-            return self.decision('denied', deny=exception.DeleteProtected(
-                reason='The host keeps its servers today.'))
+            return self.decision('denied', deny=self.error)
         return None
 
 
@@ -73,6 +75,35 @@ class TestRefusedOnComputeHost(RefusalTestBase):
         self._delete_server(server)
         self.assert_gone(server)
         self.assertEqual('deleted', self.records(server['id'])[-1]['outcome'])
+
+    def test_denial_with_its_own_exception_says_why(self):
+        policy = DenyDestroy(ext_conf.CONF, 'deny_destroy')
+        policy.error = RuntimeError('the rack is being moved')
+        self.addCleanup(policies.set_active, policies.set_active(
+            policies.PolicyChain([policy])))
+        server = self.server_active()
+        self.api.delete_server(server['id'])
+        # Not just "RuntimeError", which is all Nova shows of it.
+        why = ('The deny_destroy policy refused to destroy server %s: the '
+               'rack is being moved' % server['id'])
+        self.assert_left_deletable(server, why)
+        fault = objects.InstanceFault.get_latest_for_instance(
+            nova_context.get_admin_context(), server['id'])
+        self.assertEqual((why, ''), (fault.message, fault.details))
+        # The failed event: its details (shown to admins) give the reason;
+        # the owner sees it failed, and never a traceback.
+        owner = self.api_fixture.api
+        owner.microversion = 'latest'
+        request_id = [a for a in owner.get_instance_actions(server['id'])
+                      if a['action'] == 'delete'][0]['request_id']
+        events = {}
+        for who, client in (('admin', self.admin_api), ('owner', owner)):
+            [events[who]] = [e for e in client.get_instance_action_details(
+                server['id'], request_id)['events']
+                if e['event'] == refusal.EVENT]
+        self.assertEqual(why, events['admin']['details'])
+        self.assertEqual('Error', events['owner']['result'])
+        self.assertNotIn('traceback', events['owner'])
 
 
 class TestProtectWhereNovaApiDidNotCheck(RefusalTestBase):

@@ -457,6 +457,9 @@ class RecycleTest(base.TestCase):
         self.flags(retention={'active': 60, 'error': 0},
                    group='delete_ext_recycle')
         self.policy = recycle.Recycle(self.conf, 'recycle')
+        self.host_up = self.useFixture(base.fixtures.MockPatch(
+            'nova_delete_ext.states.compute_host_up', autospec=True,
+            return_value=True)).mock
 
     def test_listed_state_becomes_soft_delete_with_retention(self):
         instance = base.make_instance()
@@ -492,6 +495,28 @@ class RecycleTest(base.TestCase):
                 ('recycle:kept(%s under way)' % task_state, rec.KEEP),
                 (str(decision), decision.redirect))
             self.assertNotIn(sysmeta.RETENTION_KEY, instance.system_metadata)
+
+    def test_host_down_lets_nova_delete_it(self):
+        # Nova deletes such a server in nova-api: its host would never
+        # reclaim it, nor finish the delete under way.
+        self.host_up.return_value = False
+        context = mock.Mock()
+        for instance in (
+                base.make_instance(vm_state=vm_states.SOFT_DELETED),
+                base.make_instance(task_state='deleting'),
+                base.make_instance(task_state='soft-deleting')):
+            for delete_type in (rec.DELETE, rec.SOFT_DELETE):
+                decision = self.policy.on_request(make_event(
+                    instance, delete_type=delete_type, context=context))
+                self.assertEqual(
+                    ('recycle:not_kept(compute host down)', rec.DELETE),
+                    (str(decision), decision.redirect))
+            self.host_up.assert_called_with(context, 'cmp1')
+        # Only these: the others are decided as ever, without asking.
+        self.host_up.reset_mock()
+        decision = self.policy.on_request(make_event(base.make_instance()))
+        self.assertEqual(rec.SOFT_DELETE, decision.redirect)
+        self.host_up.assert_not_called()
 
     def test_force_delete_untouched(self):
         self.assertIsNone(self.policy.on_request(make_event(

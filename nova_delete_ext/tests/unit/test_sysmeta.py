@@ -399,3 +399,54 @@ class TakeTest(CarryTestBase):
         instance = base.make_instance()
         sysmeta.stash(instance, self.attempt)
         self.assertNotIn(sysmeta.REQUEST_KEY, instance.system_metadata)
+
+
+class PutTest(base.TestCase):
+    """Only the extension's key is written; the rest is never rewritten."""
+
+    def setUp(self):
+        super().setUp()
+        self.update = self.useFixture(base.fixtures.MockPatch(
+            'nova.db.main.api.instance_system_metadata_update',
+            autospec=True)).mock
+        self.context = nova_context.get_admin_context()
+        self.instance = base.make_instance(
+            id=7, system_metadata={'image_min_ram': '0'})
+        self.instance._context = self.context
+        self.instance.obj_reset_changes()
+
+    def test_nova_api_writes_the_key_alone(self):
+        sysmeta.put(self.instance, sysmeta.RETENTION_KEY, '60')
+        self.update.assert_called_once_with(
+            self.context, self.instance.uuid, {sysmeta.RETENTION_KEY: '60'},
+            False)
+        self.assertEqual({'image_min_ram': '0', sysmeta.RETENTION_KEY: '60'},
+                         self.instance.system_metadata)
+        # Nova's next save leaves system_metadata alone.
+        self.assertNotIn('system_metadata', self.instance.obj_what_changed())
+
+    def test_changes_nova_made_stay_pending(self):
+        self.instance.system_metadata['image_min_ram'] = '512'
+        sysmeta.put(self.instance, sysmeta.BYPASS_KEY, 'req-1')
+        self.assertIn('system_metadata', self.instance.obj_what_changed())
+
+    def test_without_system_metadata_loaded_nothing_is_loaded(self):
+        instance = base.make_instance(id=7, omit=('system_metadata',))
+        instance._context = self.context
+        sysmeta.put(instance, sysmeta.RETENTION_KEY, '60')
+        self.update.assert_called_once_with(
+            self.context, instance.uuid, {sysmeta.RETENTION_KEY: '60'},
+            False)
+        self.assertFalse(instance.obj_attr_is_set('system_metadata'))
+
+    def test_through_conductor_or_before_a_cell_set_for_the_save(self):
+        not_in_a_cell = base.make_instance(system_metadata={})
+        sysmeta.put(not_in_a_cell, sysmeta.RETENTION_KEY, '60')
+        with mock.patch('nova.objects.base.NovaObject.indirection_api',
+                        mock.Mock()):
+            sysmeta.put(self.instance, sysmeta.RETENTION_KEY, '60')
+        self.update.assert_not_called()
+        for instance in (not_in_a_cell, self.instance):
+            self.assertEqual('60',
+                             instance.system_metadata[sysmeta.RETENTION_KEY])
+            self.assertIn('system_metadata', instance.obj_what_changed())
