@@ -24,17 +24,26 @@ committed. The cases:
   consumed, parsed and acknowledged, in the same batches; what the bus and
   oslo.messaging cost, the floor of any collector;
 * ``store``: one collector storing into ``--connection``;
-* ``store x2``: two collectors of the same pool into the same database.
+* ``store2``: two collectors of the same pool into the same database;
+* ``floor2``: the floor with two collectors.
 
-It prints records/s for each, the ratio of ``store`` to the floor, and
-checks that the database holds each record once. Before each store case
-it empties the database (created with ``db sync`` if needed). Run it
-against a RabbitMQ and a database of its own, nothing else on them::
+Each case prints one JSON line: the drain's records/s (``rate``), the
+collectors' CPU per record (``cpu_us_per_record``: their work whatever
+the load of the machine) and, with ``--watch``, the CPU seconds the
+broker and the database spent meanwhile.
+
+At the end it prints the ratios of ``store`` to ``floor`` and of
+``store2`` to ``store``; it checks that the database holds each record
+once. Before each store case it empties the database (created with ``db
+sync`` if needed). Run it against a RabbitMQ and a database of its own,
+nothing else on them::
 
     python tools/bench_collector.py \\
         --transport-url rabbit://guest:guest@127.0.0.1:5672/ \\
-        --connection 'mysql+pymysql://USER:PASSWORD@127.0.0.1/records?charset=utf8mb4' \\
-        [--count 100000] [--cases floor,store,store2] [--publishers 4]
+        --connection \\
+        'mysql+pymysql://USER:PASSWORD@HOST/records?charset=utf8mb4' \\
+        [--count 100000] [--cases floor,store,store2,floor2]
+        [--publishers 4] [--watch NAME=PID]...
 
 It measures; it asserts nothing but the counts.
 """
@@ -293,9 +302,15 @@ def main():
     if args.child:
         return child(args)
     cfg.CONF([], default_config_files=[])
+    rates = {}
     for run, case in enumerate(args.cases.split(','), 1):
         line = run_case(args, case, run)
+        rates[case] = line['rate']
         print(json.dumps(line), flush=True)
+    for case, base in (('store', 'floor'), ('store2', 'store'),
+                       ('floor2', 'floor')):
+        if case in rates and base in rates:
+            print('%s / %s: %.2f' % (case, base, rates[case] / rates[base]))
 
 
 if __name__ == '__main__':
