@@ -46,6 +46,16 @@ def main(argv=None):
         module = importlib.import_module(SUBCOMMANDS[name].module)
         return module.main(argv[1:])
     # No subcommand, --help or an unknown one: argparse says so.
+    build_parser().parse_args(argv)
+    return 2
+
+
+def build_parser(full=False):
+    """The top-level parser; with ``full``, every subcommand's arguments.
+
+    ``full`` imports every subcommand's module (and so Nova): for tools
+    and tests that need the whole command line, never for a run.
+    """
     parser = argparse.ArgumentParser(
         prog='nova-delete-ext',
         description='Operator tools of nova-delete-ext.')
@@ -54,6 +64,8 @@ def main(argv=None):
     for name, subcommand in SUBCOMMANDS.items():
         aliases = [old for old, new in DEPRECATED_ALIASES.items()
                    if new == name]
-        subparsers.add_parser(name, aliases=aliases, help=subcommand.help)
-    parser.parse_args(argv)
-    return 2
+        sub = subparsers.add_parser(name, aliases=aliases,
+                                    help=subcommand.help)
+        if full:
+            importlib.import_module(subcommand.module).add_arguments(sub)
+    return parser
