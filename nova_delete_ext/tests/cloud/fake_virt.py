@@ -22,6 +22,15 @@ next destroy renames it to :data:`HELD_FILE` (with the instance uuid in
 it) and waits until that file is removed, or ten minutes. Only one
 destroy is held, and a restarted nova-compute finds no hold file.
 
+A delete can also be held after Nova saved vm_state ``deleted`` and
+before it destroyed the instance in the database (the window Nova closes
+at start-up with ``_complete_partial_deletion``): while
+:data:`HOLD_AFTER_DELETED_FILE` exists, the next destroy renames it to
+:data:`HELD_AFTER_DELETED_FILE` and lets the guest go; the same thread is
+then held in Nova's only driver call of that window,
+``node_is_available`` (the resource tracker's update after the save),
+until that file is removed.
+
 Nova loads virt drivers only from ``nova.virt``; the launcher
 :mod:`nova_delete_ext.tests.cloud.nova_compute` registers this module as
 ``nova.virt.delete_ext_fake`` before it runs nova-compute, so
@@ -29,6 +38,7 @@ Nova loads virt drivers only from ``nova.virt``; the launcher
 """
 
 import os
+import threading
 import time
 
 from nova import conf as nova_conf
@@ -45,6 +55,8 @@ MODULE_ALIAS = 'nova.virt.delete_ext_fake'
 DRIVER = 'delete_ext_fake.StableNodeFakeDriver'
 HOLD_FILE = 'delete-ext-hold-destroy'
 HELD_FILE = 'delete-ext-destroy-held'
+HOLD_AFTER_DELETED_FILE = 'delete-ext-hold-after-deleted'
+HELD_AFTER_DELETED_FILE = 'delete-ext-held-after-deleted'
 HOLD_SECONDS = 600
 
 
@@ -52,6 +64,8 @@ class StableNodeFakeDriver(fake.FakeDriver):
     """FakeDriver with a persistent node uuid and surviving guests."""
 
     _node_uuid = None
+    #: The thread whose delete is to be held after vm_state deleted.
+    _held_after_deleted = None
 
     def _local_node_uuid(self):
         if self._node_uuid is None:
@@ -80,20 +94,37 @@ class StableNodeFakeDriver(fake.FakeDriver):
                      len(instances), host)
 
     def destroy(self, context, instance, *args, **kwargs):
-        self._hold(instance)
+        if self._claim(HOLD_FILE, HELD_FILE, instance):
+            self._wait(HELD_FILE)
+        if self._claim(HOLD_AFTER_DELETED_FILE, HELD_AFTER_DELETED_FILE,
+                       instance):
+            self._held_after_deleted = threading.get_ident()
         return super().destroy(context, instance, *args, **kwargs)
 
-    def _hold(self, instance):
-        hold = os.path.join(CONF.state_path, HOLD_FILE)
-        held = os.path.join(CONF.state_path, HELD_FILE)
+    def node_is_available(self, nodename):
+        if self._held_after_deleted == threading.get_ident():
+            self._held_after_deleted = None
+            self._wait(HELD_AFTER_DELETED_FILE)
+        return super().node_is_available(nodename)
+
+    @staticmethod
+    def _claim(hold_name, held_name, instance):
+        """Turn the hold file into the held file naming ``instance``."""
+        hold = os.path.join(CONF.state_path, hold_name)
+        held = os.path.join(CONF.state_path, held_name)
         try:
             os.rename(hold, held)
         except FileNotFoundError:
-            return
+            return False
         with open(held, 'w') as f:
             f.write(instance.uuid)
-        LOG.info('Holding the destroy until %s is removed', held,
+        LOG.info('Holding the delete until %s is removed', held,
                  instance=instance)
+        return True
+
+    @staticmethod
+    def _wait(held_name):
+        held = os.path.join(CONF.state_path, held_name)
         deadline = time.monotonic() + HOLD_SECONDS
         while os.path.exists(held) and time.monotonic() < deadline:
             time.sleep(0.2)

@@ -8,10 +8,9 @@ from nova_delete_ext.tests.cloud.scenarios import base
 
 class ResumeTest(base.CloudTestCase):
 
-    def _held_destroy(self):
-        """The uuid whose destroy nova-compute is holding, or None."""
-        held = os.path.join(self.env['compute_state_path'],
-                            fake_virt.HELD_FILE)
+    def _held_destroy(self, name=fake_virt.HELD_FILE):
+        """The uuid whose delete nova-compute is holding, or None."""
+        held = os.path.join(self.env['compute_state_path'], name)
         try:
             with open(held) as f:
                 return f.read().strip() or None
@@ -49,4 +48,39 @@ class ResumeTest(base.CloudTestCase):
             [], [r for r in records if r is not resumed[0]
                  and r['recorded_by'].startswith('compute')], records)
         self.assertEqual([], self.ports_of(server_id))
+        self.assertEqual({}, self.allocations_of(server_id))
+
+    def test_killed_after_vm_state_deleted_is_recorded_once(self):
+        """Killed between saving vm_state deleted and destroying the row.
+
+        Nova completes such a delete at start-up
+        (``_complete_partial_deletion``): one record, trigger ``resume``.
+        """
+        server_id = self.create_server()
+        hold, held = (os.path.join(self.env['compute_state_path'], name)
+                      for name in (fake_virt.HOLD_AFTER_DELETED_FILE,
+                                   fake_virt.HELD_AFTER_DELETED_FILE))
+        for path in (hold, held):
+            self.addCleanup(lambda p=path: os.path.exists(p) and os.unlink(p))
+        with open(hold, 'w'):
+            pass
+        self.force_delete(server_id)
+        base.wait_for(
+            '%s held after vm_state deleted' % server_id,
+            lambda: self._held_destroy(
+                fake_virt.HELD_AFTER_DELETED_FILE) == server_id and
+            (self.server(server_id) or {}).get(
+                'OS-EXT-STS:vm_state') == 'deleted')
+        base.cloud('restart', '--kill', 'nova-compute')
+        self.wait_until_gone(server_id)
+        records = self.wait_for_record(
+            server_id, lambda r: r['trigger'] == 'resume')
+        resumed = [r for r in records if r['trigger'] == 'resume']
+        self.assertEqual(1, len(resumed), records)
+        self.assertEqual(('deleted', 'compute', 'deleted'),
+                         (resumed[0]['outcome'], resumed[0]['path'],
+                          resumed[0]['vm_state']), resumed)
+        self.assertEqual(
+            [], [r for r in records if r is not resumed[0]
+                 and r['recorded_by'].startswith('compute')], records)
         self.assertEqual({}, self.allocations_of(server_id))
