@@ -166,7 +166,7 @@ class Store:
                    if record_id not in stored]
             if new:
                 session.execute(models.Record.__table__.insert(),
-                                [_row(record, now) for record in new])
+                                [table_row(record, now) for record in new])
                 policies = [
                     {'record_id': record['id'], 'policy': policy,
                      'time': schema.time_of(record)}
@@ -254,7 +254,7 @@ def _stored_ids(session, ids):
     return stored
 
 
-def _row(record, now):
+def table_row(record, now):
     row = {field: record.get(field) for field in schema.LENGTHS}
     del row['recorded_by']
     row.update(service=schema.service_of(record), time=schema.time_of(record),
