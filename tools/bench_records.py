@@ -276,10 +276,11 @@ def main():
     server, project = servers[0], PROJECTS[0]
     _print_explain('records list --server %s' % server, explain(
         engine, query.listing(filters.Filters(server=server), 101)))
+    by_project_query = query.listing(
+        filters.Filters(project=project, since=since), 51)
     _print_explain('records list --project %s --since %s --limit 50'
-                   % (project, since.isoformat()), explain(
-        engine, query.listing(filters.Filters(project=project, since=since),
-                              51)))
+                   % (project, since.isoformat()),
+                   explain(engine, by_project_query))
     print('\nQuery time, ms, min/p50/p95/max (load average %.1f):' % load[0])
     print('  --server:                     %s' % bench_stats.spread_text(
         by_server, 1000, '%.2f'))
