@@ -41,6 +41,10 @@ LOG = logging.getLogger(__name__)
 
 #: Ids per ``IN (...)`` when looking for the ones already stored.
 _IDS_PER_QUERY = 500
+#: Seconds a purge transaction should take at most: its batches shrink
+#: when one takes longer, so no row lock is held for long.
+PURGE_TARGET = 0.25
+_clock = time.monotonic
 
 
 class SchemaTooOld(Exception):
@@ -166,7 +170,7 @@ class Store:
                    if record_id not in stored]
             if new:
                 session.execute(models.Record.__table__.insert(),
-                                [_row(record, now) for record in new])
+                                [table_row(record, now) for record in new])
                 policies = [
                     {'record_id': record['id'], 'policy': policy,
                      'time': schema.time_of(record)}
@@ -216,25 +220,35 @@ class Store:
 
     @_db_errors
     def purge(self, before, batch_size=1000, progress=None):
-        """Delete the records older than ``before``, ``batch_size`` a time.
+        """Delete the records older than ``before``, in batches.
 
-        Each batch is a transaction of its own, so no lock is held longer
-        than one batch takes. The totals are not lowered.
+        Each batch is a transaction of its own, of at most ``batch_size``
+        records, so no lock is held longer than one batch takes; a batch
+        that takes longer than :data:`PURGE_TARGET` seconds (a busy
+        database) halves the next one, and quick ones grow it again up to
+        ``batch_size``. The totals are not lowered.
 
         :param before: a naive UTC datetime.
         :param progress: called with the :class:`PurgeResult` after each
             batch.
         """
         result = PurgeResult()
+        size = batch_size
         while True:
-            started = time.monotonic()
-            deleted = self._purge_batch(before, batch_size)
+            started = _clock()
+            deleted = self._purge_batch(before, size)
+            elapsed = _clock() - started
             if not deleted:
                 return result
             result.deleted += deleted
             result.transactions += 1
-            result.longest = max(result.longest, time.monotonic() - started)
-            LOG.debug('Purged %d records before %s', deleted, before)
+            result.longest = max(result.longest, elapsed)
+            LOG.debug('Purged %d records before %s in %.3f s', deleted,
+                      before, elapsed)
+            if elapsed > PURGE_TARGET:
+                size = max(1, size // 2)
+            elif elapsed < PURGE_TARGET / 4:
+                size = min(batch_size, size * 2)
             if progress:
                 progress(result)
 
@@ -254,7 +268,7 @@ def _stored_ids(session, ids):
     return stored
 
 
-def _row(record, now):
+def table_row(record, now):
     row = {field: record.get(field) for field in schema.LENGTHS}
     del row['recorded_by']
     row.update(service=schema.service_of(record), time=schema.time_of(record),
