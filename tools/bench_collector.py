@@ -154,6 +154,10 @@ def child(args):
     conf([], default_config_files=[])
     store = (NullStore() if args.child == 'floor'
              else db_api.Store(args.connection))
+    if args.prefetch is not None:
+        listener.get_transport(conf, url='fake://')  # registers the option
+        conf.set_override('rabbit_qos_prefetch_count', args.prefetch,
+                          group='oslo_messaging_rabbit')
     transport = listener.get_transport(conf, url=args.transport_url)
     collector = service.Collector(conf, store=store, transport=transport)
     times = []
@@ -193,10 +197,12 @@ def prepare_queues(conf, url):
     collector.stop()
     transport.cleanup()
     with kombu.Connection(url.replace('rabbit://', 'amqp://', 1)) as conn:
-        try:
-            conn.default_channel.queue_purge('notifications.info')
-        except Exception:
-            pass  # not there yet
+        # And the pool's, of what a run stopped halfway left in it.
+        for queue in ('notifications.info', conf.delete_ext_collector.pool):
+            try:
+                conn.default_channel.queue_purge(queue)
+            except Exception:
+                pass  # not there yet
 
 
 def run_case(args, case, run):
@@ -210,6 +216,8 @@ def run_case(args, case, run):
     command = [sys.executable, os.path.abspath(__file__), '--child', mode,
                '--transport-url', args.transport_url,
                '--connection', args.connection, '--idle', str(args.idle)]
+    if args.prefetch is not None:
+        command += ['--prefetch', str(args.prefetch)]
     watched = {name: cpu_of(pid) for name, pid in args.watch}
     procs = [subprocess.Popen(command, stdout=subprocess.PIPE)
              for _ in range(collectors)]
@@ -289,8 +297,11 @@ def main():
     parser.add_argument('--count', type=int, default=100000)
     parser.add_argument('--cases', default='floor,store,store2')
     parser.add_argument('--publishers', type=int, default=4)
-    parser.add_argument('--idle', type=float, default=3.0,
+    parser.add_argument('--idle', type=float, default=15.0,
                         help='seconds without a batch that end a collector')
+    parser.add_argument('--prefetch', type=int,
+                        help="the collectors' rabbit_qos_prefetch_count "
+                             '(default: what the collector sets)')
     parser.add_argument('--watch', type=_watch, action='append', default=[],
                         metavar='NAME=PID',
                         help='also give the CPU seconds this process (the '

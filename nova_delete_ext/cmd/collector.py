@@ -31,6 +31,7 @@ import signal
 import sys
 
 from oslo_config import cfg
+from oslo_db import exception as db_exc
 from oslo_log import log as logging
 import oslo_messaging
 
@@ -57,6 +58,14 @@ def _signalled(seconds):
     return signal.sigtimedwait(STOP_SIGNALS, seconds) is not None
 
 
+def _cannot_start(conf, message):
+    LOG.error('%s', message)
+    if conf.log_file or conf.use_journal or conf.use_syslog:
+        # Also where the one who started it looks first.
+        print('%s: %s' % (PROG, message), file=sys.stderr)
+    return 1
+
+
 def run(conf):
     """Run the collector until a stop signal; the exit status."""
     collector = service.Collector(conf)
@@ -64,28 +73,28 @@ def run(conf):
         if not collector.wait_for_schema(_signalled):
             return 0
     except db_api.SchemaTooOld as exc:
-        LOG.error('%s', exc)
-        if conf.log_file or conf.use_journal or conf.use_syslog:
-            # Also where the one who started it looks first.
-            print('%s: %s' % (PROG, exc), file=sys.stderr)
-        return 1
+        return _cannot_start(conf, str(exc))
+    except db_exc.DBError as exc:
+        # Not a database that is down (the collector waits for that): a
+        # file it cannot open, a database that does not exist...
+        return _cannot_start(conf, 'The record database cannot be used: '
+                             '%s' % exc)
     try:
         served = metrics.start_for(collector, conf)
     except OSError as exc:
         group = conf.delete_ext_collector
-        LOG.error('Cannot serve the metrics on %s:%s (%s); set '
-                  '[delete_ext_collector]metrics_port to a free port, or '
-                  'to 0 for no metrics.', group.metrics_host,
-                  group.metrics_port, exc)
-        return 1
+        return _cannot_start(
+            conf, 'Cannot serve the metrics on %s:%s (%s); set '
+            '[delete_ext_collector]metrics_port to a free port, or to 0 for '
+            'no metrics.' % (group.metrics_host, group.metrics_port, exc))
     try:
         collector.start()
     except (oslo_messaging.InvalidTransportURL,
             oslo_messaging.DriverLoadFailure) as exc:
-        LOG.error('The notification transport cannot be used: %s', exc)
         if served is not None:
             served.stop()
-        return 1
+        return _cannot_start(conf, 'The notification transport cannot be '
+                             'used: %s' % exc)
     signum = signal.sigwait(STOP_SIGNALS)
     LOG.info('%s received, stopping', signal.Signals(signum).name)
     collector.stop()
