@@ -8,14 +8,14 @@ written is logged. Neither stops the delete.
 
 A capture is bounded: each driver call has ``driver_timeout`` seconds,
 diagnostics are asked of a running guest only, what is written is masked
-for passwords and readable by the Nova user only, and old files are
-removed after ``max_age`` seconds or beyond ``max_files`` files.
+for passwords, keys and tokens (:mod:`.capture_mask`) and readable by the
+Nova user only, and old files are removed after ``max_age`` seconds or
+beyond ``max_files`` files.
 """
 
 from nova.compute import power_state
 from nova.objects import base as obj_base
 from oslo_log import log as logging
-from oslo_utils import strutils
 from oslo_utils import timeutils
 
 from nova_delete_ext.conf import capture as capture_conf
@@ -23,6 +23,7 @@ from nova_delete_ext import deadline
 from nova_delete_ext import exception
 from nova_delete_ext.policies import base
 from nova_delete_ext.policies import capture_files
+from nova_delete_ext.policies import capture_mask
 from nova_delete_ext import states
 
 LOG = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ FILES = 'capture directory'
 
 
 def _error_text(exc):
-    return strutils.mask_password('%s: %s' % (type(exc).__name__, exc))
+    return capture_mask.mask('%s: %s' % (type(exc).__name__, exc))
 
 
 def _console(output, max_bytes):
@@ -47,7 +48,7 @@ def _console(output, max_bytes):
         output = output.decode('utf-8', 'replace')
     encoded = output.encode('utf-8')
     window = encoded[-(max_bytes + _MASK_MARGIN):]
-    masked = strutils.mask_password(
+    masked = capture_mask.mask(
         window.decode('utf-8', 'replace')).encode('utf-8')
     truncated = len(window) < len(encoded) or len(masked) > max_bytes
     # The end of the console holds the latest messages.

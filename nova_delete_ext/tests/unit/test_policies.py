@@ -32,6 +32,7 @@ from nova_delete_ext.record import attempt as attempt_mod
 from nova_delete_ext.record import sysmeta
 from nova_delete_ext import states
 from nova_delete_ext.tests.unit import base
+from nova_delete_ext.tests.unit import test_capture_mask
 
 
 def make_event(instance, delete_type=rec.DELETE, trigger=rec.TRIGGER_API,
@@ -659,6 +660,20 @@ class CaptureTest(base.TestCase):
         self.assertNotIn('hunter2', data['console_output'])
         self.assertNotIn('s3cr3t', data['errors']['diagnostics'])
         self.assertIn('ValueError: bad reply', data['errors']['diagnostics'])
+
+    def test_cloud_init_console_is_masked_in_the_file(self):
+        self.flags(max_bytes=1048576, group='delete_ext_capture')
+        with open(os.path.join(test_capture_mask.DATA,
+                               'console-cloud-init-noble.log'), 'rb') as f:
+            console = f.read()
+        event = self.event()
+        event.driver.get_console_output.return_value = console
+        data = self.captured(event)
+        self.assertIn("Set the following 'random' passwords\r\n\r\n"
+                      "root:***\r\nubuntu:***\r\n", data['console_output'])
+        self.assertIn('PRIVATE KEY-----\r\n***\r\n',
+                      data['console_output'])
+        self.assertIn('ssh-ed25519 AAAAC3Nz', data['console_output'])
 
     def test_secret_whose_key_the_cut_leaves_out_is_masked(self):
         event = self.event()
