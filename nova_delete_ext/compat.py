@@ -8,7 +8,9 @@ and native threading (Nova 32 and later).
 """
 
 import importlib.metadata
+import os
 import sys
+import threading
 
 #: The Nova releases this extension was tested on: major version -> (series,
 #: the version the release matrix of ``tox.ini`` runs). Keep in step with
@@ -41,19 +43,61 @@ def _eventlet_patched():
     return patcher is not None and patcher.is_monkey_patched('thread')
 
 
-def on_native_thread(func, *args):
-    """``func(*args)`` on a native thread when eventlet patched threads.
+def native_threading():
+    """The ``threading`` module of native threads, in either mode.
 
-    For a call that may block in the kernel, a write to a file system that
-    stopped answering (NFS): under eventlet every thread of the extension
-    is a green thread, and such a call would hold all green threads of the
-    process, Nova's deletes with them. It goes to eventlet's pool of native
-    threads (``tpool``), as Nova's libvirt driver sends its blocking calls;
-    the calling green thread waits without holding the others. Never for
-    calls through green sockets (a notifier, a REST client): those must
-    stay on green threads. In native threading mode, ``func`` runs here.
+    Under eventlet, ``threading`` makes green threads: a call blocked in
+    the kernel on one of them (a write to a file system that stopped
+    answering) holds every green thread of the process. eventlet keeps the
+    module it patched, as its own ``tpool`` does to start its threads.
     """
     if _eventlet_patched():
-        from eventlet import tpool
-        return tpool.execute(func, *args)
-    return func(*args)
+        return sys.modules['eventlet.patcher'].original('threading')
+    return threading
+
+
+def native_event():
+    """An event a native thread sets and any thread may wait for.
+
+    ``set()``, ``is_set()``, ``wait(timeout)``, and ``close()`` once
+    nobody waits any more. Under eventlet, a green thread that waited on a
+    native lock would stop every other: it waits instead for a pipe to
+    become readable, which eventlet's hub watches, and the native thread
+    closes the other end. In native threading mode, ``threading.Event``.
+    """
+    if _eventlet_patched():
+        return _PipeEvent()
+    event = threading.Event()
+    event.close = lambda: None
+    return event
+
+
+class _Expired(Exception):
+    pass
+
+
+class _PipeEvent:
+
+    def __init__(self):
+        self._read, self._write = os.pipe()
+        self._set = False
+
+    def set(self):
+        self._set = True
+        os.close(self._write)
+
+    def is_set(self):
+        return self._set
+
+    def wait(self, timeout=None):
+        from eventlet import hubs
+        if not self._set and (timeout is None or timeout > 0):
+            try:
+                hubs.trampoline(self._read, read=True, timeout=timeout,
+                                timeout_exc=_Expired)
+            except _Expired:
+                pass
+        return self._set
+
+    def close(self):
+        os.close(self._read)

@@ -77,6 +77,29 @@ Possible values:
 
 * A number of seconds, 0.1 or more.
 """),
+    cfg.FloatOpt(
+        'write_timeout',
+        default=5.0,
+        min=0.1,
+        help="""
+Seconds to wait for the capture directory: for the capture file to be
+written, then again for old captures to be removed.
+
+Each runs on a native thread of the extension's own (never on eventlet's
+shared thread pool, which the libvirt driver needs). A file system that
+has not answered within ``write_timeout`` (an NFS mount that stopped
+answering) is left to answer in the background: the capture is
+``failed`` and the delete goes on. While 8 such writes have not returned,
+later captures do not write.
+
+Possible values:
+
+* A number of seconds, 0.1 or more.
+
+Related options:
+
+* ``directory``; ``[delete_ext]policy_timeout`` bounds the whole capture.
+"""),
     cfg.IntOpt(
         'max_age',
         default=30 * 24 * 3600,

@@ -70,7 +70,7 @@ Related options:
 * ``record_file``: where the ``file`` sink writes.
 * ``[notifications]notification_format``: which of Nova's notifiers the
   ``notification`` sink uses.
-* ``sink_queue_size``, ``sink_stop_timeout``.
+* ``sink_queue_size``, ``sink_stop_timeout``, ``sink_retry_age``.
 """),
     cfg.FloatOpt(
         'policy_timeout',
@@ -105,6 +105,36 @@ Records waiting for a sink's background writer, at most.
 Deletes never wait for a sink: when a sink is slower than the deletes (a
 file system that stopped answering, a message broker that is down), records
 beyond this many are dropped and the number dropped is logged.
+
+Related options:
+
+* ``sink_retry_age``: while a record is tried again, the records after it
+  wait in this queue.
+"""),
+    cfg.FloatOpt(
+        'sink_retry_age',
+        default=300.0,
+        min=0.0,
+        help="""
+Seconds a record that a sink could not write is kept and tried again.
+
+When a sink fails to write a record with an error that may pass (for the
+``file`` sink any ``OSError``: a FIFO whose reader is not there yet, a disk
+full for a moment, an NFS error), the record stays at the head of the
+sink's queue and is tried again after 0.5 s, then twice as long each time,
+up to 30 s between tries, until it is this many seconds old, counted from
+when it was queued; the records after it wait behind it. Only then is it
+dropped and counted as lost, or earlier if the queue fills up or the
+service stops. A WARNING says when a sink starts failing.
+
+Possible values:
+
+* 0: a record that cannot be written is dropped at the first failure.
+* A number of seconds; the default is 5 minutes.
+
+Related options:
+
+* ``sink_queue_size``.
 """),
     cfg.FloatOpt(
         'sink_stop_timeout',

@@ -206,7 +206,7 @@ def find(context, instance_uuid, kinds, clients, shelve_image_id=None,
     :returns: a list of :class:`Leak`, in the order of :data:`CHECKED`.
     :raises: without ``errors``, what the service clients raise when a
         service cannot answer (among them
-        :class:`~nova_delete_ext.leaks.deadline.CallTimedOut`): a check that
+        :class:`~nova_delete_ext.deadline.CallTimedOut`): a check that
         cannot be made is never reported as "no leak".
     """
     found = []

@@ -4,7 +4,7 @@ Given a ``timeout``, every call made through :class:`Clients` (a method of
 a client, of an object a client hands out such as cinderclient's
 ``attachments``, or a function passed to :meth:`Clients.call`) is given up
 after that many seconds with
-:class:`~nova_delete_ext.leaks.deadline.CallTimedOut`.
+:class:`~nova_delete_ext.deadline.CallTimedOut`.
 """
 
 from nova.image import glance
@@ -12,7 +12,7 @@ from nova.network import neutron
 from nova.scheduler.client import report
 from nova.volume import cinder
 
-from nova_delete_ext.leaks import deadline
+from nova_delete_ext import deadline
 
 # Values handed out as they are, not wrapped.
 _PLAIN = (str, bytes, int, float, bool, type(None), dict, list, tuple, set,
@@ -24,7 +24,7 @@ class Timed:
 
     Calling it, or any method or object it hands out (cinderclient's
     ``attachments``...), runs the call with
-    :func:`~nova_delete_ext.leaks.deadline.call`. Plain values (strings,
+    :func:`~nova_delete_ext.deadline.call`. Plain values (strings,
     numbers, containers) are handed out as they are.
     """
 

@@ -10,9 +10,9 @@ from oslo_log import log as logging
 from stevedore import named
 
 from nova_delete_ext import conf as ext_conf
+from nova_delete_ext import deadline
 from nova_delete_ext import exception
 from nova_delete_ext.policies import base
-from nova_delete_ext.policies import deadline
 
 LOG = logging.getLogger(__name__)
 
@@ -49,8 +49,9 @@ class PolicyChain:
         decisions = []
         for policy in self.policies:
             try:
-                decision = deadline.call(_in_request(getattr(policy, method)),
-                                         event, self.timeout, key=policy.name)
+                decision = deadline.call(self.timeout, policy.name,
+                                         _in_request(policy, method),
+                                         event)
             except Exception as exc:
                 LOG.exception('nova-delete-ext policy %s failed in %s.',
                               policy.name, method, instance=instance)
@@ -106,8 +107,8 @@ class PolicyChain:
         """
         for policy in self.policies:
             try:
-                seconds = deadline.call(policy.retention, instance,
-                                        self.timeout, key=policy.name)
+                seconds = deadline.call(self.timeout, policy.name,
+                                        policy.retention, instance)
             except Exception:
                 LOG.exception('nova-delete-ext policy %s failed to tell the '
                               'retention; asking the next one.', policy.name,
@@ -122,8 +123,9 @@ class PolicyChain:
         decisions = []
         for policy in policies:
             try:
-                decision = deadline.call(_in_request(getattr(policy, method)),
-                                         event, timeout, key=policy.name)
+                decision = deadline.call(timeout, policy.name,
+                                         _in_request(policy, method),
+                                         event)
             except Exception:
                 LOG.exception('nova-delete-ext policy %s failed in %s.',
                               policy.name, method, instance=event.instance)
@@ -133,13 +135,19 @@ class PolicyChain:
         return decisions
 
 
-def _in_request(moment):
-    """``moment`` logging with the request's context on any thread."""
+def _in_request(policy, method):
+    """``policy``'s ``method``, logging with the request's context.
+
+    Named after the moment, as the time limit's errors say.
+    """
+    moment = getattr(policy, method)
+
     def run(event):
         update_store = getattr(event.context, 'update_store', None)
         if update_store is not None:
             update_store()
         return moment(event)
+    run.__name__ = method
     return run
 
 

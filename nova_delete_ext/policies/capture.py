@@ -8,23 +8,22 @@ written is logged. Neither stops the delete.
 
 A capture is bounded: each driver call has ``driver_timeout`` seconds,
 diagnostics are asked of a running guest only, what is written is masked
-for passwords and readable by the Nova user only, and old files are
-removed after ``max_age`` seconds or beyond ``max_files`` files.
+for passwords, keys and tokens (:mod:`.capture_mask`) and readable by the
+Nova user only, and old files are removed after ``max_age`` seconds or
+beyond ``max_files`` files.
 """
-
-import threading
 
 from nova.compute import power_state
 from nova.objects import base as obj_base
 from oslo_log import log as logging
-from oslo_utils import strutils
 from oslo_utils import timeutils
 
-from nova_delete_ext import compat
 from nova_delete_ext.conf import capture as capture_conf
+from nova_delete_ext import deadline
 from nova_delete_ext import exception
 from nova_delete_ext.policies import base
 from nova_delete_ext.policies import capture_files
+from nova_delete_ext.policies import capture_mask
 from nova_delete_ext import states
 
 LOG = logging.getLogger(__name__)
@@ -33,65 +32,14 @@ GROUP = 'delete_ext_capture'
 #: Console bytes masked before the last ``max_bytes`` are kept, so that a
 #: secret whose key the cut leaves out is still masked.
 _MASK_MARGIN = 8192
-#: Abandoned driver calls still running beyond which captures stop
-#: asking the driver: a hypervisor that hangs costs threads, not more.
-_MAX_ABANDONED = 8
-
-_abandoned = set()
-_abandoned_lock = threading.Lock()
-
-
-class DriverTimeout(Exception):
-    """A virt driver call of a capture did not return in time."""
-
-
-def _call_driver(timeout, context, func, *args):
-    """``func(*args)`` on a thread of its own, waited on for ``timeout``.
-
-    The thread is a daemon of this module, not one of Nova's pools: an
-    abandoned call holds nothing Nova needs and never delays its exit.
-    Under eventlet, ``threading`` is green and this works the same.
-
-    :raises DriverTimeout: ``func`` has not returned in time; it is left
-        to finish in the background.
-    """
-    with _abandoned_lock:
-        _abandoned.difference_update(
-            [thread for thread in _abandoned if not thread.is_alive()])
-        if len(_abandoned) >= _MAX_ABANDONED:
-            raise DriverTimeout(
-                'not asked: %d earlier calls to the virt driver have not '
-                'returned' % len(_abandoned))
-    done = threading.Event()
-    outcome = {}
-
-    def run():
-        update_store = getattr(context, 'update_store', None)
-        if update_store is not None:
-            # Log lines of the call carry the delete's request id.
-            update_store()
-        try:
-            outcome['result'] = func(*args)
-        except Exception as exc:
-            outcome['error'] = exc
-        finally:
-            done.set()
-
-    thread = threading.Thread(target=run, name='delete-ext-capture',
-                              daemon=True)
-    thread.start()
-    if not done.wait(timeout):
-        with _abandoned_lock:
-            _abandoned.add(thread)
-        raise DriverTimeout('no answer from the virt driver within %g s; '
-                            'the call was abandoned' % timeout)
-    if 'error' in outcome:
-        raise outcome['error']
-    return outcome.get('result')
+#: What the time limits and their count of calls given up name
+#: (:mod:`nova_delete_ext.deadline`).
+DRIVER = 'virt driver'
+FILES = 'capture directory'
 
 
 def _error_text(exc):
-    return strutils.mask_password('%s: %s' % (type(exc).__name__, exc))
+    return capture_mask.mask('%s: %s' % (type(exc).__name__, exc))
 
 
 def _console(output, max_bytes):
@@ -100,7 +48,7 @@ def _console(output, max_bytes):
         output = output.decode('utf-8', 'replace')
     encoded = output.encode('utf-8')
     window = encoded[-(max_bytes + _MASK_MARGIN):]
-    masked = strutils.mask_password(
+    masked = capture_mask.mask(
         window.decode('utf-8', 'replace')).encode('utf-8')
     truncated = len(window) < len(encoded) or len(masked) > max_bytes
     # The end of the console holds the latest messages.
@@ -139,22 +87,23 @@ class Capture(base.DeletePolicy):
             return None
         data = self._collect(event, opts)
         try:
-            # A hung file system holds a native thread, not the green
-            # ones (eventlet mode), so the policy's time limit still ends
-            # the wait.
-            path = compat.on_native_thread(
-                capture_files.write, opts.directory, event.instance.uuid,
-                data)
-        except (OSError, ValueError, TypeError) as exc:
+            # On a native thread of the extension's own, with a time limit:
+            # a file system that hangs holds that thread, never eventlet's
+            # green threads nor its shared tpool.
+            path = deadline.call_native(
+                opts.write_timeout, FILES, capture_files.write,
+                opts.directory, event.instance.uuid, data)
+        except (OSError, ValueError, TypeError,
+                deadline.CallTimedOut) as exc:
             LOG.warning('Could not save the capture of this server before '
                         'its delete: %s', exc, instance=event.instance)
             return self.decision('failed')
         LOG.info('Saved console output and diagnostics to %s', path,
                  instance=event.instance)
         try:
-            removed = compat.on_native_thread(
-                capture_files.prune, opts.directory, opts.max_age,
-                opts.max_files)
+            removed = deadline.call_native(
+                opts.write_timeout, FILES, capture_files.prune,
+                opts.directory, opts.max_age, opts.max_files)
         except Exception as exc:
             LOG.warning('Could not remove old captures from %s: %s',
                         opts.directory, exc)
@@ -180,9 +129,9 @@ class Capture(base.DeletePolicy):
             'skipped': {},
         }
         try:
-            console = _call_driver(timeout, event.context,
-                                   driver.get_console_output,
-                                   event.context, instance)
+            console = deadline.call(timeout, DRIVER,
+                                    driver.get_console_output,
+                                    event.context, instance)
             data['console_output'], data['console_truncated'] = _console(
                 console, opts.max_bytes)
         except Exception as exc:
@@ -195,9 +144,9 @@ class Capture(base.DeletePolicy):
                 states.power_state_name(instance.power_state))
             return data
         try:
-            diagnostics = _call_driver(timeout, event.context,
-                                       driver.get_instance_diagnostics,
-                                       instance)
+            diagnostics = deadline.call(timeout, DRIVER,
+                                        driver.get_instance_diagnostics,
+                                        instance)
             data['diagnostics'] = _primitive(diagnostics)
         except Exception as exc:
             data['errors']['diagnostics'] = _error_text(exc)

@@ -14,8 +14,8 @@ from nova import context as nova_context
 from oslo_log import log as logging
 
 from nova_delete_ext.conf import verify as verify_conf
+from nova_delete_ext import deadline
 from nova_delete_ext import leaks
-from nova_delete_ext.leaks import deadline
 from nova_delete_ext.leaks import repair
 from nova_delete_ext.leaks import services
 from nova_delete_ext.policies import base

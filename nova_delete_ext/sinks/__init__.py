@@ -36,6 +36,11 @@ class Sink(metaclass=abc.ABCMeta):
     #: Emit on the caller's thread rather than on a background writer;
     #: only for sinks that cannot block (the service log).
     inline = False
+    #: Exceptions of :meth:`emit` that may pass (a FIFO whose reader is not
+    #: there yet, a disk full for a moment, an NFS error): the writer tries
+    #: the record again for up to ``[delete_ext]sink_retry_age`` seconds.
+    #: Any other loses the record at once.
+    retried_errors = (OSError,)
 
     def __init__(self, conf):
         self.conf = conf
@@ -44,18 +49,18 @@ class Sink(metaclass=abc.ABCMeta):
     def emit(self, record):
         """Send one :class:`~nova_delete_ext.record.DeleteRecord`.
 
-        Exceptions are logged by the writer, which goes on with the next
-        record.
+        Exceptions are logged by the writer, which tries the record again
+        (:attr:`retried_errors`) or goes on with the next record.
         """
 
 
 class Sinks:
     """The sinks of one service: the inline ones and a writer per other."""
 
-    def __init__(self, sinks, queue_size, stop_timeout):
+    def __init__(self, sinks, queue_size, stop_timeout, retry_age=0.0):
         self.names = [name for name, _ in sinks]
         self._inline = [sink for _, sink in sinks if sink.inline]
-        self._writers = [writer.Writer(name, sink, queue_size)
+        self._writers = [writer.Writer(name, sink, queue_size, retry_age)
                          for name, sink in sinks if not sink.inline]
         self.stop_timeout = stop_timeout
 
@@ -115,7 +120,8 @@ def load(conf):
                                       % '; '.join(failed))
     return Sinks([(ext.name, ext.obj) for ext in manager],
                  conf.delete_ext.sink_queue_size,
-                 conf.delete_ext.sink_stop_timeout)
+                 conf.delete_ext.sink_stop_timeout,
+                 conf.delete_ext.sink_retry_age)
 
 
 _ACTIVE = None

@@ -5,7 +5,7 @@ import os
 
 from oslo_serialization import jsonutils
 
-from nova_delete_ext import compat
+from nova_delete_ext import deadline
 from nova_delete_ext import sinks
 
 _FILE_MODE = 0o640
@@ -37,6 +37,9 @@ class FileSink(sinks.Sink):
     def emit(self, record):
         path = self.conf.delete_ext.record_file
         if path:
-            # Off the green threads in eventlet mode: a hung file system
-            # must not hold them.
-            compat.on_native_thread(write_line, path, record.as_dict())
+            # On a native thread of the extension's own in eventlet mode:
+            # a hung file system holds it and this sink's writer, never the
+            # green threads nor eventlet's tpool. No time limit: a line
+            # given up might still be written, and then written twice.
+            deadline.call_native(None, 'record file', write_line, path,
+                                 record.as_dict())

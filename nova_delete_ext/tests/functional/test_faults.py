@@ -76,7 +76,7 @@ class TestHangingPolicy(scenarios.ServerStates, base.DeleteExtTestBase):
         server = self.server_active()
         self.use_hanging('on_request', fail_closed=True)
         message = self.assert_conflict(self.api.delete_server, server['id'])
-        self.assertIn('no answer within 1.0 s', message)
+        self.assertIn('did not answer on_request within 1.0 s', message)
         self.assertEqual('ACTIVE', self.api.get_server(server['id'])['status'])
         self.assertEqual('denied', self.only_record(server)['outcome'])
 

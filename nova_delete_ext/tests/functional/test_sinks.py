@@ -1,5 +1,6 @@
 """Where records go, on the real in-process Nova."""
 
+import os
 import time
 
 import fixtures
@@ -94,3 +95,31 @@ class TestHungRecordFile(scenarios.ServerStates, base.DeleteExtTestBase):
         hung.released = True
         self.assertEqual('deleted', self.only_record(first)['outcome'])
         self.assertEqual('deleted', self.only_record(second)['outcome'])
+
+
+class TestRecordFileReaderLate(scenarios.ServerStates,
+                               base.DeleteExtTestBase):
+
+    def test_a_fifo_whose_reader_comes_late_gets_the_record(self):
+        fifo = os.path.join(self.temp_dir, 'records.fifo')
+        os.mkfifo(fifo)
+        self.flags(record_file=fifo, group='delete_ext')
+        server = self.server_active()
+        self._delete_server(server)
+        self.assert_gone(server)
+        # Nobody reads yet: the record waits in the file sink's queue.
+        time.sleep(3)
+        reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+        self.addCleanup(os.close, reader)
+        received = b''
+        deadline_at = time.monotonic() + 20
+        while not received.endswith(b'\n'):
+            self.assertLess(time.monotonic(), deadline_at,
+                            'the record never reached the FIFO')
+            try:
+                received += os.read(reader, 65536)
+            except BlockingIOError:
+                time.sleep(0.05)
+        record = jsonutils.loads(received)
+        self.assertEqual((server['id'], 'deleted'),
+                         (record['instance_uuid'], record['outcome']))

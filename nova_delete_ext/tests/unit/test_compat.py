@@ -44,14 +44,24 @@ class ReleaseTest(base.TestCase):
 
 class NativeThreadTest(base.TestCase):
 
-    def test_native_thread_under_eventlet_else_here(self):
+    def test_native_threads_and_events_in_either_mode(self):
         # Nova 31 patches eventlet as it is imported, unit tests included:
-        # there the call goes to eventlet's native threads.
-        patched = compat._eventlet_patched()
-        ident, total = compat.on_native_thread(
-            lambda a, b: (threading.get_ident(), a + b), 1, 2)
-        self.assertEqual(3, total)
-        self.assertEqual(patched, ident != threading.get_ident())
+        # there the module eventlet patched is the native one.
+        threads = compat.native_threading()
+        self.assertEqual(compat._eventlet_patched(),
+                         threads is not threading)
+        done = compat.native_event()
+        seen = []
+
+        def run():
+            seen.append(threads.get_ident())
+            done.set()
+
+        threads.Thread(target=run).start()
+        self.assertTrue(done.wait(10))
+        self.assertTrue(done.is_set())
+        done.close()
+        self.assertNotEqual([threading.get_ident()], seen)
 
 
 class SpawnTest(base.TestCase):

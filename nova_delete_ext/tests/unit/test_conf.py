@@ -31,7 +31,7 @@ class ListOptsTest(base.TestCase):
         group, opts = self._opts()
         self.assertEqual({'enabled', 'record_file', 'sinks', 'policies',
                           'policy_timeout', 'sink_queue_size',
-                          'sink_stop_timeout',
+                          'sink_stop_timeout', 'sink_retry_age',
                           'after_delete_workers', 'after_delete_queue_size'},
                          set(opts))
 

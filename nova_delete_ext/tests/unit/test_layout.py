@@ -3,8 +3,8 @@
 A delete enters through the hooks, the policies decide on it (and check
 for leaks), the record says what happened, the sinks take it away:
 hooks -> policies -> leaks -> record -> sinks. A package imports only
-packages after it, and the shared modules (conf, states, exception). The
-entry points (activation, cmd) may import anything.
+packages after it, and the shared modules (conf, states, exception,
+compat, deadline). The entry points (activation, cmd) may import anything.
 
 The collector and its record store (collector/, db/) stand beside that
 flow: they read the record's documented schema, never the hooks or the
@@ -24,7 +24,7 @@ from nova_delete_ext.tests.unit import base
 
 PACKAGE = 'nova_delete_ext'
 FLOW = ('hooks', 'policies', 'leaks', 'record', 'sinks')
-SHARED = ('conf', 'states', 'exception', 'compat')
+SHARED = ('conf', 'states', 'exception', 'compat', 'deadline')
 ENTRY_POINTS = ('activation', 'early_log', 'startup', 'cmd')
 #: Lines a module of the package may have, about.
 MAX_LINES = 300

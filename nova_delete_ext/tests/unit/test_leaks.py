@@ -14,8 +14,8 @@ from nova import objects
 from nova.scheduler.client import report
 from nova.volume import cinder
 
+from nova_delete_ext import deadline
 from nova_delete_ext import leaks
-from nova_delete_ext.leaks import deadline
 from nova_delete_ext.leaks import novadb
 from nova_delete_ext.leaks import repair
 from nova_delete_ext.leaks import services
@@ -495,125 +495,6 @@ def wait_until_none_abandoned(test):
             return
         time.sleep(0.01)
     test.fail('calls given up still running')
-
-
-class DeadlineTest(base.TestCase):
-
-    def setUp(self):
-        super().setUp()
-        self.release = threading.Event()
-        self.addCleanup(self.release.set)
-
-    def hang(self):
-        self.release.wait(10)
-        return 'late'
-
-    def test_answer_in_time(self):
-        self.assertEqual(3, deadline.call(1.0, 'x', lambda a, b=0: a + b,
-                                          1, b=2))
-
-    def test_error_raised(self):
-        self.assertRaises(ValueError, deadline.call, 1.0, 'x',
-                          int, 'not a number')
-
-    def test_no_timeout_calls_here(self):
-        self.assertEqual(threading.current_thread().name,
-                         deadline.call(None, 'x', lambda: threading.
-                                       current_thread().name))
-
-    def test_given_up(self):
-        started = time.monotonic()
-        error = self.assertRaises(deadline.CallTimedOut, deadline.call, 0.05,
-                                  'glance', self.hang)
-        self.assertLess(time.monotonic() - started, 5)
-        self.assertEqual('glance did not answer hang within 0.05 s',
-                         str(error))
-        self.assertEqual(1, deadline.abandoned())
-        self.release.set()
-        wait_until_none_abandoned(self)
-
-    def test_calls_fail_at_once_while_too_many_hang(self):
-        self.useFixture(base.fixtures.MonkeyPatch(
-            'nova_delete_ext.leaks.deadline.MAX_ABANDONED', 2))
-        for _ in range(2):
-            self.assertRaises(deadline.CallTimedOut, deadline.call, 0.01,
-                              'neutron', self.hang)
-        called = []
-        error = self.assertRaises(deadline.TooManyCallsHanging,
-                                  deadline.call, 10, 'neutron',
-                                  called.append, 1)
-        self.assertEqual([], called)
-        self.assertIn('2 earlier calls', str(error))
-        self.release.set()
-        wait_until_none_abandoned(self)
-        self.assertEqual('ok', deadline.call(1.0, 'neutron', lambda: 'ok'))
-
-    def test_calls_on_a_call_thread_run_there(self):
-        def listing():
-            return [deadline.call(1.0, 'placement', threading.get_ident)
-                    for _ in range(3)], threading.get_ident()
-
-        def threads_started():
-            return len([thread for thread in threading.enumerate()
-                        if thread.name.startswith('nova-delete-ext-call')])
-
-        before = threads_started()
-        inner, outer = deadline.call(1.0, 'placement', listing)
-        self.assertEqual([outer] * 3, inner)
-        self.assertNotEqual(threading.get_ident(), outer)
-        self.assertLessEqual(threads_started(), before + 1)
-
-    def test_each_call_on_a_call_thread_has_its_own_time_limit(self):
-        # Together they take longer than one call's limit, each less.
-        def listing():
-            for _ in range(4):
-                deadline.call(0.5, 'placement', time.sleep, 0.2)
-            return 'listed'
-
-        self.assertEqual('listed', deadline.call(0.5, 'placement', listing))
-
-    def test_a_call_on_a_call_thread_that_hangs_gives_the_call_up(self):
-        def listing():
-            deadline.call(5.0, 'placement', lambda: None)
-            deadline.call(0.05, 'placement', self.hang)
-
-        started = time.monotonic()
-        error = self.assertRaises(deadline.CallTimedOut, deadline.call,
-                                  5.0, 'placement', listing)
-        self.assertLess(time.monotonic() - started, 4)
-        # The call that hung is named, with its own limit.
-        self.assertEqual('placement did not answer hang within 0.05 s',
-                         str(error))
-        self.release.set()
-        wait_until_none_abandoned(self)
-
-    def test_a_call_given_up_makes_no_further_call(self):
-        made = []
-
-        def listing():
-            try:
-                deadline.call(0.05, 'placement', self.hang)
-            except deadline.CallTimedOut:
-                pass  # the listing would go on, were it not given up
-            made.append(deadline.call(5.0, 'placement', lambda: 'next'))
-
-        self.assertRaises(deadline.CallTimedOut, deadline.call, 5.0,
-                          'placement', listing)
-        self.release.set()
-        wait_until_none_abandoned(self)
-        self.assertEqual([], made)
-
-    def test_the_outer_call_has_its_time_limit_between_calls(self):
-        def listing():
-            deadline.call(5.0, 'placement', lambda: None)
-            self.hang()
-
-        error = self.assertRaises(deadline.CallTimedOut, deadline.call,
-                                  0.05, 'placement', listing)
-        self.assertEqual('placement did not answer listing within 0.05 s',
-                         str(error))
-        self.release.set()
-        wait_until_none_abandoned(self)
 
 
 class NovaDbTest(base.TestCase):

@@ -7,7 +7,7 @@ from unittest import mock
 import fixtures
 from nova.scheduler.client import report
 
-from nova_delete_ext.leaks import deadline
+from nova_delete_ext import deadline
 from nova_delete_ext.leaks import providers
 from nova_delete_ext.leaks import services
 from nova_delete_ext.tests.unit import base

@@ -16,10 +16,10 @@ from oslo_serialization import jsonutils
 from oslo_utils import timeutils
 from oslo_utils import uuidutils
 
+from nova_delete_ext import deadline
 from nova_delete_ext import exception
 from nova_delete_ext.hooks import decide
 from nova_delete_ext import leaks
-from nova_delete_ext.leaks import deadline
 from nova_delete_ext import policies
 from nova_delete_ext.policies import base as policy_base
 from nova_delete_ext.policies import capture
@@ -32,6 +32,7 @@ from nova_delete_ext.record import attempt as attempt_mod
 from nova_delete_ext.record import sysmeta
 from nova_delete_ext import states
 from nova_delete_ext.tests.unit import base
+from nova_delete_ext.tests.unit import test_capture_mask
 
 
 def make_event(instance, delete_type=rec.DELETE, trigger=rec.TRIGGER_API,
@@ -265,7 +266,8 @@ class ChainTest(base.TestCase):
         decisions = chain.on_request(make_event(base.make_instance()))
         self.assertEqual(['hangs:denied(error)'], [str(d) for d in decisions])
         self.assertIn('could not decide whether this server may be '
-                      'deleted (TimedOut: no answer within 0.2 s)',
+                      'deleted (CallTimedOut: hangs did not answer '
+                      'on_request within 0.2 s)',
                       decisions[0].deny.format_message())
 
     def test_loaded_chain_has_the_configured_timeout(self):
@@ -620,17 +622,20 @@ class CaptureTest(base.TestCase):
         data = self.captured(event)
         self.assertLess(time.monotonic() - start, 5)
         self.assertNotIn('console_output', data)
-        self.assertIn('DriverTimeout: no answer from the virt driver within '
-                      '0.2 s', data['errors']['console_output'])
+        error = data['errors']['console_output']
+        # (The mock's name: the driver's method name on a real driver.)
+        self.assertIn('CallTimedOut: virt driver did not answer ', error)
+        self.assertIn('get_console_output', error)
+        self.assertTrue(error.endswith(' within 0.2 s'), error)
         # The next call is still made.
         self.assertEqual('running', data['diagnostics']['state'])
 
     def test_driver_not_asked_while_too_many_calls_hang(self):
         self.flags(driver_timeout=0.2, group='delete_ext_capture')
+        # One more call given up than now (other tests' may still run).
         self.useFixture(base.fixtures.MockPatchObject(
-            capture, '_MAX_ABANDONED', 1))
-        self.useFixture(base.fixtures.MockPatchObject(
-            capture, '_abandoned', set()))
+            deadline, 'MAX_ABANDONED',
+            deadline.abandoned(capture.DRIVER) + 1))
         first = self.event()
         self.hang(first, 'get_console_output')
         self.captured(first)
@@ -638,8 +643,22 @@ class CaptureTest(base.TestCase):
         data = self.captured(second)
         second.driver.get_console_output.assert_not_called()
         second.driver.get_instance_diagnostics.assert_not_called()
-        self.assertIn('not asked: 1 earlier calls',
-                      data['errors']['console_output'])
+        error = data['errors']['console_output']
+        self.assertIn('TooManyCallsHanging: virt driver not called ', error)
+        self.assertIn('1 earlier calls given up after 0.2 s', error)
+
+    def test_hung_capture_directory_fails_the_capture_in_time(self):
+        self.flags(write_timeout=0.2, group='delete_ext_capture')
+        release = threading.Event()
+        self.addCleanup(release.set)
+        with mock.patch.object(capture_files, 'write', autospec=True,
+                               side_effect=lambda *a: release.wait(30)):
+            start = time.monotonic()
+            decision = self.policy.before_destroy(self.event())
+        self.assertLess(time.monotonic() - start, 5)
+        self.assertEqual('capture:failed', str(decision))
+        self.assertIn('capture directory did not answer write within 0.2 s',
+                      self.logs.at(logging.WARNING)[-1].getMessage())
 
     # Diagnostics of running guests only -------------------------------
 
@@ -666,6 +685,20 @@ class CaptureTest(base.TestCase):
         self.assertNotIn('hunter2', data['console_output'])
         self.assertNotIn('s3cr3t', data['errors']['diagnostics'])
         self.assertIn('ValueError: bad reply', data['errors']['diagnostics'])
+
+    def test_cloud_init_console_is_masked_in_the_file(self):
+        self.flags(max_bytes=1048576, group='delete_ext_capture')
+        with open(os.path.join(test_capture_mask.DATA,
+                               'console-cloud-init-noble.log'), 'rb') as f:
+            console = f.read()
+        event = self.event()
+        event.driver.get_console_output.return_value = console
+        data = self.captured(event)
+        self.assertIn("Set the following 'random' passwords\r\n\r\n"
+                      "root:***\r\nubuntu:***\r\n", data['console_output'])
+        self.assertIn('PRIVATE KEY-----\r\n***\r\n',
+                      data['console_output'])
+        self.assertIn('ssh-ed25519 AAAAC3Nz', data['console_output'])
 
     def test_secret_whose_key_the_cut_leaves_out_is_masked(self):
         event = self.event()
