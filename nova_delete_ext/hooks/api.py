@@ -19,6 +19,7 @@ from oslo_log import log as logging
 from nova_delete_ext import exception
 from nova_delete_ext.hooks import decide
 from nova_delete_ext.hooks import installer
+from nova_delete_ext.hooks import mapping
 from nova_delete_ext import policies
 from nova_delete_ext import record as rec
 from nova_delete_ext.record import attempt as attempt_mod
@@ -47,7 +48,8 @@ class ApiDelete:
 
     def wrap_callback(self, cb):
         def callback(context, instance, bdms, *args, **kwargs):
-            if not kwargs.get('local', False):
+            local = kwargs.get('local', False)
+            if not local:
                 with self.attempt.guard():
                     self.path = rec.PATH_COMPUTE
                     # Without its hook, nova-api applied no policy.
@@ -56,7 +58,13 @@ class ApiDelete:
                     sysmeta.stash(instance, self.attempt, steps=self.steps,
                                   decisions=self.attempt.record.decisions,
                                   policies=applied)
-            return cb(context, instance, bdms, *args, **kwargs)
+            result = cb(context, instance, bdms, *args, **kwargs)
+            if not local:
+                # Nova marked the mapping queued_for_delete after its cast,
+                # which the compute host may have answered with a refusal.
+                with self.attempt.guard():
+                    mapping.unqueue_after_cast(context, instance)
+            return result
         return callback
 
     def finish(self, instance, error=None):

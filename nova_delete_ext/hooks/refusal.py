@@ -6,7 +6,9 @@ later delete of an instance in that task_state. So a refused destroy must
 leave the instance as a failed Nova action would: deletable again
 (task_state cleared), with an instance fault that says why, and the
 request's instance action marked failed, so that ``openstack server show``
-and ``openstack server event list`` tell the user what happened.
+and ``openstack server event list`` tell the user what happened. nova-api
+also marked the server's instance mapping ``queued_for_delete``; that mark
+comes off too (see :mod:`nova_delete_ext.hooks.mapping`).
 """
 
 from nova.compute import utils as compute_utils
@@ -14,7 +16,9 @@ from nova import exception as nova_exception
 from nova import objects
 from oslo_log import log as logging
 
+from nova_delete_ext.hooks import mapping
 from nova_delete_ext import record as rec
+from nova_delete_ext.record import sysmeta
 
 LOG = logging.getLogger(__name__)
 
@@ -43,9 +47,13 @@ def leave_deletable(context, instance, host, trigger, error):
     :param error: the exception the refusing policy gave.
     """
     if trigger != rec.TRIGGER_RECLAIM and instance.task_state is not None:
-        # A soft-deleted instance waiting for reclaim has no task to undo.
+        # A soft-deleted instance waiting for reclaim has no task to undo,
+        # and is rightly queued for deletion until it is restored.
         instance.task_state = None
+        instance.system_metadata[sysmeta.REFUSED_KEY] = str(
+            getattr(context, 'request_id', None) or trigger)
         instance.save()
+        mapping.unqueue_from_compute(context, instance)
     compute_utils.add_instance_fault_from_exc(context, instance, error)
     if trigger != rec.TRIGGER_API:
         return  # no instance action: Nova itself started this delete
