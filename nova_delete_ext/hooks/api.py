@@ -13,6 +13,7 @@ has a host (a soft delete nova-api does itself destroys the instance).
 """
 
 from nova.compute import task_states
+from nova.compute import vm_states
 from nova import exception as nova_exception
 from oslo_log import log as logging
 
@@ -52,6 +53,10 @@ class ApiDelete:
             if not local:
                 with self.attempt.guard():
                     self.path = rec.PATH_COMPUTE
+                    if self.attempt.state.vm_state == vm_states.SHELVED:
+                        # Nova deleted the snapshot before the cast: a
+                        # refusal on the host cannot bring it back.
+                        self.steps.append(rec.STEP_DELETE_SHELVE_IMAGE)
                     # Without its hook, nova-api applied no policy.
                     applied = (() if self.attempt.unhooked
                                else policies.active().names)
@@ -155,16 +160,23 @@ def _decide(attempt):
     """Run the policies; return the delete type to do instead, or None.
 
     A denial propagates: nova-api answers 409 Conflict. A delete that a
-    policy already redirected is not decided on again.
+    policy already redirected is not decided on again; the policies that
+    decide on a destroy in nova-api too are asked about any delete that
+    goes ahead as it is (see ``DeletePolicy.before_destroy_in_api``).
     """
     inherited = attempt_mod.REDIRECTED.get()
-    if inherited is not None:
-        attempt.record.decisions = list(inherited)
-        return None
+    redirect = None
     try:
         with attempt.guard():
             attempt.shelve_image_id = states.shelve_image_id(attempt.instance)
-        decisions = decide.on_request(attempt)
+        if inherited is not None:
+            attempt.record.decisions = list(inherited)
+        else:
+            redirect = decide.redirect_of(decide.on_request(attempt))
+            if redirect == attempt.record.delete_type:
+                redirect = None
+        if redirect is None:
+            decide.before_destroy_in_api(attempt)
     except nova_exception.InstanceIsLocked:
         raise
     except Exception:
@@ -177,9 +189,6 @@ def _decide(attempt):
                 'deleted, so it was not deleted. Try again; if this '
                 'persists, contact your cloud operator.'
                 % attempt.instance.uuid))
-        return None
-    redirect = decide.redirect_of(decisions)
-    if redirect == attempt.record.delete_type:
         return None
     return redirect
 
@@ -250,7 +259,7 @@ def _local_cleanup_bdm_volumes(original, self, bdms, instance, context):
 def _confirm_resize_on_deleting(original, self, context, instance):
     tracker = _current()
     if tracker is not None:
-        tracker.steps.append('confirm_resize')
+        tracker.steps.append(rec.STEP_CONFIRM_RESIZE)
     return original(self, context, instance)
 
 

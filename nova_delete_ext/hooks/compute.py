@@ -142,6 +142,8 @@ def _destroy_denied(attempt, context, instance, host):
                   ', '.join(attempt.record.decisions), instance=instance)
         attempt.abandon()
         return True
+    with attempt.guard():
+        error = refusal.with_losses(attempt, error)
     LOG.warning('Not deleting this instance: %s', error, instance=instance)
     with attempt.guard():
         refusal.leave_deletable(context, instance, host, trigger, error)

@@ -9,6 +9,10 @@ request's instance action marked failed, so that ``openstack server show``
 and ``openstack server event list`` tell the user what happened. nova-api
 also marked the server's instance mapping ``queued_for_delete``; that mark
 comes off too (see :mod:`nova_delete_ext.hooks.mapping`).
+
+nova-api may also have done what no refusal can undo: deleted the snapshot
+of a shelved server, confirmed a pending resize. The fault says so, and the
+record's ``steps`` list it (:func:`with_losses`).
 """
 
 from nova.compute import utils as compute_utils
@@ -16,6 +20,7 @@ from nova import exception as nova_exception
 from nova import objects
 from oslo_log import log as logging
 
+from nova_delete_ext import exception
 from nova_delete_ext.hooks import mapping
 from nova_delete_ext import record as rec
 from nova_delete_ext.record import sysmeta
@@ -39,6 +44,33 @@ def first_reclaim_refusal(instance):
         _REFUSED_RECLAIMS.clear()
     _REFUSED_RECLAIMS.add(instance.uuid)
     return True
+
+
+def with_losses(attempt, error):
+    """``error``, or a refusal that first names what nova-api did already.
+
+    First: Nova keeps 255 characters of a fault's message, and the loss is
+    what the user cannot find anywhere else; the policy's reason is also
+    in the record's decisions and the service log.
+    """
+    losses = []
+    steps = attempt.record.steps or ()
+    if rec.STEP_DELETE_SHELVE_IMAGE in steps:
+        losses.append('its shelve snapshot %sis gone: unshelve it before '
+                      'it is offloaded, or it cannot be unshelved' % (
+                          '%s ' % attempt.shelve_image_id
+                          if attempt.shelve_image_id else ''))
+    if rec.STEP_CONFIRM_RESIZE in steps:
+        losses.append('its pending resize was confirmed already and cannot '
+                      'be reverted')
+    if not losses:
+        return error
+    if isinstance(error, nova_exception.NovaException):
+        text = error.format_message()
+    else:
+        text = '%s: %s' % (type(error).__name__, error)
+    return exception.DeleteProtected(reason='Not deleted, but %s. %s' % (
+        '; '.join(losses), text))
 
 
 def leave_deletable(context, instance, host, trigger, error):
