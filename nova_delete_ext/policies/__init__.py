@@ -41,6 +41,13 @@ class PolicyChain:
         return [p.name for p in self.policies]
 
     @property
+    def api_names(self):
+        """The policies that decide in nova-api, where it applies them."""
+        return [p.name for p in self.policies
+                if p.before_destroy_in_api or
+                type(p).on_request is not base.DeletePolicy.on_request]
+
+    @property
     def instance_attrs(self):
         """Instance fields the policies read at a request, to load with it."""
         return tuple(sorted({attr for p in self.policies

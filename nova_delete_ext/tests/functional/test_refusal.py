@@ -19,9 +19,11 @@ from nova_delete_ext import hooks
 from nova_delete_ext.hooks import compute as compute_hooks
 from nova_delete_ext.hooks import installer
 from nova_delete_ext.hooks import mapping
+from nova_delete_ext.hooks import mixed
 from nova_delete_ext.hooks import refusal
 from nova_delete_ext import policies
 from nova_delete_ext.policies import base as policy_base
+from nova_delete_ext.record import sysmeta
 from nova_delete_ext.tests.functional import base
 from nova_delete_ext.tests.functional import scenarios
 
@@ -114,7 +116,8 @@ class TestProtectWhereNovaApiDidNotCheck(RefusalTestBase):
         record = self.only_record(server)
         self.assertEqual(('api', 'denied'),
                          (record['trigger'], record['outcome']))
-        self.assertEqual(['protect:denied(metadata delete_protection=true)'],
+        self.assertEqual(['nova-api:without(protect)',
+                          'protect:denied(metadata delete_protection=true)'],
                          record['decisions'])
         # Unprotected, it is deleted.
         self.api.post_server_metadata(server['id'],
@@ -127,6 +130,49 @@ class TestProtectWhereNovaApiDidNotCheck(RefusalTestBase):
         self._delete_server(server)
         self.assert_gone(server)
         self.assertEqual('deleted', self.only_record(server)['outcome'])
+
+    def test_mixed_configuration_is_recorded_and_logged(self):
+        self.useFixture(fixtures.MockPatchObject(mixed, '_warned', {}))
+        servers = [self.server_active() for _ in range(2)]
+        for server in servers:
+            self._delete_server(server)
+            self.assert_gone(server)
+            self.assertEqual(['nova-api:without(protect)'],
+                             self.only_record(server)['decisions'])
+        warnings = [line for line in self.stdlog.logger.output.splitlines()
+                    if 'nova-api did not apply the policies' in line]
+        # Once, not at each delete.
+        self.assertEqual(1, len(warnings), warnings)
+        self.assertIn('nova-api did not apply the policies protect, which '
+                      'this nova-compute applies (nova-api did not say which '
+                      'policies it applied: does it run nova-delete-ext?). '
+                      'List them in [delete_ext]policies on every nova-api '
+                      'node as well', warnings[0])
+        self.assertIn('WARNING', warnings[0])
+
+
+class TestPolicyNovaApiDidNotApply(RefusalTestBase):
+    """nova-api has the extension, but not protect; nova-compute has."""
+
+    def test_compute_says_what_nova_api_applied(self):
+        self.useFixture(fixtures.MockPatchObject(mixed, '_warned', {}))
+        chain = self.use_policies('protect')
+        self.assertEqual(['protect'], chain.api_names)
+        # In one process: nova-api carries no policy name, as a nova-api
+        # configured without any would.
+        stash = sysmeta.stash
+
+        def stash_without_names(instance, attempt, steps=(), decisions=(),
+                                policies=()):
+            stash(instance, attempt, steps, decisions, ())
+        self.useFixture(fixtures.MockPatchObject(sysmeta, 'stash',
+                                                 stash_without_names))
+        server = self.server_active()
+        self._delete_server(server)
+        self.assert_gone(server)
+        self.assertEqual(['nova-api:without(protect)'],
+                         self.only_record(server)['decisions'])
+        self.assertIn('(nova-api applied none)', self.stdlog.logger.output)
 
 
 class TestRefusedServerIsNotQueuedForDelete(RefusalTestBase):
