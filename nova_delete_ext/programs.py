@@ -172,8 +172,10 @@ def service_of(conf):
 
 
 class _Watch(importlib.abc.MetaPathFinder):
-    """Says so when an unrecognised program imports what :data:`WATCHED`
-    names; imports nothing itself."""
+    """Says so when an unrecognised program imports :data:`WATCHED`.
+
+    An import finder that finds nothing: the import goes on as without it.
+    """
 
     def __init__(self, conf, prog):
         self.conf = conf
