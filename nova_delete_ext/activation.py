@@ -15,8 +15,9 @@ so neither an option of the extension nor a Nova it does not fit can stop,
 say, ``nova-manage db sync``. See :func:`nova_service`.
 
 This module is the entry point, and imports only the standard library,
-oslo libraries and :mod:`nova_delete_ext.early_log` (which holds the
-lines logged here until Nova has set up logging). Nova and the rest of
+oslo libraries, :mod:`nova_delete_ext.programs` (which tells the program)
+and :mod:`nova_delete_ext.early_log` (which holds the lines logged here
+until Nova has set up logging). Nova and the rest of
 the extension are imported when the driver is built in nova-api or
 nova-compute. If that fails (a missing
 dependency, a Nova module that moved, a broken install), the service
@@ -29,41 +30,21 @@ The driver itself sends nothing; the other drivers listed keep working.
 """
 
 import importlib
-import os
-import sys
 
 from oslo_config import cfg
 from oslo_log import log as logging
 from oslo_messaging.notify import notifier
 
 from nova_delete_ext import early_log
+from nova_delete_ext import programs
 
 LOG = logging.getLogger(__name__)
 
-NOVA_API = 'nova-api'
-NOVA_COMPUTE = 'nova-compute'
-
-#: The program names (``conf.prog``) of the services that install the
-#: hooks. Nova's console scripts leave the name to oslo.config, which takes
-#: the base name of ``sys.argv[0]``: ``nova-compute``, and ``nova-api`` or
-#: ``nova-api-os-compute`` in the Nova releases that have those scripts.
-#: Nova's WSGI entry point of the compute API, ``nova.wsgi.osapi_compute``,
-#: passes ``nova-api-os-compute`` itself. ``nova-api-wsgi`` is the WSGI
-#: script older releases install, run on its own.
-PROGRAMS = {
-    'nova-compute': NOVA_COMPUTE,
-    'nova-api': NOVA_API,
-    'nova-api-os-compute': NOVA_API,
-    'nova-api-wsgi': NOVA_API,
-}
-
-#: Nova's WSGI entry-point modules of the compute API, new and old. A WSGI
-#: server (uWSGI, gunicorn, mod_wsgi) imports one, which builds the
-#: application, and so loads this driver, while it is being imported.
-#: Older Nova releases pass no program name from there, and oslo.config
-#: takes the server's own (``uwsgi``, ``gunicorn``, ``mod_wsgi``).
-API_WSGI_MODULES = ('nova.wsgi.osapi_compute',
-                    'nova.api.openstack.compute.wsgi')
+NOVA_API = programs.NOVA_API
+NOVA_COMPUTE = programs.NOVA_COMPUTE
+PROGRAMS = programs.PROGRAMS
+API_WSGI_MODULES = programs.API_WSGI_MODULES
+program_name = programs.program_name
 
 # Imported only when the driver is built in nova-api or nova-compute.
 _STARTUP = 'nova_delete_ext.startup'
@@ -92,35 +73,12 @@ def refuse(message):
     raise RefuseToStart('nova-delete-ext: %s' % message)
 
 
-def program_name(conf):
-    """The name of the program the driver is loaded in.
-
-    ``nova.config.parse_args`` passes the configuration files and the
-    program name to ``conf`` (oslo.config's ``ConfigOpts.__call__``, which
-    sets ``conf.prog``) right before it builds the notifiers. Should a
-    program build a notifier on a ``conf`` never called, the name is what
-    oslo.config would have taken.
-    """
-    prog = getattr(conf, 'prog', None)
-    if not prog:
-        argv = getattr(sys, 'argv', None) or ['']
-        prog = os.path.basename(argv[0] or '')
-        if prog.endswith('.py'):
-            prog = prog[:-3]
-    return prog
-
-
 def nova_service(conf):
     """``'nova-api'``, ``'nova-compute'``, or None for any other program.
 
-    By the program name (:data:`PROGRAMS`), else by Nova's compute API WSGI
-    entry point being imported (:data:`API_WSGI_MODULES`).
+    See :func:`nova_delete_ext.programs.service_of`.
     """
-    service = PROGRAMS.get(program_name(conf))
-    if service is None and any(name in sys.modules
-                               for name in API_WSGI_MODULES):
-        service = NOVA_API
-    return service
+    return programs.service_of(conf)
 
 
 def _policies_asked_for(conf):
@@ -190,9 +148,12 @@ class HookInstallerDriver(notifier.Driver):
     def __init__(self, conf, topics, transport):
         super().__init__(conf, topics, transport)
         if nova_service(conf) is None:
+            prog = program_name(conf)
             LOG.debug('nova-delete-ext does nothing in %s: it acts in '
                       'nova-api and nova-compute only.',
-                      program_name(conf) or 'this program')
+                      prog or 'this program')
+            # Unless this program turns out to be one of them.
+            programs.watch(conf, prog)
             return
         # Nova sets up logging only after it has loaded the drivers.
         early_log.hold()

@@ -7,17 +7,20 @@ meet at start-up, without starting it. Exit codes are oslo.upgradecheck's:
 failed.
 """
 
+import collections
 import os
 import sys
 
 import nova.conf
 from oslo_messaging import opts as messaging_opts
+from oslo_serialization import jsonutils
 from oslo_upgradecheck import upgradecheck
 
 from nova_delete_ext import compat
 from nova_delete_ext import conf as ext_conf
 from nova_delete_ext import exception
 from nova_delete_ext import hooks
+from nova_delete_ext.hooks import mixed
 from nova_delete_ext import policies
 from nova_delete_ext.policies import base
 from nova_delete_ext.policies import capture
@@ -42,6 +45,32 @@ def _register_messaging_opts(conf):
 
 def _writable_dir(path):
     return os.path.isdir(path) and os.access(path, os.W_OK | os.X_OK)
+
+
+#: How much of the end of the record file the mixed configuration check
+#: reads, and how many of the API deletes recorded there it looks at.
+_TAIL_BYTES = 1024 * 1024
+_RECENT_API_DELETES = 100
+
+
+def _recent_api_deletes(path):
+    """The last delete records nova-compute wrote for API requests."""
+    with open(path, 'rb') as f:
+        f.seek(0, os.SEEK_END)
+        f.seek(max(0, f.tell() - _TAIL_BYTES))
+        lines = f.read().decode('utf-8', 'replace').splitlines()
+    found = []
+    for line in lines:
+        try:
+            record = jsonutils.loads(line)
+        except ValueError:
+            continue  # the first line of the tail, cut in two
+        if (isinstance(record, dict) and
+                record.get('kind', 'delete') == 'delete' and
+                record.get('trigger') == 'api' and
+                str(record.get('recorded_by')).startswith('compute@')):
+            found.append(record)
+    return found[-_RECENT_API_DELETES:]
 
 
 class Checks(upgradecheck.UpgradeCommands):
@@ -159,6 +188,43 @@ class Checks(upgradecheck.UpgradeCommands):
         return Result(Code.SUCCESS, 'nova-compute reclaims recycled servers '
                       'about a minute after their retention.')
 
+    def _check_policies_on_nova_api(self):
+        path = self.conf.delete_ext.record_file
+        if not path or not os.path.isfile(path):
+            return Result(Code.SUCCESS, 'No record file here to tell whether '
+                          'nova-api applies the policies nova-compute '
+                          'applies.')
+        try:
+            records = _recent_api_deletes(path)
+        except OSError as exc:
+            return Result(Code.WARNING, 'Could not read the record file %s: '
+                          '%s.' % (path, exc))
+        missing = collections.Counter()
+        last = None
+        for record in records:
+            names = [d[len(mixed.DECISION_PREFIX):-1]
+                     for d in record.get('decisions') or ()
+                     if str(d).startswith(mixed.DECISION_PREFIX)]
+            missing.update(names)
+            if names:
+                last = record
+        if last is None:
+            return Result(Code.SUCCESS, 'nova-api applied the policies '
+                          'nova-compute applies in the %d most recent API '
+                          'deletes in %s.' % (len(records), path))
+        return Result(Code.WARNING, 'The records in %s show that nova-api '
+                      'did not apply policies this nova-compute applies: %s '
+                      'of the %d most recent API deletes (the last requested '
+                      'at %s, request %s). List the same policies in '
+                      '[delete_ext]policies on every nova-api node and '
+                      'compute node: a refusal on the compute host comes '
+                      "after nova-api deleted a shelved server's snapshot or "
+                      'confirmed a pending resize.' % (
+                          path, ', '.join('%s in %d' % item for item in
+                                          sorted(missing.items())),
+                          len(records), last.get('requested_at'),
+                          last.get('request_id')))
+
     _upgrade_checks = (
         ('Nova release', _check_nova_release),
         ('Hook points', _check_hook_points),
@@ -167,6 +233,7 @@ class Checks(upgradecheck.UpgradeCommands):
         ('Sinks', _check_sinks),
         ('Capture directory', _check_capture_directory),
         ('Recycle retention', _check_recycle_retention),
+        ('Policies on nova-api', _check_policies_on_nova_api),
     )
 
 

@@ -1,5 +1,7 @@
 from oslo_config import cfg
 
+from nova_delete_ext import programs
+
 delete_ext_group = cfg.OptGroup(
     'delete_ext',
     title='nova-delete-ext options',
@@ -201,6 +203,7 @@ Related options:
 
 * ``after_delete_workers``.
 """),
+    programs.PROGRAMS_OPT,
 ]
 
 

@@ -11,11 +11,12 @@ another signature it changes nothing and raises
 from nova_delete_ext.hooks import api
 from nova_delete_ext.hooks import compute
 from nova_delete_ext.hooks import installer
+from nova_delete_ext.hooks import mapping
 from nova_delete_ext.hooks import preload
 from nova_delete_ext.hooks import resume
 
-HOOK_POINTS = (api.HOOK_POINTS + preload.HOOK_POINTS + compute.HOOK_POINTS +
-               resume.HOOK_POINTS)
+HOOK_POINTS = (api.HOOK_POINTS + preload.HOOK_POINTS + mapping.HOOK_POINTS +
+               compute.HOOK_POINTS + resume.HOOK_POINTS)
 
 _INSTALLER = installer.Installer(HOOK_POINTS)
 

@@ -13,11 +13,13 @@ has a host (a soft delete nova-api does itself destroys the instance).
 """
 
 from nova.compute import task_states
+from nova.compute import vm_states
 from nova import exception as nova_exception
 from oslo_log import log as logging
 
 from nova_delete_ext.hooks import decide
 from nova_delete_ext.hooks import installer
+from nova_delete_ext.hooks import mapping
 from nova_delete_ext import policies
 from nova_delete_ext import record as rec
 from nova_delete_ext.record import attempt as attempt_mod
@@ -46,16 +48,27 @@ class ApiDelete:
 
     def wrap_callback(self, cb):
         def callback(context, instance, bdms, *args, **kwargs):
-            if not kwargs.get('local', False):
+            local = kwargs.get('local', False)
+            if not local:
                 with self.attempt.guard():
                     self.path = rec.PATH_COMPUTE
+                    if self.attempt.state.vm_state == vm_states.SHELVED:
+                        # Nova deleted the snapshot before the cast: a
+                        # refusal on the host cannot bring it back.
+                        self.steps.append(rec.STEP_DELETE_SHELVE_IMAGE)
                     # Without its hook, nova-api applied no policy.
                     applied = (() if self.attempt.unhooked
                                else policies.active().names)
                     sysmeta.stash(instance, self.attempt, steps=self.steps,
                                   decisions=self.attempt.record.decisions,
                                   policies=applied)
-            return cb(context, instance, bdms, *args, **kwargs)
+            result = cb(context, instance, bdms, *args, **kwargs)
+            if not local:
+                # Nova marked the mapping queued_for_delete after its cast,
+                # which the compute host may have answered with a refusal.
+                with self.attempt.guard():
+                    mapping.unqueue_after_cast(context, instance)
+            return result
         return callback
 
     def finish(self, instance, error=None):
@@ -150,16 +163,23 @@ def _decide(attempt):
     """Run the policies; return the delete type to do instead, or None.
 
     A denial propagates: nova-api answers 409 Conflict. A delete that a
-    policy already redirected is not decided on again.
+    policy already redirected is not decided on again; the policies that
+    decide on a destroy in nova-api too are asked about any delete that
+    goes ahead as it is (see ``DeletePolicy.before_destroy_in_api``).
     """
     inherited = attempt_mod.REDIRECTED.get()
-    if inherited is not None:
-        attempt.record.decisions = list(inherited)
-        return None
+    redirect = None
     try:
         with attempt.guard():
             attempt.shelve_image_id = states.shelve_image_id(attempt.instance)
-        decisions = decide.on_request(attempt)
+        if inherited is not None:
+            attempt.record.decisions = list(inherited)
+        else:
+            redirect = decide.redirect_of(decide.on_request(attempt))
+            if redirect == attempt.record.delete_type:
+                redirect = None
+        if redirect is None:
+            decide.before_destroy_in_api(attempt)
     except nova_exception.InstanceIsLocked:
         raise
     except Exception:
@@ -169,9 +189,6 @@ def _decide(attempt):
         refusal = decide.unchecked(attempt.instance)
         if refusal is not None:
             raise refusal
-        return None
-    redirect = decide.redirect_of(decisions)
-    if redirect == attempt.record.delete_type:
         return None
     return redirect
 
@@ -242,7 +259,7 @@ def _local_cleanup_bdm_volumes(original, self, bdms, instance, context):
 def _confirm_resize_on_deleting(original, self, context, instance):
     tracker = _current()
     if tracker is not None:
-        tracker.steps.append('confirm_resize')
+        tracker.steps.append(rec.STEP_CONFIRM_RESIZE)
     return original(self, context, instance)
 
 

@@ -20,6 +20,7 @@ from oslo_log import log as logging
 
 from nova_delete_ext.hooks import decide
 from nova_delete_ext.hooks import installer
+from nova_delete_ext.hooks import mixed
 from nova_delete_ext.hooks import refusal
 from nova_delete_ext import policies
 from nova_delete_ext import record as rec
@@ -61,17 +62,21 @@ def _begin(context, instance, default_type, trigger, unhooked=False):
                       'carried; recording what the compute host sees.',
                       instance=instance)
     if carried is None or trigger != rec.TRIGGER_API:
-        return attempt_mod.begin(context, instance, default_type, trigger,
-                                 'compute', unhooked=unhooked)
-    attempt = attempt_mod.begin(context, instance, carried.delete_type,
-                                trigger, 'compute', state=carried.state,
-                                requested_at=carried.requested_at,
-                                unhooked=unhooked)
-    if attempt is not None:
-        attempt.record.steps = carried.steps
-        attempt.record.decisions = carried.decisions
-        if carried.policies is not None:
-            attempt.api_policies = tuple(carried.policies)
+        attempt = attempt_mod.begin(context, instance, default_type,
+                                    trigger, 'compute', unhooked=unhooked)
+    else:
+        attempt = attempt_mod.begin(context, instance, carried.delete_type,
+                                    trigger, 'compute', state=carried.state,
+                                    requested_at=carried.requested_at,
+                                    unhooked=unhooked)
+        if attempt is not None:
+            attempt.record.steps = carried.steps
+            attempt.record.decisions = carried.decisions
+            if carried.policies is not None:
+                attempt.api_policies = tuple(carried.policies)
+    if attempt is not None and trigger == rec.TRIGGER_API and not unhooked:
+        with attempt.guard():
+            mixed.note(attempt, attempt.api_policies)
     return attempt
 
 
@@ -147,6 +152,9 @@ def _refuse(attempt, context, instance, host, trigger, error):
         if attempt is not None:
             attempt.abandon()
         return
+    if attempt is not None:
+        with attempt.guard():
+            error = refusal.with_losses(attempt, error)
     LOG.warning('Not deleting this instance: %s', error, instance=instance)
     try:
         refusal.leave_deletable(context, instance, host, trigger, error)

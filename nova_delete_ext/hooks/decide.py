@@ -65,18 +65,43 @@ def on_request(attempt, path=None):
     decisions = chain.on_request(event_for(attempt))
     denial = _apply(attempt, decisions)
     if denial is not None:
-        key = (attempt.record.request_id, attempt.instance.uuid)
-        if _LAST_DENIAL.get() == key:
-            attempt.abandon()
-        else:
-            _LAST_DENIAL.set(key)
-            attempt.finish(rec.DENIED, path=path)
-        if isinstance(denial.deny, nova_exception.InstanceIsLocked):
-            raise denial.deny
-        # Only Nova's InstanceIsLocked becomes 409 Conflict; anything else
-        # would be taken for a failure of the extension itself.
-        raise exception.DeleteProtected(reason=str(denial.deny))
+        _refuse_request(attempt, denial, path)
     return decisions
+
+
+def before_destroy_in_api(attempt):
+    """nova-api: ask the policies that can what they will say on the host.
+
+    Before Nova acts on an API delete that destroys the server, so that a
+    refusal comes before the steps nova-api cannot undo.
+
+    :raises: the denial, as :func:`on_request` does.
+    """
+    chain = policies.active()
+    if (attempt.record.delete_type == rec.SOFT_DELETE or
+            not chain.destroys_checked_in_api):
+        return
+    event = event_for(attempt)
+    # nova-api applies its own policies: nova-compute's question.
+    event.api_policies = tuple(chain.names)
+    denial = _apply(attempt, chain.before_destroy_in_api(event))
+    if denial is not None:
+        _refuse_request(attempt, denial, None)
+
+
+def _refuse_request(attempt, denial, path):
+    """Record the refusal of an API delete once; raise it as a 409."""
+    key = (attempt.record.request_id, attempt.instance.uuid)
+    if _LAST_DENIAL.get() == key:
+        attempt.abandon()
+    else:
+        _LAST_DENIAL.set(key)
+        attempt.finish(rec.DENIED, path=path)
+    if isinstance(denial.deny, nova_exception.InstanceIsLocked):
+        raise denial.deny
+    # Only Nova's InstanceIsLocked becomes 409 Conflict; anything else
+    # would be taken for a failure of the extension itself.
+    raise exception.DeleteProtected(reason=str(denial.deny))
 
 
 def before_destroy(attempt):

@@ -6,7 +6,13 @@ later delete of an instance in that task_state. So a refused destroy must
 leave the instance as a failed Nova action would: deletable again
 (task_state cleared), with an instance fault that says why, and the
 request's instance action marked failed, so that ``openstack server show``
-and ``openstack server event list`` tell the user what happened.
+and ``openstack server event list`` tell the user what happened. nova-api
+also marked the server's instance mapping ``queued_for_delete``; that mark
+comes off too (see :mod:`nova_delete_ext.hooks.mapping`).
+
+nova-api may also have done what no refusal can undo: deleted the snapshot
+of a shelved server, confirmed a pending resize. The fault says so, and the
+record's ``steps`` list it (:func:`with_losses`).
 """
 
 from nova.compute import utils as compute_utils
@@ -16,7 +22,9 @@ from oslo_log import log as logging
 from oslo_utils import strutils
 
 from nova_delete_ext import exception
+from nova_delete_ext.hooks import mapping
 from nova_delete_ext import record as rec
+from nova_delete_ext.record import sysmeta
 
 LOG = logging.getLogger(__name__)
 
@@ -65,15 +73,46 @@ def explained(denial, instance):
             strutils.mask_password(reason) or type(error).__name__)))
 
 
+def with_losses(attempt, error):
+    """``error``, or a refusal that first names what nova-api did already.
+
+    First: Nova keeps 255 characters of a fault's message, and the loss is
+    what the user cannot find anywhere else; the policy's reason is also
+    in the record's decisions and the service log.
+    """
+    losses = []
+    steps = attempt.record.steps or ()
+    if rec.STEP_DELETE_SHELVE_IMAGE in steps:
+        losses.append('its shelve snapshot %sis gone: unshelve it before '
+                      'it is offloaded, or it cannot be unshelved' % (
+                          '%s ' % attempt.shelve_image_id
+                          if attempt.shelve_image_id else ''))
+    if rec.STEP_CONFIRM_RESIZE in steps:
+        losses.append('its pending resize was confirmed already and cannot '
+                      'be reverted')
+    if not losses:
+        return error
+    if isinstance(error, nova_exception.NovaException):
+        text = error.format_message()
+    else:
+        text = '%s: %s' % (type(error).__name__, error)
+    return exception.DeleteProtected(reason='Not deleted, but %s. %s' % (
+        '; '.join(losses), text))
+
+
 def leave_deletable(context, instance, host, trigger, error):
     """Undo nova-api's mark and record ``error`` as Nova records a failure.
 
     :param error: the exception to show (see :func:`explained`).
     """
     if trigger != rec.TRIGGER_RECLAIM and instance.task_state is not None:
-        # A soft-deleted instance waiting for reclaim has no task to undo.
+        # A soft-deleted instance waiting for reclaim has no task to undo,
+        # and is rightly queued for deletion until it is restored.
         instance.task_state = None
+        instance.system_metadata[sysmeta.REFUSED_KEY] = str(
+            getattr(context, 'request_id', None) or trigger)
         instance.save()
+        mapping.unqueue_from_compute(context, instance)
     compute_utils.add_instance_fault_from_exc(context, instance, error)
     if trigger != rec.TRIGGER_API:
         return  # no instance action: Nova itself started this delete

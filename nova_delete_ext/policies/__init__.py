@@ -13,6 +13,7 @@ from nova_delete_ext import conf as ext_conf
 from nova_delete_ext import deadline
 from nova_delete_ext import exception
 from nova_delete_ext.policies import base
+from nova_delete_ext import record as rec
 
 LOG = logging.getLogger(__name__)
 
@@ -40,14 +41,21 @@ class PolicyChain:
         return [p.name for p in self.policies]
 
     @property
+    def api_names(self):
+        """The policies that decide in nova-api, where it applies them."""
+        return [p.name for p in self.policies
+                if p.before_destroy_in_api or
+                type(p).on_request is not base.DeletePolicy.on_request]
+
+    @property
     def instance_attrs(self):
         """Instance fields the policies read at a request, to load with it."""
         return tuple(sorted({attr for p in self.policies
                              for attr in p.instance_attrs}))
 
-    def _run(self, method, event, instance):
+    def _run(self, method, event, instance, policies=None):
         decisions = []
-        for policy in self.policies:
+        for policy in self.policies if policies is None else policies:
             try:
                 decision = deadline.call(self.timeout, policy.name,
                                          _in_request(policy, method),
@@ -76,8 +84,27 @@ class PolicyChain:
         return self._run('on_request', event, event.instance)
 
     def before_destroy(self, event):
-        """Decisions before a destroy; the last one may deny it."""
-        return self._run('before_destroy', event, event.instance)
+        """Decisions before a destroy; the last one may deny it.
+
+        Not of the policies nova-api asked already about this API delete
+        (see :meth:`before_destroy_in_api`).
+        """
+        asked = ()
+        if event.trigger == rec.TRIGGER_API and event.api_policies:
+            asked = event.api_policies
+        return self._run('before_destroy', event, event.instance, [
+            p for p in self.policies
+            if not (p.before_destroy_in_api and p.name in asked)])
+
+    @property
+    def destroys_checked_in_api(self):
+        """Whether some policy's ``before_destroy`` runs in nova-api too."""
+        return any(p.before_destroy_in_api for p in self.policies)
+
+    def before_destroy_in_api(self, event):
+        """nova-api: the ``before_destroy`` decisions it can take itself."""
+        return self._run('before_destroy', event, event.instance, [
+            p for p in self.policies if p.before_destroy_in_api])
 
     @property
     def acts_after_delete(self):

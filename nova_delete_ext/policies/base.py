@@ -10,7 +10,8 @@ of a delete and answers each with a :class:`Decision` or None:
 * :meth:`DeletePolicy.before_destroy`: in nova-compute, just before the
   hypervisor destroys the instance, whoever asked (an API request, the
   reclaim of a soft-deleted instance, a delete resumed after a restart).
-  It may stop the destroy.
+  It may stop the destroy. With :attr:`DeletePolicy.before_destroy_in_api`
+  nova-api asks it first about an API delete.
 * :meth:`DeletePolicy.after_delete`: after a delete has finished, on the
   extension's own after-delete workers, never delaying Nova's answer nor
   the delete record, which is written first. What the policies decide
@@ -105,6 +106,18 @@ class DeletePolicy(metaclass=abc.ABCMeta):
     #: Refuse a delete if this policy fails while deciding on it.
     fail_closed = False
 
+    #: Whether :meth:`before_destroy` can decide in nova-api as well: from
+    #: the instance and the request alone, without the virt driver or
+    #: anything of the compute host, and changing nothing. nova-api then
+    #: asks it before Nova acts on an API delete that destroys the server
+    #: (not a soft delete), so that a refusal comes before the steps that
+    #: cannot be undone: nova-api deleting a shelved server's snapshot,
+    #: confirming a pending resize, marking the server queued for
+    #: deletion. The request then fails with 409 Conflict, and
+    #: nova-compute does not ask the policy again about a delete nova-api
+    #: asked it about.
+    before_destroy_in_api = False
+
     #: Instance fields :meth:`on_request` reads. nova-api's servers
     #: controller then loads them with the instance it reads for a DELETE,
     #: in the same query, instead of a lazy load of their own.
@@ -133,7 +146,13 @@ class DeletePolicy(metaclass=abc.ABCMeta):
         return None
 
     def before_destroy(self, event):
-        """nova-compute: the hypervisor is about to destroy the instance."""
+        """nova-compute: the hypervisor is about to destroy the instance.
+
+        Also nova-api, before Nova acts on an API delete, if
+        :attr:`before_destroy_in_api` is set (``event.driver`` is then
+        None). A refusal here, in nova-compute, comes after nova-api's
+        steps that cannot be undone; the fault and the record name them.
+        """
         return None
 
     def after_delete(self, event):

@@ -36,6 +36,11 @@ TRIGGER_API = 'api'          # a user's or an admin's API request
 TRIGGER_RECLAIM = 'reclaim'  # nova-compute's periodic reclaim of soft deletes
 TRIGGER_RESUME = 'resume'    # nova-compute restarting a delete after a crash
 
+# steps: what Nova did on the way, besides the delete itself.
+STEP_CONFIRM_RESIZE = 'confirm_resize'  # nova-api confirmed a pending resize
+#: nova-api deleted a shelved server's snapshot before its cast.
+STEP_DELETE_SHELVE_IMAGE = 'delete_shelve_image'
+
 # outcome: how it ended.
 DELETED = 'deleted'
 SOFT_DELETED = 'soft_deleted'

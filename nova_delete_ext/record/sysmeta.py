@@ -3,7 +3,7 @@
 nova-api sees a delete requested; nova-compute sees it happen, sometimes
 much later (a reclaim) or after a restart. The only channel between them
 that needs no change to Nova is the instance itself, and the extension uses
-three of its ``system_metadata`` entries, all defined here:
+four of its ``system_metadata`` entries, all defined here:
 
 ``delete_ext_request`` (:data:`REQUEST_KEY`)
     The request-time facts of an API delete (:func:`stash`, :func:`take`):
@@ -34,6 +34,12 @@ three of its ``system_metadata`` entries, all defined here:
     The request id of an API delete that bypassed ``protect``, saved with
     :func:`put`, so that the reclaim of its soft delete completes that
     authorised delete.
+``delete_ext_refused`` (:data:`REFUSED_KEY`)
+    Set by nova-compute when a policy refused to destroy the instance of
+    an API delete or a resumed one (the request id, or ``resume``), so
+    that nova-api takes the ``queued_for_delete`` mark it set off the
+    instance's mapping if conductor could not (see
+    :mod:`nova_delete_ext.hooks.mapping`).
 
 Every value fits the 255 characters of a system_metadata value.
 """
@@ -50,6 +56,7 @@ LOG = logging.getLogger(__name__)
 REQUEST_KEY = 'delete_ext_request'
 RETENTION_KEY = 'delete_ext_retention'
 BYPASS_KEY = 'delete_ext_protect_bypassed'
+REFUSED_KEY = 'delete_ext_refused'
 
 #: Version of the :data:`REQUEST_KEY` entry this code writes.
 VERSION = 1

@@ -28,6 +28,7 @@ from nova_delete_ext import exception
 from nova_delete_ext import hooks
 from nova_delete_ext.hooks import installer
 from nova_delete_ext import policies
+from nova_delete_ext import programs
 from nova_delete_ext.tests.unit import base
 
 DELETE = 'nova.compute.api.API._delete'
@@ -375,6 +376,10 @@ class OtherProgramsTest(RpcInitTestBase):
     def setUp(self):
         super().setUp()
         self.useFixture(_as_program(nova.conf.CONF, 'nova-manage'))
+        # This test process has loaded Nova's compute manager and API,
+        # which these programs never do.
+        self.useFixture(fixtures.MockPatchObject(programs, 'WATCHED', {}))
+        self.addCleanup(programs.stop_watching)
 
     def _init(self):
         # A SystemExit would end the test run rather than fail the test.
@@ -649,7 +654,7 @@ class WithoutNovaTest(base.TestCase):
 
     def test_module_imports_only_stdlib_and_oslo(self):
         # The entry point and the one module of the extension it imports.
-        for module in (activation, early_log):
+        for module in (activation, early_log, programs):
             tree = ast.parse(open(module.__file__).read())
             for node in tree.body:
                 if isinstance(node, ast.Import):
@@ -663,7 +668,8 @@ class WithoutNovaTest(base.TestCase):
                     top = name.partition('.')[0]
                     self.assertTrue(top in sys.stdlib_module_names
                                     or top.startswith('oslo_')
-                                    or name == 'nova_delete_ext.early_log'
+                                    or name in ('nova_delete_ext.early_log',
+                                                'nova_delete_ext.programs')
                                     and module is activation,
                                     '%s imports %s' % (module.__name__,
                                                        name))
@@ -688,7 +694,8 @@ class WithoutNovaTest(base.TestCase):
         # the extension: it was imported, and decided.
         self.assertEqual(['nova', 'nova_delete_ext',
                           'nova_delete_ext.activation',
-                          'nova_delete_ext.early_log'], found['imported'])
+                          'nova_delete_ext.early_log',
+                          'nova_delete_ext.programs'], found['imported'])
         self.assertEqual('started', found['outcome'])
         self.assertEqual(1, len(found['records']))
         level, message = found['records'][0]

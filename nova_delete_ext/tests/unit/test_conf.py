@@ -32,7 +32,8 @@ class ListOptsTest(base.TestCase):
         self.assertEqual({'enabled', 'record_file', 'sinks', 'policies',
                           'policy_timeout', 'sink_queue_size',
                           'sink_stop_timeout', 'sink_retry_age',
-                          'after_delete_workers', 'after_delete_queue_size'},
+                          'after_delete_workers', 'after_delete_queue_size',
+                          'programs'},
                          set(opts))
 
     def test_after_delete_workers_and_queue_small_and_bounded(self):

@@ -746,7 +746,9 @@ class NovaHookPointsTest(base.TestCase):
     def test_called_methods_are_checked_not_wrapped(self):
         checked = {p.qualname for p in hooks.HOOK_POINTS if p.hook is None}
         self.assertEqual({'nova.compute.api.API.soft_delete',
-                          'nova.compute.api.API.delete'}, checked)
+                          'nova.compute.api.API.delete',
+                          'nova.compute.api.API._update_queued_for_deletion'},
+                         checked)
 
     def test_nova_methods_are_not_wrapped_at_rest(self):
         for qualname, (cls, original) in self._snapshot().items():
