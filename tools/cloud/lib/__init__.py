@@ -1,0 +1,31 @@
+"""One module per service, each with the same shape (devstack's ``lib/``).
+
+A service module declares what it needs installed and how it is run:
+
+``APT_PACKAGES``
+    ``{Debian package: the binary that shows it is installed}``.
+``PIP_PACKAGES``
+    The distributions it needs in the services' virtualenv.
+``PROCESSES``
+    The names of its processes (their pid files in ``run/``), in the
+    order ``stop`` stops them.
+``USER``, ``CATALOG``
+    Its Keystone service user, and its ``(name, type, URL)`` endpoints.
+
+and has the same verbs, each taking the state ``up`` keeps:
+
+``configure(state)``
+    Write its configuration under ``etc/``.
+``init(state)``
+    Create what it keeps (database schemas, keys, bootstrap); run side by
+    side with the other services' ``init``, idempotent through ``once``.
+``start(state)``
+    Start its processes (``processes.start``) and wait until they answer.
+``stop()``
+    Stop its processes, by their pid files.
+
+A verb with nothing to do is a function that does nothing, so that the
+main script (``cloud.py``) runs every service the same way; adding a
+service is adding a module and naming it in ``cloud.OPENSTACK`` (or
+``cloud.INFRA``, for what the services use), and giving it its phases.
+"""

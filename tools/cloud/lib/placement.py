@@ -1,0 +1,45 @@
+"""Placement under gunicorn (``CLOUD_PLACEMENT_WORKERS`` workers)."""
+
+import os
+
+from functions import http_ok, ini, once, run, write
+from lib import keystone
+from lib import mariadb
+import processes
+from settings import BIN, ETC, PLACEMENT_WORKERS, PORTS, url
+
+APT_PACKAGES = {}
+PIP_PACKAGES = ['openstack-placement']
+PROCESSES = ['placement']
+USER = 'placement'
+CATALOG = [('placement', 'placement', url('placement'))]
+
+_CONF_DIR = os.path.join(ETC, 'placement')
+_ENV = {'OS_PLACEMENT_CONFIG_DIR': _CONF_DIR}
+
+
+def configure(state):
+    write(os.path.join(_CONF_DIR, 'placement.conf'), ini([
+        ('DEFAULT', [('use_stderr', 'true')]),
+        ('placement_database', [('connection',
+                                 mariadb.url(state, 'placement'))]),
+        ('api', [('auth_strategy', 'keystone')]),
+        keystone.authtoken('placement'),
+    ]))
+
+
+def init(state):
+    once(state, 'placement-db', run, [
+        os.path.join(BIN, 'placement-manage'), '--config-dir', _CONF_DIR,
+        'db', 'sync'], 'placement-manage', _ENV)
+
+
+def start(state):
+    processes.gunicorn('placement', 'placement.wsgi.api', PLACEMENT_WORKERS,
+                       PORTS['placement'], _ENV)
+    processes.wait_for('Placement', lambda: http_ok(url('placement')), 120,
+                       ['placement'], 'placement')
+
+
+def stop():
+    processes.stop_many(PROCESSES, timeout=20)
