@@ -59,6 +59,12 @@ def _stamp(packages):
         with open(os.path.join(REPO, name), 'rb') as f:
             digest.update(f.read())
     digest.update(' '.join(packages).encode())
+    for package in packages:
+        # A distribution of this repository, like tools/cloud/fakes.
+        project = os.path.join(package, 'pyproject.toml')
+        if os.path.isfile(project):
+            with open(project, 'rb') as f:
+                digest.update(f.read())
     digest.update(REPO.encode())
     return digest.hexdigest()
 

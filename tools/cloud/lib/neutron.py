@@ -1,6 +1,11 @@
 """Neutron's API under gunicorn: ML2 with the test mechanism driver
 ``delete_ext_fake``, no agent, no RPC server; the shared network
-(``create_network``)."""
+(``create_network``).
+
+The driver's entry point comes from the test-only distribution in
+``tools/cloud/fakes``, which only this virtualenv installs: nova-delete-ext
+itself registers nothing for Neutron.
+"""
 
 import os
 import shutil
@@ -10,10 +15,10 @@ from lib import keystone
 from lib import mariadb
 from lib import rabbitmq
 import processes
-from settings import BIN, DATA, ETC, PORTS, REGION, VENV, url
+from settings import BIN, DATA, ETC, HERE, PORTS, REGION, VENV, url
 
 APT_PACKAGES = {}
-PIP_PACKAGES = ['neutron']
+PIP_PACKAGES = ['neutron', os.path.join(HERE, 'fakes')]
 PROCESSES = ['neutron']
 USER = 'neutron'
 CATALOG = [('neutron', 'network', url('neutron'))]
