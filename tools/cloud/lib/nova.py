@@ -1,10 +1,25 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
 """Nova: the API under gunicorn, conductor, scheduler, and nova-compute on
 the fake driver variant ``StableNodeFakeDriver``; the flavors Tempest uses.
 
 Each process has its own nova.conf, as in a deployment: ``etc/nova/api``
 (nova-api), ``etc/nova/compute`` (nova-compute), and ``etc/nova/conductor``
 (conductor, scheduler and nova-manage), the first two with the extension's
-lines (``lib/delete_ext``).
+lines (``lib/delete_ext``). nova-compute's has no database connection,
+like devstack's nova-cpu.conf and every deployment: it reaches its cell
+database through conductor and the API database not at all, so code that
+reads a database from nova-compute fails here as it would there.
 """
 
 import os
@@ -39,6 +54,12 @@ def sections(state, role):
     """The nova.conf of one process: ``api``, ``conductor``, ``compute``."""
     state_path = os.path.join(DATA, 'nova', role)
     auth = keystone.keystone_auth
+    # nova-compute reaches its cell database through conductor and the API
+    # database not at all: no connection, as in devstack's nova-cpu.conf.
+    databases = [] if role == 'compute' else [
+        ('api_database', [('connection', mariadb.url(state, 'nova_api'))]),
+        ('database', [('connection', mariadb.url(state, 'nova_cell1'))]),
+    ]
     return [
         ('DEFAULT', [('use_stderr', 'true'),
                      ('transport_url', rabbitmq.transport_url(state)),
@@ -55,8 +76,7 @@ def sections(state, role):
             ('shelved_offload_time', '-1')]
          + delete_ext.reclaim_interval(role)),
         ('api', [('auth_strategy', 'keystone')]),
-        ('api_database', [('connection', mariadb.url(state, 'nova_api'))]),
-        ('database', [('connection', mariadb.url(state, 'nova_cell1'))]),
+    ] + databases + [
         keystone.authtoken('nova'),
         ('service_user', [('send_service_user_token', 'true')]
          + auth('nova')),
