@@ -31,7 +31,8 @@ sys.path.insert(0, HERE)
 
 import bench_stats  # noqa: E402
 import cloud  # noqa: E402
-from functions import http, load_state  # noqa: E402
+from functions import http  # noqa: E402
+from functions import load_state  # noqa: E402
 from lib import keystone  # noqa: E402
 from settings import url  # noqa: E402
 

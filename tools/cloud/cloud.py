@@ -31,8 +31,12 @@ import sys
 import threading
 import time
 
-from functions import (Phases, StepFailed, load_state, save_state, say,
-                       write)
+from functions import load_state
+from functions import Phases
+from functions import save_state
+from functions import say
+from functions import StepFailed
+from functions import write
 import install
 from lib import cinder
 from lib import delete_ext
@@ -45,8 +49,17 @@ from lib import placement
 from lib import rabbitmq
 from lib import tempest
 import processes
-from settings import (CLOUD_DIR, COMPUTE_HOST, DATA, ETC, LOGS, PASSWORD,
-                      REGION, RUN, VENV, WITH_CINDER, url)
+from settings import CLOUD_DIR
+from settings import COMPUTE_HOST
+from settings import DATA
+from settings import ETC
+from settings import LOGS
+from settings import PASSWORD
+from settings import REGION
+from settings import RUN
+from settings import url
+from settings import VENV
+from settings import WITH_CINDER
 
 #: What runs, in the order it starts; the message bus and the database
 #: first (``INFRA``, stopped last).

@@ -28,7 +28,10 @@ import time
 import urllib.error
 import urllib.request
 
-from settings import HOST, LOGS, STATE, VENV
+from settings import HOST
+from settings import LOGS
+from settings import STATE
+from settings import VENV
 
 
 class StepFailed(Exception):

@@ -19,8 +19,18 @@ import os
 import shutil
 import subprocess
 
-from functions import StepFailed, VENV_STAMP, run, save_state, say, write
-from settings import BIN, INSTALLER, PYTHON, REPO, UV, VENV
+from functions import run
+from functions import save_state
+from functions import say
+from functions import StepFailed
+from functions import VENV_STAMP
+from functions import write
+from settings import BIN
+from settings import INSTALLER
+from settings import PYTHON
+from settings import REPO
+from settings import UV
+from settings import VENV
 
 #: What no single service owns: the WSGI server, and the client for
 #: people at the cloud (``openrc``).

@@ -24,8 +24,16 @@ import signal
 import subprocess
 import time
 
-from functions import StepFailed, log_path, say, write
-from settings import BIN, CLOUD_DIR, ETC, HOST, LOGS, RUN
+from functions import log_path
+from functions import say
+from functions import StepFailed
+from functions import write
+from settings import BIN
+from settings import CLOUD_DIR
+from settings import ETC
+from settings import HOST
+from settings import LOGS
+from settings import RUN
 
 
 def pid_file(name):

@@ -16,12 +16,25 @@ shipped in the cinder wheel (no iSCSI). Left out with CLOUD_CINDER=0."""
 import os
 import shutil
 
-from functions import StepFailed, http, http_ok, ini, once, run, write
+from functions import http
+from functions import http_ok
+from functions import ini
+from functions import once
+from functions import run
+from functions import StepFailed
+from functions import write
 from lib import keystone
 from lib import mariadb
 from lib import rabbitmq
 import processes
-from settings import BIN, DATA, ETC, HOST, PORTS, REGION, VENV, url
+from settings import BIN
+from settings import DATA
+from settings import ETC
+from settings import HOST
+from settings import PORTS
+from settings import REGION
+from settings import url
+from settings import VENV
 
 APT_PACKAGES = {}
 PIP_PACKAGES = ['cinder']

@@ -22,7 +22,9 @@ repository.
 import os
 import re
 
-from settings import DATA, LOGS, REPO
+from settings import DATA
+from settings import LOGS
+from settings import REPO
 
 APT_PACKAGES = {}
 PIP_PACKAGES = ['-e', REPO]

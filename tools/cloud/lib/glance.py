@@ -17,12 +17,23 @@ import os
 import shutil
 import urllib.request
 
-from functions import http, http_ok, ini, once, run, save_state, write
+from functions import http
+from functions import http_ok
+from functions import ini
+from functions import once
+from functions import run
+from functions import save_state
+from functions import write
 from lib import keystone
 from lib import mariadb
 from lib import rabbitmq
 import processes
-from settings import BIN, DATA, ETC, PORTS, VENV, url
+from settings import BIN
+from settings import DATA
+from settings import ETC
+from settings import PORTS
+from settings import url
+from settings import VENV
 
 APT_PACKAGES = {}
 PIP_PACKAGES = ['glance']

@@ -15,10 +15,21 @@ catalog of every other service (their ``USER`` and ``CATALOG``)."""
 
 import os
 
-from functions import http, http_ok, ini, once, run, write
+from functions import http
+from functions import http_ok
+from functions import ini
+from functions import once
+from functions import run
+from functions import write
 from lib import mariadb
 import processes
-from settings import BIN, DATA, ETC, PASSWORD, PORTS, REGION, url
+from settings import BIN
+from settings import DATA
+from settings import ETC
+from settings import PASSWORD
+from settings import PORTS
+from settings import REGION
+from settings import url
 
 APT_PACKAGES = {}
 PIP_PACKAGES = ['keystone']

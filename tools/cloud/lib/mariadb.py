@@ -16,9 +16,16 @@ a private server run from ``$CLOUD_DIR/data``."""
 import os
 import subprocess
 
-from functions import run, port_open, save_state, say
+from functions import port_open
+from functions import run
+from functions import save_state
+from functions import say
 import processes
-from settings import DATA, HOST, PASSWORD, PORTS, RUN
+from settings import DATA
+from settings import HOST
+from settings import PASSWORD
+from settings import PORTS
+from settings import RUN
 
 APT_PACKAGES = {'mariadb-server': 'mariadbd'}
 PIP_PACKAGES = ['PyMySQL']

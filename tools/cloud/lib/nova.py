@@ -26,15 +26,29 @@ import os
 import shutil
 import time
 
-from functions import StepFailed, http, http_ok, ini, once, run, save_state
+from functions import http
+from functions import http_ok
+from functions import ini
+from functions import once
+from functions import run
+from functions import save_state
+from functions import StepFailed
 from functions import write
 from lib import delete_ext
 from lib import keystone
 from lib import mariadb
 from lib import rabbitmq
 import processes
-from settings import (BIN, COMPUTE_HOST, DATA, ETC, HOST, NOVA_API_WORKERS,
-                      PORTS, REGION, VENV, url)
+from settings import BIN
+from settings import COMPUTE_HOST
+from settings import DATA
+from settings import ETC
+from settings import HOST
+from settings import NOVA_API_WORKERS
+from settings import PORTS
+from settings import REGION
+from settings import url
+from settings import VENV
 
 APT_PACKAGES = {}
 PIP_PACKAGES = ['nova']

@@ -14,11 +14,19 @@
 
 import os
 
-from functions import http_ok, ini, once, run, write
+from functions import http_ok
+from functions import ini
+from functions import once
+from functions import run
+from functions import write
 from lib import keystone
 from lib import mariadb
 import processes
-from settings import BIN, ETC, PLACEMENT_WORKERS, PORTS, url
+from settings import BIN
+from settings import ETC
+from settings import PLACEMENT_WORKERS
+from settings import PORTS
+from settings import url
 
 APT_PACKAGES = {}
 PIP_PACKAGES = ['openstack-placement']

@@ -16,9 +16,18 @@ a private server (and its epmd, started here so that its pid is known)."""
 import os
 import subprocess
 
-from functions import log_path, port_open, save_state, say, write
+from functions import log_path
+from functions import port_open
+from functions import save_state
+from functions import say
+from functions import write
 import processes
-from settings import BIN, DATA, ETC, HOST, LOGS, PORTS
+from settings import BIN
+from settings import DATA
+from settings import ETC
+from settings import HOST
+from settings import LOGS
+from settings import PORTS
 
 APT_PACKAGES = {'rabbitmq-server': 'rabbitmq-server'}
 PIP_PACKAGES = []

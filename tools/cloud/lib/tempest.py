@@ -19,9 +19,14 @@ as nova.conf does (``lib/delete_ext``).
 
 import os
 
-from functions import ini, write
+from functions import ini
+from functions import write
 from lib import delete_ext
-from settings import LOGS, PASSWORD, REGION, WITH_CINDER, url
+from settings import LOGS
+from settings import PASSWORD
+from settings import REGION
+from settings import url
+from settings import WITH_CINDER
 
 APT_PACKAGES = {}
 PIP_PACKAGES = ['tempest']
