@@ -31,12 +31,16 @@ sys.path.insert(0, HERE)
 
 import bench_stats  # noqa: E402
 import cloud  # noqa: E402
+from functions import http  # noqa: E402
+from functions import load_state  # noqa: E402
+from lib import keystone  # noqa: E402
+from settings import url  # noqa: E402
 
 WITH, WITHOUT = 'with the extension', 'without it'
 
 
 def _restart():
-    # cloud.py writes nova.conf from CLOUD_EXTENSION and CLOUD_POLICIES.
+    # restart writes nova.conf from CLOUD_EXTENSION and CLOUD_POLICIES.
     cloud.restart(argparse.Namespace(services=['nova-api', 'nova-compute'],
                                      kill=False))
 
@@ -53,7 +57,7 @@ def _use(case, policies):
 def _boot(token, state, count):
     ids = []
     for n in range(count):
-        _, _, body = cloud.http('POST', cloud.url('nova', '/v2.1/servers'), {
+        _, _, body = http('POST', url('nova', '/v2.1/servers'), {
             'server': {'name': 'bench-%d' % n, 'flavorRef': '1',
                        'imageRef': state['images'][0],
                        'networks': [{'uuid': state['network']}]}},
@@ -69,8 +73,8 @@ def _boot(token, state, count):
 
 
 def _get(token, server_id):
-    code, _, body = cloud.http(
-        'GET', cloud.url('nova', '/v2.1/servers/%s' % server_id),
+    code, _, body = http(
+        'GET', url('nova', '/v2.1/servers/%s' % server_id),
         token=token, ok=(200, 404))
     return code, body
 
@@ -90,8 +94,8 @@ def _delete_each(token, ids):
     times = []
     for server_id in ids:
         started = time.monotonic()
-        cloud.http('DELETE', cloud.url('nova', '/v2.1/servers/%s'
-                                       % server_id), token=token, ok=(204,))
+        http('DELETE', url('nova', '/v2.1/servers/%s' % server_id),
+             token=token, ok=(204,))
         answered = time.monotonic()
         _wait(token, server_id, lambda body: body is None, 300)
         times.append((answered - started, time.monotonic() - started))
@@ -105,7 +109,7 @@ def main(argv=None):
     parser.add_argument('--rounds', type=int, default=3)
     parser.add_argument('--policies', default='protect,capture,verify')
     args = parser.parse_args(argv)
-    state = cloud.load_state()
+    state = load_state()
     if not state.get('images') or not state.get('network'):
         raise SystemExit('the cloud is not up: run tools/cloud/up.sh')
     results = {WITH: [], WITHOUT: []}
@@ -114,7 +118,7 @@ def main(argv=None):
             order = (WITH, WITHOUT) if number % 2 == 0 else (WITHOUT, WITH)
             for case in order:
                 _use(case, args.policies)
-                token = cloud.admin_token()
+                token = keystone.admin_token()
                 ids = _boot(token, state, args.deletes)
                 results[case] += _delete_each(token, ids)
                 print('round %d, %s: %d deletes' % (number + 1, case,

@@ -31,12 +31,16 @@ started=$(date +%s)
 
 declare -A result
 total_pass=0 total_fail=0 total_skip=0
+# Wall seconds of bringing the cloud up and taking it down, for the summary.
+up_time=- down_time=-
 summary() {
     echo "==== cloud test parts ===="
+    echo "up: ${up_time}s"
     local p
     for p in $parts; do
         echo "part $p: ${result[$p]:-not run}"
     done
+    echo "down: ${down_time}s"
     echo "wall time: $(( $(date +%s) - started ))s"
     echo "cloud: $total_pass passed, $total_fail failed, $total_skip skipped"
 }
@@ -50,7 +54,9 @@ finish() {
     fi
     if [[ "${CLOUD_KEEP:-0}" != 1 ]]; then
         echo "==> taking the cloud down"
+        local t0=$(date +%s)
         cloud down || rc=1
+        down_time=$(( $(date +%s) - t0 ))
     fi
     summary
     exit $rc
@@ -59,7 +65,11 @@ trap finish EXIT
 trap 'exit 130' INT TERM
 
 echo "==> bringing the cloud up"
-if ! "$here/up.sh"; then
+up_started=$(date +%s)
+"$here/up.sh"
+up_rc=$?
+up_time=$(( $(date +%s) - up_started ))
+if [[ $up_rc -ne 0 ]]; then
     echo "The cloud did not come up (see the phase that failed above);" \
          "no part was run." >&2
     for p in $parts; do result[$p]="not run: the cloud did not come up"; done

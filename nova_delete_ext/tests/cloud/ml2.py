@@ -19,8 +19,10 @@ the user brought and goes on deleting the server, leaving the port bound
 to it.
 
 It is loaded by ML2 from the ``neutron.ml2.mechanism_drivers`` entry point
-``delete_ext_fake`` (see setup.cfg): ``[ml2]mechanism_drivers =
-delete_ext_fake``. Test code only: never configure it in a real cloud.
+``delete_ext_fake``, which only the cloud's test-only distribution
+(``tools/cloud/fakes``) declares, not nova-delete-ext's setup.cfg:
+``[ml2]mechanism_drivers = delete_ext_fake``. Test code only: never
+install or configure it in a real cloud.
 """
 
 from neutron_lib.api.definitions import portbindings
