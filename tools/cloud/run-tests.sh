@@ -2,7 +2,7 @@
 # Bring the one-machine cloud up, run Tempest against it in parts, print
 # pass/fail/skip per part, and take the cloud down whatever happens.
 #
-#   tools/cloud/run-tests.sh [PART...]     parts: 1 2 3 4 (default: all)
+#   tools/cloud/run-tests.sh [PART...]     parts: 1 2 3 4 5 (default: all)
 #
 #   1  tempest.api.compute.servers.test_delete_server, unchanged, with the
 #      extension active and protect,capture,verify enabled
@@ -14,6 +14,8 @@
 #      record's request id (restarted with verify repairing, a short
 #      recycle retention and reclaim interval)
 #   4  nova-delete-ext-status upgrade check on the API and compute config
+#   5  the admin guide's uninstall page followed step by step, then Nova
+#      checked to run as without the extension (last: it removes it)
 #
 # CLOUD_KEEP=1 leaves the cloud running at the end (for debugging).
 # Exit status: 0 if no part failed; the last lines are
@@ -24,7 +26,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 export CLOUD_DIR=${CLOUD_DIR:-$repo/.cloud}
 cloud() { python3 "$here/cloud.py" "$@"; }
-parts=${*:-1 2 3 4}
+parts=${*:-1 2 3 4 5}
 # The policy set of part 1; part 2 restarts Nova with recycle added.
 export CLOUD_POLICIES=${CLOUD_POLICIES:-protect,capture,verify}
 started=$(date +%s)
@@ -132,20 +134,21 @@ part2() {
 # nova-compute is restarted, the record file last of all.
 PART3_MODULES="test_workers test_resume test_reclaim test_sweep test_records"
 
-part3() {
-    export CLOUD_POLICIES=protect,recycle,capture,verify
-    export CLOUD_VERIFY_MODE=repair CLOUD_RECYCLE_RETENTION=active:5
-    export CLOUD_RECLAIM_INSTANCE_INTERVAL=5
-    local out=$CLOUD_DIR/logs/part3.txt t0=$(date +%s) m modules=()
-    echo "==> part 3: restarting nova-api and nova-compute (verify repairs," \
-         "retention 5 s)"
+# Restart nova-api and nova-compute for part N (on the CLOUD_* now set).
+restart_for() {
     cloud restart nova-api nova-compute || {
-        result[3]="failed: nova did not restart for part 3"
+        result[$1]="failed: nova did not restart for part $1"
         total_fail=$((total_fail + 1)); return 1; }
-    for m in $PART3_MODULES; do
+}
+
+# Part N: the scenario modules named, with unittest, counted.
+scenario_part() {
+    local part=$1; shift
+    local out=$CLOUD_DIR/logs/part$part.txt t0=$(date +%s) m modules=()
+    for m in "$@"; do
         modules+=("nova_delete_ext.tests.cloud.scenarios.$m")
     done
-    echo "==> part 3: ${PART3_MODULES// /, }"
+    echo "==> part $part: $*"
     (cd "$repo" && exec setsid "$venv/bin/python" -m unittest -v \
         "${modules[@]}") > "$out" 2>&1 &
     tempest_pid=$!
@@ -165,8 +168,29 @@ part3() {
     local p=$((n - f - s)); (( p < 0 )) && p=0
     total_pass=$((total_pass + p)); total_fail=$((total_fail + f))
     total_skip=$((total_skip + s))
-    result[3]="$p passed, $f failed, $s skipped ($(( $(date +%s) - t0 ))s)"
+    result[$part]="$p passed, $f failed, $s skipped ($(( $(date +%s) - t0 ))s)"
     [[ $rc -eq 0 ]]
+}
+
+part3() {
+    export CLOUD_POLICIES=protect,recycle,capture,verify
+    export CLOUD_VERIFY_MODE=repair CLOUD_RECYCLE_RETENTION=active:5
+    export CLOUD_RECLAIM_INSTANCE_INTERVAL=5
+    echo "==> part 3: restarting nova-api and nova-compute (verify repairs," \
+         "retention 5 s)"
+    restart_for 3 || return 1
+    scenario_part 3 $PART3_MODULES
+}
+
+# Last: it takes the extension out of Nova, as the admin guide's uninstall
+# page says, and checks that Nova then runs as without it.
+part5() {
+    export CLOUD_POLICIES=protect,recycle,capture,verify
+    export CLOUD_VERIFY_MODE=report CLOUD_RECYCLE_RETENTION=active:3600
+    export CLOUD_RECLAIM_INSTANCE_INTERVAL=3600
+    echo "==> part 5: restarting nova-api and nova-compute (retention 1 h)"
+    restart_for 5 || return 1
+    scenario_part 5 test_uninstall
 }
 
 part4() {
@@ -188,7 +212,7 @@ part4() {
 
 for p in $parts; do
     case $p in
-        1|2|3|4) part$p || failed=1 ;;
+        1|2|3|4|5) part$p || failed=1 ;;
         *) echo "unknown part $p" >&2; result[$p]="unknown part"; failed=1 ;;
     esac
 done
