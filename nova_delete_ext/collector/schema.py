@@ -42,9 +42,7 @@ VM_STATES = ('active', 'building', 'deleted', 'error', 'paused', 'rescued',
              'resized', 'shelved', 'shelved_offloaded', 'soft-delete',
              'stopped', 'suspended')
 PATHS = (rec.PATH_COMPUTE, rec.PATH_LOCAL, rec.PATH_BUILD_REQUEST)
-OUTCOMES = (rec.DELETED, rec.SOFT_DELETED, rec.RESTORED, rec.FAILED,
-            rec.IGNORED, rec.ALREADY_DELETED, rec.NOT_DELETED, rec.SKIPPED,
-            rec.DENIED, rec.KEPT, rec.CHECKED)
+OUTCOMES = tuple(dict.fromkeys(rec.OUTCOMES + rec.CHECK_OUTCOMES))
 SERVICES = ('api', 'compute')
 
 #: Longest value of each string field that the store keeps in a column of

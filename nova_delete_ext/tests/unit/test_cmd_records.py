@@ -279,7 +279,7 @@ class PurgeTest(_CommandTest):
         self.assertEqual(before, self.db.store.totals())
         self.assertEqual(4.0, sum(
             v for (m, _), v in self.db.store.totals().items()
-            if m == totals.DELETES_TOTAL))
+            if m == totals.DELETES))
 
     def test_batches_shrink_when_slow_and_grow_when_quick(self):
         self.db.store.add([sf.delete_record(

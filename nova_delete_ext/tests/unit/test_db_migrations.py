@@ -31,6 +31,7 @@ class _ModelsMigrationsSync(test_migrations.ModelsMigrationsSync):
 
     def setUp(self):
         super().setUp()
+        sf.skip_unless_available(self, self.backend)
         self.database = self.useFixture(sf.Database(self.backend,
                                                     sync=False))
 

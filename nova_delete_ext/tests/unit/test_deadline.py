@@ -227,8 +227,11 @@ class NativeTest(base.TestCase):
     def test_arguments_and_errors(self):
         self.assertEqual(3, deadline.call_native(
             1.0, 'x', lambda a, b=0: a + b, 1, b=2))
+        def nap(seconds):
+            time.sleep(seconds)
+
         error = self.assertRaises(deadline.CallTimedOut,
                                   deadline.call_native, 0.05, 'disk',
-                                  time.sleep, 0.5)
-        self.assertEqual('disk did not answer sleep within 0.05 s',
+                                  nap, 0.5)
+        self.assertEqual('disk did not answer nap within 0.05 s',
                          str(error))
