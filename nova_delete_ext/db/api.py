@@ -41,6 +41,10 @@ LOG = logging.getLogger(__name__)
 
 #: Ids per ``IN (...)`` when looking for the ones already stored.
 _IDS_PER_QUERY = 500
+#: Seconds a purge transaction should take at most: its batches shrink
+#: when one takes longer, so no row lock is held for long.
+PURGE_TARGET = 0.25
+_clock = time.monotonic
 
 
 class SchemaTooOld(Exception):
@@ -216,25 +220,35 @@ class Store:
 
     @_db_errors
     def purge(self, before, batch_size=1000, progress=None):
-        """Delete the records older than ``before``, ``batch_size`` a time.
+        """Delete the records older than ``before``, in batches.
 
-        Each batch is a transaction of its own, so no lock is held longer
-        than one batch takes. The totals are not lowered.
+        Each batch is a transaction of its own, of at most ``batch_size``
+        records, so no lock is held longer than one batch takes; a batch
+        that takes longer than :data:`PURGE_TARGET` seconds (a busy
+        database) halves the next one, and quick ones grow it again up to
+        ``batch_size``. The totals are not lowered.
 
         :param before: a naive UTC datetime.
         :param progress: called with the :class:`PurgeResult` after each
             batch.
         """
         result = PurgeResult()
+        size = batch_size
         while True:
-            started = time.monotonic()
-            deleted = self._purge_batch(before, batch_size)
+            started = _clock()
+            deleted = self._purge_batch(before, size)
+            elapsed = _clock() - started
             if not deleted:
                 return result
             result.deleted += deleted
             result.transactions += 1
-            result.longest = max(result.longest, time.monotonic() - started)
-            LOG.debug('Purged %d records before %s', deleted, before)
+            result.longest = max(result.longest, elapsed)
+            LOG.debug('Purged %d records before %s in %.3f s', deleted,
+                      before, elapsed)
+            if elapsed > PURGE_TARGET:
+                size = max(1, size // 2)
+            elif elapsed < PURGE_TARGET / 4:
+                size = min(batch_size, size * 2)
             if progress:
                 progress(result)
 

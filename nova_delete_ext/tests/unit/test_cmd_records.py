@@ -29,6 +29,7 @@ import fixtures
 from nova_delete_ext import cmd
 from nova_delete_ext.cmd import common
 from nova_delete_ext.collector import totals
+from nova_delete_ext.db import api as db_api
 from nova_delete_ext.db import migration
 from nova_delete_ext.tests.unit import base
 from nova_delete_ext.tests.unit import store_fixtures as sf
@@ -279,6 +280,24 @@ class PurgeTest(_CommandTest):
         self.assertEqual(4.0, sum(
             v for (m, _), v in self.db.store.totals().items()
             if m == totals.DELETES_TOTAL))
+
+    def test_batches_shrink_when_slow_and_grow_when_quick(self):
+        self.db.store.add([sf.delete_record(
+            requested_at='2026-01-01T00:00:%02d+00:00' % second)
+            for second in range(10)])
+        real = db_api.Store._purge_batch
+        # Seconds each batch takes: slow, quick, in between, then none left.
+        clock = [0, 0.5, 1, 1.01, 2, 2.1, 3, 3.0, 4, 4.0]
+        with mock.patch.object(db_api, '_clock', autospec=True,
+                               side_effect=clock), \
+                mock.patch.object(db_api.Store, '_purge_batch',
+                                  autospec=True, side_effect=real) as batch:
+            result = self.db.store.purge(common.utc_time('2026-02-01'),
+                                         batch_size=4)
+        self.assertEqual([4, 2, 4, 4],
+                         [c.args[2] for c in batch.call_args_list])
+        self.assertEqual((10, 3, 0.5), (result.deleted, result.transactions,
+                                        result.longest))
 
     def test_command_with_retention_days(self):
         self.write_config(retention_days=30)
