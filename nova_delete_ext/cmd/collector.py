@@ -12,8 +12,9 @@
 
 """``nova-delete-ext-collector``: the records of every node in one database.
 
-Reads ``nova.conf`` (``--config-file``, ``--config-dir``, or where Nova
-looks for it): Nova's notification transport and topics, and the
+Reads its configuration files (``--config-file``, ``--config-dir``, or
+``nova-delete-ext.conf`` where oslo.config looks for it, as ``nova-delete-ext
+records`` does): Nova's notification transport and topics, and the
 ``[delete_ext_collector]`` group. Runs until SIGTERM or SIGINT, then stops
 taking messages and returns once those it took are stored and acknowledged,
 or requeued. Exit status: 0 after a clean stop, 1 when it cannot start
@@ -48,8 +49,10 @@ STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 def parse_args(conf, argv):
     logging.register_options(conf)
     ext_conf.register_opts(conf)
-    # project='nova': without --config-file, nova.conf where Nova finds it.
-    conf(argv, project='nova', prog=PROG)
+    # As nova-delete-ext records and db: without --config-file,
+    # /etc/nova-delete-ext/nova-delete-ext.conf (and the other places
+    # oslo.config looks), so that one file serves them all.
+    conf(argv, project='nova-delete-ext', prog=PROG)
     logging.setup(conf, PROG)
 
 
