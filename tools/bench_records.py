@@ -224,7 +224,7 @@ class Writer(threading.Thread):
         records = _records(10 ** 9, rng)
         while not self.stopping.wait(self.interval):
             record = next(records)
-            record['requested_at'] = record['checked_at'] = (
+            record[schema.time_field(record)] = (
                 datetime.datetime.utcnow().isoformat() + '+00:00')
             started = time.perf_counter()
             self.store.add([schema.parse(record)])
