@@ -136,8 +136,8 @@ def _list(args, out, err):
     more = args.limit and len(found) > args.limit
     output.write_list(found[:args.limit or None], args.format, out)
     if more:
-        print('The newest %d records are shown; more match (--limit 0 '
-              'shows all).' % args.limit, file=err)
+        print('More records match than the %d shown (--limit 0 shows '
+              'all).' % args.limit, file=err)
     return common.OK
 
 

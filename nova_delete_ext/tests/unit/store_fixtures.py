@@ -19,7 +19,6 @@ database of its own, dropped at its end.
 """
 
 import os
-import unittest
 import uuid
 
 import fixtures
@@ -76,14 +75,15 @@ def mysql_url():
     return os.environ.get(MYSQL_URL_VAR)
 
 
-def skip_unless_available(test, backend):
-    """Skip ``test`` if ``backend`` has no server to test on.
+def database(test, backend='sqlite', sync=True):
+    """A :class:`Database` for ``test``, which is skipped without MySQL.
 
-    Before the fixture: a SkipTest raised inside a fixture's setUp comes
-    out as a fixture's SetupError, a failure.
+    The skip is raised here, in the test: raised in a fixture's set-up it
+    would fail the test instead.
     """
     if backend == 'mysql' and not mysql_url():
         test.skipTest(SKIP_REASON)
+    return test.useFixture(Database(backend, sync=sync))
 
 
 class Database(fixtures.Fixture):
@@ -112,8 +112,6 @@ class Database(fixtures.Fixture):
 
     def _provision_mysql(self):
         admin_url = mysql_url()
-        if not admin_url:
-            raise unittest.SkipTest(SKIP_REASON)
         engine = sa.create_engine(admin_url, poolclass=sa.pool.NullPool)
         impl = provision.BackendImpl.impl('mysql')
         name = 'nde_test_%s' % uuid.uuid4().hex[:12]

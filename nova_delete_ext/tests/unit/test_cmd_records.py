@@ -167,8 +167,8 @@ class ListTest(_CommandTest):
 
     def test_more_than_the_limit(self):
         self.ids('db', '--limit', '4')
-        self.assertIn('The newest 4 records are shown; more match',
-                      self.err)
+        self.assertEqual('More records match than the 4 shown (--limit 0 '
+                         'shows all).\n', self.err)
         self.ids('db', '--limit', '5')
         self.assertEqual('', self.err)
 

@@ -31,9 +31,7 @@ class _ModelsMigrationsSync(test_migrations.ModelsMigrationsSync):
 
     def setUp(self):
         super().setUp()
-        sf.skip_unless_available(self, self.backend)
-        self.database = self.useFixture(sf.Database(self.backend,
-                                                    sync=False))
+        self.database = sf.database(self, self.backend, sync=False)
 
     def get_engine(self):
         return self.database.store.get_engine()
@@ -56,7 +54,7 @@ class ModelsMigrationsSyncMySQL(_ModelsMigrationsSync, base.TestCase):
 class MigrationTest(base.TestCase):
 
     def test_sync_and_version(self):
-        database = self.useFixture(sf.Database(sync=False))
+        database = sf.database(self, sync=False)
         self.assertIsNone(migration.db_version(database.url))
         migration.db_sync(database.url)
         self.assertEqual(migration.head_version(),

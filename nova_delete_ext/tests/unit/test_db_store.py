@@ -48,8 +48,7 @@ class StoreAddTest(base.TestCase):
 
     def setUp(self):
         super().setUp()
-        sf.skip_unless_available(self, self.backend)
-        self.db = self.useFixture(sf.Database(self.backend))
+        self.db = sf.database(self, self.backend)
         self.store = self.db.store
 
     def test_stored_once_across_batches(self):
@@ -175,12 +174,12 @@ class StoreAddTest(base.TestCase):
 class StoreSchemaTest(base.TestCase):
 
     def test_empty_database_too_old(self):
-        store = self.useFixture(sf.Database(sync=False)).store
+        store = sf.database(self, sync=False).store
         error = self.assertRaises(db_api.SchemaTooOld, store.check_schema)
         self.assertIn('run "nova-delete-ext db sync"', str(error))
 
     def test_synced_database(self):
-        self.useFixture(sf.Database()).store.check_schema()
+        sf.database(self).store.check_schema()
 
     def test_older_and_newer_revisions(self):
         with mock.patch.object(migration, 'REVISIONS', ('a', 'b')):

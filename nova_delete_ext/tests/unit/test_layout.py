@@ -41,7 +41,7 @@ def _modules():
 
 
 #: Beside the flow: may import only these packages of the extension.
-BESIDE = {'collector': {'collector', 'db', 'conf', 'record'},
+BESIDE = {'collector': {'collector', 'db', 'conf'},
           'db': {'collector', 'db', 'conf'}}
 
 
