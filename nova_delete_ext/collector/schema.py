@@ -21,17 +21,21 @@ values of the indexed fields are not checked: a newer extension may add
 one without a new major version, and its records must still be stored.
 """
 
+import datetime
 import uuid
 
 from oslo_serialization import jsonutils
 from oslo_utils import timeutils
 
-from nova_delete_ext import record as rec
-
 #: The major version of the payload schema this code reads.
 MAJOR = 1
 
-KINDS = (rec.KIND_DELETE, rec.KIND_CHECK)
+# The values of the documented schema, written out rather than imported
+# from nova_delete_ext.record, whose import (oslo_utils.strutils) would
+# cost 'records' a tenth of a second; a unit test keeps them equal.
+KIND_DELETE = 'delete'
+KIND_CHECK = 'check'
+KINDS = (KIND_DELETE, KIND_CHECK)
 
 #: Values an operator may filter on (``records list``): those of the
 #: record's documented schema. Nova's vm_states are listed here because
@@ -40,10 +44,10 @@ KINDS = (rec.KIND_DELETE, rec.KIND_CHECK)
 VM_STATES = ('active', 'building', 'deleted', 'error', 'paused', 'rescued',
              'resized', 'shelved', 'shelved_offloaded', 'soft-delete',
              'stopped', 'suspended')
-PATHS = (rec.PATH_COMPUTE, rec.PATH_LOCAL, rec.PATH_BUILD_REQUEST)
-OUTCOMES = (rec.DELETED, rec.SOFT_DELETED, rec.RESTORED, rec.FAILED,
-            rec.IGNORED, rec.ALREADY_DELETED, rec.NOT_DELETED, rec.SKIPPED,
-            rec.DENIED, rec.KEPT, rec.CHECKED)
+PATHS = ('compute', 'local', 'build_request')
+OUTCOMES = ('deleted', 'soft_deleted', 'restored', 'failed', 'ignored',
+            'already_deleted', 'not_deleted', 'skipped', 'denied', 'kept',
+            'checked')
 SERVICES = ('api', 'compute')
 
 #: Longest value of each string field that the store keeps in a column of
@@ -79,14 +83,14 @@ def parse(payload):
         raise Malformed('not a JSON object but %s' % type(payload).__name__)
     record = dict(payload)
     _check_version(record.get('schema_version'))
-    record.setdefault('kind', rec.KIND_DELETE)
+    record.setdefault('kind', KIND_DELETE)
     if record['kind'] not in KINDS:
         raise Malformed('kind %r is neither delete nor check'
                         % (record['kind'],))
     if 'id' not in record:
         record['id'] = _derived_id(record)
     required = ['id', 'instance_uuid']
-    if record['kind'] == rec.KIND_CHECK:
+    if record['kind'] == KIND_CHECK:
         required.append('delete_id')
     for name in required:
         if not isinstance(record.get(name), str) or not record[name]:
@@ -127,7 +131,7 @@ def _derived_id(record):
 
 def time_field(record):
     """``requested_at`` for a delete record, ``checked_at`` for a check."""
-    if record.get('kind') == rec.KIND_CHECK:
+    if record.get('kind') == KIND_CHECK:
         return 'checked_at'
     return 'requested_at'
 
@@ -142,9 +146,15 @@ def time_of(record):
     if not isinstance(value, str):
         raise Malformed('%s is missing or not a string' % field)
     try:
-        return timeutils.normalize_time(timeutils.parse_isotime(value))
+        # The form the extension writes, 50 times faster than iso8601's
+        # parser, which reads every other form.
+        parsed = datetime.datetime.fromisoformat(value)
     except ValueError:
-        raise Malformed('%s %r is not an ISO 8601 time' % (field, value))
+        try:
+            parsed = timeutils.parse_isotime(value)
+        except ValueError:
+            raise Malformed('%s %r is not an ISO 8601 time' % (field, value))
+    return timeutils.normalize_time(parsed)
 
 
 def service_of(record):

@@ -19,6 +19,7 @@ facade's writer, queries through its reader.
 
 import collections
 import dataclasses
+import functools
 import time
 
 from oslo_db import api as oslo_db_api
@@ -40,6 +41,10 @@ LOG = logging.getLogger(__name__)
 
 #: Ids per ``IN (...)`` when looking for the ones already stored.
 _IDS_PER_QUERY = 500
+#: Seconds a purge transaction should take at most: its batches shrink
+#: when one takes longer, so no row lock is held for long.
+PURGE_TARGET = 0.25
+_clock = time.monotonic
 
 
 class SchemaTooOld(Exception):
@@ -77,10 +82,40 @@ class _Context:
     """What oslo.db's engine facade keeps its transaction state on."""
 
 
-def _is_duplicate(exc):
-    # Another collector stored one of the ids between our look-up and our
-    # insert: start over, the look-up will then see it.
-    return isinstance(exc, db_exc.DBDuplicateEntry)
+def _retry_on(exc):
+    """Whether a transaction that failed with ``exc`` is to be tried again.
+
+    Another collector stored one of the ids between our look-up and our
+    insert: the next look-up sees it. On SQLite, two writers at once make
+    one of them fail at once with "database is locked" (its deadlock).
+    Deadlocks on MySQL/MariaDB are retried by ``retry_on_deadlock``.
+    """
+    if isinstance(exc, db_exc.DBDuplicateEntry):
+        return True
+    return isinstance(exc, sa.exc.OperationalError) and (
+        'database is locked' in str(exc))
+
+
+def _db_errors(method):
+    """Raise the errors oslo.db leaves as SQLAlchemy's as oslo.db's too.
+
+    oslo.db re-raises the operational errors it has no class for (SQLite's
+    "database is locked", MySQL's "table is read only"...) as they are;
+    the callers of the store catch ``oslo_db.exception.DBError`` only.
+    """
+    @functools.wraps(method)
+    def wrapper(*args, **kwargs):
+        try:
+            return method(*args, **kwargs)
+        except sa.exc.OperationalError as exc:
+            raise db_exc.DBError(exc)
+    return wrapper
+
+
+_retried = oslo_db_api.wrap_db_retry(
+    max_retries=10, retry_interval=0.05, max_retry_interval=2,
+    inc_retry_interval=True, retry_on_deadlock=True, jitter=True,
+    exception_checker=_retry_on)
 
 
 class Store:
@@ -105,6 +140,7 @@ class Store:
     def get_engine(self):
         return self._facade.writer.get_engine()
 
+    @_db_errors
     def check_schema(self):
         """Check that the database's schema is this code's, or newer.
 
@@ -114,9 +150,8 @@ class Store:
         if migration.is_older(current):
             raise SchemaTooOld(current, migration.head_version())
 
-    @oslo_db_api.wrap_db_retry(max_retries=5, retry_interval=0.1,
-                               retry_on_deadlock=True, jitter=True,
-                               exception_checker=_is_duplicate)
+    @_db_errors
+    @_retried
     def add(self, records):
         """Store each record not yet stored, in one transaction.
 
@@ -130,17 +165,12 @@ class Store:
             unique.setdefault(record['id'], record)
         now = timeutils.utcnow()
         with self._writer() as session:
-            stored = set()
-            ids = list(unique)
-            for start in range(0, len(ids), _IDS_PER_QUERY):
-                stored.update(session.scalars(
-                    sa.select(models.Record.id).where(models.Record.id.in_(
-                        ids[start:start + _IDS_PER_QUERY]))))
+            stored = _stored_ids(session, list(unique))
             new = [record for record_id, record in unique.items()
                    if record_id not in stored]
             if new:
                 session.execute(models.Record.__table__.insert(),
-                                [_row(record, now) for record in new])
+                                [table_row(record, now) for record in new])
                 policies = [
                     {'record_id': record['id'], 'policy': policy,
                      'time': schema.time_of(record)}
@@ -152,24 +182,28 @@ class Store:
         return StoreResult(stored=len(new), duplicates=len(records) - len(new),
                            new=new)
 
+    @_db_errors
     def totals(self):
         """``{(metric name, label pairs): value}`` of every counter."""
         with self._reader() as session:
             rows = session.execute(sa.select(models.Total.__table__)).all()
         return {(row.metric, _labels(row.labels)): row.value for row in rows}
 
+    @_db_errors
     def last_stored_at(self):
         """When the last record was stored (naive UTC), or None."""
         with self._reader() as session:
             return session.scalar(sa.select(sa.func.max(
                 models.Record.stored_at)))
 
+    @_db_errors
     def list(self, filters, limit=None):
         """Records that pass ``filters``, newest first, at most ``limit``."""
         with self._reader() as session:
             return [jsonutils.loads(body) for body in session.scalars(
                 query.listing(filters, limit))]
 
+    @_db_errors
     def get(self, record_id):
         """The record of that id, or None."""
         with self._reader() as session:
@@ -177,38 +211,64 @@ class Store:
                 models.Record.id == record_id))
         return None if body is None else jsonutils.loads(body)
 
+    @_db_errors
     def checks_of(self, delete_id):
         """The check records of a delete, oldest first."""
         with self._reader() as session:
             return [jsonutils.loads(body) for body in session.scalars(
                 query.checks_of(delete_id))]
 
+    @_db_errors
     def purge(self, before, batch_size=1000, progress=None):
-        """Delete the records older than ``before``, ``batch_size`` a time.
+        """Delete the records older than ``before``, in batches.
 
-        Each batch is a transaction of its own, so no lock is held longer
-        than one batch takes. The totals are not lowered.
+        Each batch is a transaction of its own, of at most ``batch_size``
+        records, so no lock is held longer than one batch takes; a batch
+        that takes longer than :data:`PURGE_TARGET` seconds (a busy
+        database) halves the next one, and quick ones grow it again up to
+        ``batch_size``. The totals are not lowered.
 
         :param before: a naive UTC datetime.
         :param progress: called with the :class:`PurgeResult` after each
             batch.
         """
         result = PurgeResult()
+        size = batch_size
         while True:
-            started = time.monotonic()
-            with self._writer() as session:
-                deleted = query.purge_batch(session, before, batch_size)
+            started = _clock()
+            deleted = self._purge_batch(before, size)
+            elapsed = _clock() - started
             if not deleted:
                 return result
             result.deleted += deleted
             result.transactions += 1
-            result.longest = max(result.longest, time.monotonic() - started)
-            LOG.debug('Purged %d records before %s', deleted, before)
+            result.longest = max(result.longest, elapsed)
+            LOG.debug('Purged %d records before %s in %.3f s', deleted,
+                      before, elapsed)
+            if elapsed > PURGE_TARGET:
+                size = max(1, size // 2)
+            elif elapsed < PURGE_TARGET / 4:
+                size = min(batch_size, size * 2)
             if progress:
                 progress(result)
 
+    @_retried
+    def _purge_batch(self, before, batch_size):
+        with self._writer() as session:
+            return query.purge_batch(session, before, batch_size)
 
-def _row(record, now):
+
+def _stored_ids(session, ids):
+    """The ids among ``ids`` already in the store."""
+    stored = set()
+    for start in range(0, len(ids), _IDS_PER_QUERY):
+        stored.update(session.scalars(
+            sa.select(models.Record.id).where(models.Record.id.in_(
+                ids[start:start + _IDS_PER_QUERY]))))
+    return stored
+
+
+def table_row(record, now):
     row = {field: record.get(field) for field in schema.LENGTHS}
     del row['recorded_by']
     row.update(service=schema.service_of(record), time=schema.time_of(record),

@@ -19,10 +19,9 @@ and without a duplicate-key failure. Rows are written in key order, so
 two transactions lock them in the same order and cannot deadlock on them.
 """
 
+import importlib
+
 from oslo_serialization import jsonutils
-from sqlalchemy.dialects import mysql
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.dialects import sqlite
 
 from nova_delete_ext.db import models
 
@@ -44,12 +43,11 @@ def add_totals(session, increments):
         return
     dialect = session.get_bind().dialect.name
     if dialect == 'mysql':
-        stmt = mysql.insert(_TOTALS)
+        stmt = _insert(dialect)
         stmt = stmt.on_duplicate_key_update(
             value=_TOTALS.c.value + stmt.inserted.value)
     elif dialect in ('postgresql', 'sqlite'):
-        module = postgresql if dialect == 'postgresql' else sqlite
-        stmt = module.insert(_TOTALS)
+        stmt = _insert(dialect)
         stmt = stmt.on_conflict_do_update(
             index_elements=['metric', 'labels'],
             set_={'value': _TOTALS.c.value + stmt.excluded.value})
@@ -58,6 +56,15 @@ def add_totals(session, increments):
         return
     # One statement with every row: the upsert's VALUES list.
     session.execute(stmt.values(rows))
+
+
+def _insert(dialect):
+    """The dialect's INSERT, its module imported only when used.
+
+    The PostgreSQL dialect alone costs a tenth of a ``records`` command.
+    """
+    module = importlib.import_module('sqlalchemy.dialects.%s' % dialect)
+    return module.insert(_TOTALS)
 
 
 def _add_one_by_one(session, rows):

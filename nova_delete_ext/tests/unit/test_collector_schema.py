@@ -127,6 +127,12 @@ class DerivedFieldsTest(base.TestCase):
         self.assertEqual(['protect', 'verify'], schema.policies_of(record))
         self.assertEqual([], schema.policies_of(delete_payload(decisions=[])))
 
+    def test_kinds_and_paths_are_the_records(self):
+        self.assertEqual((rec.KIND_DELETE, rec.KIND_CHECK), schema.KINDS)
+        self.assertEqual(
+            {rec.PATH_COMPUTE, rec.PATH_LOCAL, rec.PATH_BUILD_REQUEST},
+            set(schema.PATHS))
+
     def test_vm_states_are_novas(self):
         self.assertEqual(states.all_vm_states(), set(schema.VM_STATES))
 

@@ -5,10 +5,20 @@ for leaks), the record says what happened, the sinks take it away:
 hooks -> policies -> leaks -> record -> sinks. A package imports only
 packages after it, and the shared modules (conf, states, exception). The
 entry points (activation, cmd) may import anything.
+
+The collector and its record store (collector/, db/) stand beside that
+flow: they read the record's documented schema, never the hooks or the
+policies, and ``nova-delete-ext records`` and ``db`` import neither Nova
+nor the collector's listener.
 """
 
 import ast
 import os
+import subprocess
+import sys
+import textwrap
+
+import fixtures
 
 from nova_delete_ext.tests.unit import base
 
@@ -28,6 +38,23 @@ def _modules():
             if name.endswith('.py'):
                 path = os.path.join(folder, name)
                 yield os.path.relpath(path, root), path
+
+
+#: Beside the flow: may import only these packages of the extension.
+BESIDE = {'collector': {'collector', 'db', 'conf'},
+          'db': {'collector', 'db', 'conf'}}
+
+
+def _imported_modules(path):
+    """Every module ``path`` imports, as dotted names."""
+    tree = ast.parse(open(path).read())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield alias.name
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            for alias in node.names:
+                yield '%s.%s' % (node.module, alias.name)
 
 
 def _imported_packages(path):
@@ -69,3 +96,70 @@ class LayoutTest(base.TestCase):
             if count > MAX_LINES:
                 long[relative] = count
         self.assertEqual({}, long)
+
+    def test_collector_and_store_beside_the_flow(self):
+        wrong = []
+        for relative, path in _modules():
+            package = relative.split(os.sep)[0]
+            if package not in BESIDE:
+                continue
+            for module in _imported_modules(path):
+                parts = module.split('.')
+                if parts[0] == 'nova' or (
+                        parts[0] == PACKAGE and
+                        parts[1] not in BESIDE[package]):
+                    wrong.append('%s imports %s' % (relative, module))
+        self.assertEqual([], wrong)
+
+
+_NOT_LOADED = textwrap.dedent("""
+    import sys
+    from nova_delete_ext import cmd
+    try:
+        code = cmd.main(sys.argv[1:])
+    except SystemExit as exc:
+        code = exc.code
+    loaded = sorted(name for name in sys.modules
+                    if name.split('.')[0] in ('nova', 'oslo_messaging') or
+                    name.startswith(('nova_delete_ext.hooks',
+                                     'nova_delete_ext.policies',
+                                     'nova_delete_ext.collector.listener',
+                                     'nova_delete_ext.collector.service')))
+    print('LOADED', code, loaded)
+""")
+
+
+class CommandImportsTest(base.TestCase):
+    """``records`` and ``db`` run without importing Nova (about 4 s)."""
+
+    def _loaded(self, *argv):
+        result = subprocess.run(
+            [sys.executable, '-c', _NOT_LOADED] + list(argv),
+            capture_output=True, text=True, timeout=120)
+        line = [line for line in result.stdout.splitlines()
+                if line.startswith('LOADED ')]
+        self.assertEqual(1, len(line), result.stdout + result.stderr)
+        return line[0]
+
+    def test_records_and_db_import_no_nova(self):
+        folder = self.useFixture(fixtures.TempDir()).path
+        config = os.path.join(folder, 'collector.conf')
+        with open(config, 'w') as f:
+            f.write('[delete_ext_collector]\nconnection = sqlite:///%s\n'
+                    % os.path.join(folder, 'r.sqlite'))
+        records = os.path.join(folder, 'records.jsonl')
+        with open(records, 'w') as f:
+            f.write('{"kind": "delete", "id": "a", "instance_uuid": "u", '
+                    '"requested_at": "2026-03-12T10:00:00+00:00"}\n')
+        self.assertEqual('LOADED 0 []', self._loaded(
+            'db', 'sync', '--config-file', config))
+        self.assertEqual('LOADED 0 []', self._loaded(
+            'records', 'list', '--config-file', config, '--server', 'u'))
+        self.assertEqual('LOADED 0 []', self._loaded(
+            'records', 'show', 'a', '--file', records))
+        self.assertEqual('LOADED 0 []', self._loaded(
+            'records', 'purge', '--config-file', config, '--before', '1d'))
+
+    def test_the_check_sees_nova(self):
+        # The sweep imports Nova: the check above would see it.
+        self.assertIn("'nova'", self._loaded('sweep', '--format', 'xml'))
