@@ -24,17 +24,26 @@ committed. The cases:
   consumed, parsed and acknowledged, in the same batches; what the bus and
   oslo.messaging cost, the floor of any collector;
 * ``store``: one collector storing into ``--connection``;
-* ``store x2``: two collectors of the same pool into the same database.
+* ``store2``: two collectors of the same pool into the same database;
+* ``floor2``: the floor with two collectors.
 
-It prints records/s for each, the ratio of ``store`` to the floor, and
-checks that the database holds each record once. Before each store case
-it empties the database (created with ``db sync`` if needed). Run it
-against a RabbitMQ and a database of its own, nothing else on them::
+Each case prints one JSON line: the drain's records/s (``rate``), the
+collectors' CPU per record (``cpu_us_per_record``: their work whatever
+the load of the machine) and, with ``--watch``, the CPU seconds the
+broker and the database spent meanwhile.
+
+At the end it prints the ratios of ``store`` to ``floor`` and of
+``store2`` to ``store``; it checks that the database holds each record
+once. Before each store case it empties the database (created with ``db
+sync`` if needed). Run it against a RabbitMQ and a database of its own,
+nothing else on them::
 
     python tools/bench_collector.py \\
         --transport-url rabbit://guest:guest@127.0.0.1:5672/ \\
-        --connection 'mysql+pymysql://USER:PASSWORD@127.0.0.1/records?charset=utf8mb4' \\
-        [--count 100000] [--cases floor,store,store2] [--publishers 4]
+        --connection \\
+        'mysql+pymysql://USER:PASSWORD@HOST/records?charset=utf8mb4' \\
+        [--count 100000] [--cases floor,store,store2,floor2]
+        [--publishers 4] [--watch NAME=PID]...
 
 It measures; it asserts nothing but the counts.
 """
@@ -145,6 +154,10 @@ def child(args):
     conf([], default_config_files=[])
     store = (NullStore() if args.child == 'floor'
              else db_api.Store(args.connection))
+    if args.prefetch is not None:
+        listener.get_transport(conf, url='fake://')  # registers the option
+        conf.set_override('rabbit_qos_prefetch_count', args.prefetch,
+                          group='oslo_messaging_rabbit')
     transport = listener.get_transport(conf, url=args.transport_url)
     collector = service.Collector(conf, store=store, transport=transport)
     times = []
@@ -184,10 +197,12 @@ def prepare_queues(conf, url):
     collector.stop()
     transport.cleanup()
     with kombu.Connection(url.replace('rabbit://', 'amqp://', 1)) as conn:
-        try:
-            conn.default_channel.queue_purge('notifications.info')
-        except Exception:
-            pass  # not there yet
+        # And the pool's, of what a run stopped halfway left in it.
+        for queue in ('notifications.info', conf.delete_ext_collector.pool):
+            try:
+                conn.default_channel.queue_purge(queue)
+            except Exception:
+                pass  # not there yet
 
 
 def run_case(args, case, run):
@@ -201,6 +216,8 @@ def run_case(args, case, run):
     command = [sys.executable, os.path.abspath(__file__), '--child', mode,
                '--transport-url', args.transport_url,
                '--connection', args.connection, '--idle', str(args.idle)]
+    if args.prefetch is not None:
+        command += ['--prefetch', str(args.prefetch)]
     watched = {name: cpu_of(pid) for name, pid in args.watch}
     procs = [subprocess.Popen(command, stdout=subprocess.PIPE)
              for _ in range(collectors)]
@@ -280,8 +297,11 @@ def main():
     parser.add_argument('--count', type=int, default=100000)
     parser.add_argument('--cases', default='floor,store,store2')
     parser.add_argument('--publishers', type=int, default=4)
-    parser.add_argument('--idle', type=float, default=3.0,
+    parser.add_argument('--idle', type=float, default=15.0,
                         help='seconds without a batch that end a collector')
+    parser.add_argument('--prefetch', type=int,
+                        help="the collectors' rabbit_qos_prefetch_count "
+                             '(default: what the collector sets)')
     parser.add_argument('--watch', type=_watch, action='append', default=[],
                         metavar='NAME=PID',
                         help='also give the CPU seconds this process (the '
@@ -293,9 +313,15 @@ def main():
     if args.child:
         return child(args)
     cfg.CONF([], default_config_files=[])
+    rates = {}
     for run, case in enumerate(args.cases.split(','), 1):
         line = run_case(args, case, run)
+        rates[case] = line['rate']
         print(json.dumps(line), flush=True)
+    for case, base in (('store', 'floor'), ('store2', 'store'),
+                       ('floor2', 'floor')):
+        if case in rates and base in rates:
+            print('%s / %s: %.2f' % (case, base, rates[case] / rates[base]))
 
 
 if __name__ == '__main__':

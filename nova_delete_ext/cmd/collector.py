@@ -12,8 +12,9 @@
 
 """``nova-delete-ext-collector``: the records of every node in one database.
 
-Reads ``nova.conf`` (``--config-file``, ``--config-dir``, or where Nova
-looks for it): Nova's notification transport and topics, and the
+Reads its configuration files (``--config-file``, ``--config-dir``, or
+``nova-delete-ext.conf`` where oslo.config looks for it, as ``nova-delete-ext
+records`` does): Nova's notification transport and topics, and the
 ``[delete_ext_collector]`` group. Runs until SIGTERM or SIGINT, then stops
 taking messages and returns once those it took are stored and acknowledged,
 or requeued. Exit status: 0 after a clean stop, 1 when it cannot start
@@ -31,6 +32,7 @@ import signal
 import sys
 
 from oslo_config import cfg
+from oslo_db import exception as db_exc
 from oslo_log import log as logging
 import oslo_messaging
 
@@ -47,14 +49,24 @@ STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 def parse_args(conf, argv):
     logging.register_options(conf)
     ext_conf.register_opts(conf)
-    # project='nova': without --config-file, nova.conf where Nova finds it.
-    conf(argv, project='nova', prog=PROG)
+    # As nova-delete-ext records and db: without --config-file,
+    # /etc/nova-delete-ext/nova-delete-ext.conf (and the other places
+    # oslo.config looks), so that one file serves them all.
+    conf(argv, project='nova-delete-ext', prog=PROG)
     logging.setup(conf, PROG)
 
 
 def _signalled(seconds):
     """Wait up to ``seconds`` for a stop signal; True if one came."""
     return signal.sigtimedwait(STOP_SIGNALS, seconds) is not None
+
+
+def _cannot_start(conf, message):
+    LOG.error('%s', message)
+    if conf.log_file or conf.use_journal or conf.use_syslog:
+        # Also where the one who started it looks first.
+        print('%s: %s' % (PROG, message), file=sys.stderr)
+    return 1
 
 
 def run(conf):
@@ -64,28 +76,28 @@ def run(conf):
         if not collector.wait_for_schema(_signalled):
             return 0
     except db_api.SchemaTooOld as exc:
-        LOG.error('%s', exc)
-        if conf.log_file or conf.use_journal or conf.use_syslog:
-            # Also where the one who started it looks first.
-            print('%s: %s' % (PROG, exc), file=sys.stderr)
-        return 1
+        return _cannot_start(conf, str(exc))
+    except db_exc.DBError as exc:
+        # Not a database that is down (the collector waits for that): a
+        # file it cannot open, a database that does not exist...
+        return _cannot_start(conf, 'The record database cannot be used: '
+                             '%s' % exc)
     try:
         served = metrics.start_for(collector, conf)
     except OSError as exc:
         group = conf.delete_ext_collector
-        LOG.error('Cannot serve the metrics on %s:%s (%s); set '
-                  '[delete_ext_collector]metrics_port to a free port, or '
-                  'to 0 for no metrics.', group.metrics_host,
-                  group.metrics_port, exc)
-        return 1
+        return _cannot_start(conf, (
+            'Cannot serve the metrics on %s:%s (%s); set '
+            '[delete_ext_collector]metrics_port to a free port, or to 0 for '
+            'no metrics.') % (group.metrics_host, group.metrics_port, exc))
     try:
         collector.start()
     except (oslo_messaging.InvalidTransportURL,
             oslo_messaging.DriverLoadFailure) as exc:
-        LOG.error('The notification transport cannot be used: %s', exc)
         if served is not None:
             served.stop()
-        return 1
+        return _cannot_start(conf, 'The notification transport cannot be '
+                             'used: %s' % exc)
     signum = signal.sigwait(STOP_SIGNALS)
     LOG.info('%s received, stopping', signal.Signals(signum).name)
     collector.stop()

@@ -30,8 +30,8 @@ import time
 
 from oslo_db import exception as db_exc
 from oslo_log import log as logging
-from oslo_serialization import jsonutils
 import oslo_messaging
+from oslo_serialization import jsonutils
 
 from nova_delete_ext.collector import schema
 
@@ -103,8 +103,9 @@ class BatchHandler:
                 malformed.append((_describe(message), str(exc)))
         if records:
             if not self._wait_out_back_off():
-                return self._requeue(messages, 'the collector is stopping '
-                                 'while the store fails')
+                return self._requeue(
+                    messages, 'the collector is stopping while the store '
+                    'fails')
             try:
                 stored, refused = self._add(records)
             except Exception as exc:

@@ -41,6 +41,9 @@ EVENT_TYPES = ('delete_ext.delete.end', 'delete_ext.restore.end',
 #: exchange unless ``nova.conf`` names another.
 NOVA_CONTROL_EXCHANGE = 'nova'
 
+#: Batches a collector takes from RabbitMQ before it acknowledges any.
+PREFETCH_BATCHES = 10
+
 
 class Health:
     """Counters of the collector's own health, for the metrics.
@@ -133,18 +136,22 @@ def get_transport(conf, url=None):
 
 
 def _limit_prefetch(conf):
-    """Unless configured, prefetch two batches from RabbitMQ, not all.
+    """Unless configured, prefetch ten batches from RabbitMQ, not all.
 
     RabbitMQ's default, no limit, sends a whole backlog to the first
     collector that connects: held unacknowledged in its memory, none of it
-    for a second collector of the pool. Two batches keep one arriving while
-    the other is stored. Set before the driver reads it, when it loads.
+    for a second collector of the pool. oslo.messaging sends the
+    acknowledgements of a batch from its listener's thread, which with the
+    window full only wakes up after a wait as long as the batch took: two
+    batches would leave the collector idle for that long each time, ten
+    keep it busy. Set before the driver reads it, when it loads.
     """
     for group, opts in messaging_opts.list_opts():
         if group == 'oslo_messaging_rabbit':
             conf.register_opts(opts, group=group)
             conf.set_default('rabbit_qos_prefetch_count',
-                             2 * conf.delete_ext_collector.batch_size,
+                             PREFETCH_BATCHES *
+                             conf.delete_ext_collector.batch_size,
                              group=group)
 
 

@@ -22,7 +22,6 @@ beside them, go on the bus where :class:`Collecting` reads them, through
 Nova's notification transport as the collector finds it in ``nova.conf``.
 """
 
-import os
 import time
 
 import fixtures
@@ -62,10 +61,10 @@ class Collecting(fixtures.Fixture):
     then on, as in a deployment where it started before the sink was added.
     """
 
-    def __init__(self, directory, **options):
+    def __init__(self, path, **options):
+        """:param path: the SQLite file, created with the schema."""
         super().__init__()
-        self.connection = 'sqlite:///%s' % os.path.join(directory,
-                                                        'records.sqlite')
+        self.connection = 'sqlite:///%s' % path
         self.options = dict(batch_timeout=0.05, retry_interval=0.1,
                             max_retry_interval=0.4, **options)
 

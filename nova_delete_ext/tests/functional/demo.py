@@ -6,15 +6,23 @@ functional harness with the extension installed, takes one server into each
 state, deletes it the way that state calls for, then does a few deletes
 with the four built-in policies in force, prints a table of the records
 and the path of the JSON-lines record file they were written to.
+
+The records also go out as notifications (``sinks = file,notification``)
+on the in-process Nova's ``fake://`` bus, where a
+``nova-delete-ext-collector`` of the demo's own stores them in an SQLite
+database beside the record file; the demo ends with what
+``nova-delete-ext records list`` answers from it.
 """
 
 import os
+import subprocess
 import sys
 import time
 import unittest
 
 from nova_delete_ext import policies
 from nova_delete_ext.tests.functional import base
+from nova_delete_ext.tests.functional import collecting
 from nova_delete_ext.tests.functional import scenarios
 
 # Set by main(): the terminal, while everything the services print goes to
@@ -66,6 +74,15 @@ class Demo(scenarios.ServerStates, scenarios.LeakyDeletes,
         if self.record_path:
             self.flags(record_file=self.record_path, group='delete_ext')
             self.record_file = self.record_path
+        base_name = os.path.splitext(self.record_file)[0]
+        self.database = base_name + '-collector.sqlite'
+        self.collector_conf = base_name + '-collector.conf'
+        for path in (self.database, self.collector_conf):
+            if os.path.exists(path):
+                os.unlink(path)
+        self.useFixture(collecting.OnTheBus(self))
+        self.collecting = self.useFixture(
+            collecting.Collecting(self.database))
         self.capture_dir = os.path.splitext(self.record_file)[0] + '-captures'
         self.policies = self.use_policies(
             'protect', 'recycle', 'capture', 'verify',
@@ -133,6 +150,25 @@ class Demo(scenarios.ServerStates, scenarios.LeakyDeletes,
         print_table(rows)
         OUT.write('\nJSON-lines record file: %s\n' % self.record_file)
         OUT.write('Capture files: %s\n' % self.capture_dir)
+        self.print_collected()
+
+    def print_collected(self):
+        """``records list`` of what the collector stored, once it has all."""
+        written = len(self.records())
+        self.collecting.wait_for(lambda health: health.stored >= written)
+        with open(self.collector_conf, 'w') as f:
+            f.write('[delete_ext_collector]\nconnection = %s\n'
+                    % self.collecting.connection)
+        command = ['nova-delete-ext', 'records', 'list', '--config-file',
+                   self.collector_conf]
+        listing = subprocess.run(
+            [sys.executable, '-c', 'import sys; from nova_delete_ext '
+             'import cmd; sys.exit(cmd.main())'] + command[1:],
+            capture_output=True, text=True)
+        OUT.write('\nThe collector stored the %d records from the bus in '
+                  '%s.\n$ %s\n%s%s' % (
+                      written, self.database, ' '.join(command),
+                      listing.stdout, listing.stderr))
 
 
 def print_table(rows):

@@ -18,6 +18,8 @@ Nova's own notifications; the collector takes them off its pool's queue
 into a real store on SQLite.
 """
 
+import os
+
 from nova import context as nova_context
 from oslo_db import exception as db_exc
 
@@ -32,8 +34,8 @@ class CollectorTestBase(scenarios.ServerStates, base.DeleteExtTestBase):
     def setUp(self):
         super().setUp()
         self.bus = self.useFixture(collecting.OnTheBus(self))
-        self.collecting = self.useFixture(
-            collecting.Collecting(self.temp_dir))
+        self.collecting = self.useFixture(collecting.Collecting(
+            os.path.join(self.temp_dir, 'records.sqlite')))
         self.store = self.collecting.store
 
     def stored(self):

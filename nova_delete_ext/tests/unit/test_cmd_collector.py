@@ -72,6 +72,9 @@ class TestCommand(base.TestCase):
         self.dir = self.useFixture(fixtures.TempDir()).path
         self.connection = 'sqlite:///%s' % os.path.join(self.dir, 'r.sqlite')
         self.config = os.path.join(self.dir, 'collector.conf')
+        self.write_config()
+
+    def write_config(self):
         with open(self.config, 'w') as f:
             f.write('[DEFAULT]\ntransport_url = fake:/\n'
                     '[delete_ext_collector]\nconnection = %s\n'
@@ -87,10 +90,20 @@ class TestCommand(base.TestCase):
 
     def test_refuses_an_old_schema_with_the_command_to_run(self):
         proc = self.spawn()
-        err, _ = proc.communicate(timeout=60)
-        self.assertEqual(1, proc.returncode, err)
-        self.assertIn('nova-delete-ext db sync', err)
-        self.assertNotIn('Traceback', err)
+        out, _ = proc.communicate(timeout=60)
+        self.assertEqual(1, proc.returncode, out)
+        self.assertIn('nova-delete-ext db sync', out)
+        self.assertNotIn('Traceback', out)
+
+    def test_a_database_it_cannot_open_is_one_clear_error(self):
+        self.connection = 'sqlite:///%s' % os.path.join(
+            self.dir, 'missing', 'r.sqlite')
+        self.write_config()
+        proc = self.spawn()
+        out, _ = proc.communicate(timeout=60)
+        self.assertEqual(1, proc.returncode, out)
+        self.assertIn('The record database cannot be used', out)
+        self.assertNotIn('Traceback', out)
 
     def _started(self, proc):
         lines = []

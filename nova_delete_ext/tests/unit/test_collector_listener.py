@@ -149,12 +149,12 @@ class TestListener(CollectorTestBase):
         self.flags(topics=['records'], group='delete_ext_collector')
         self.assertEqual(['records'], listener.topics(self.conf))
 
-    def test_rabbitmq_prefetch_is_two_batches_unless_set(self):
+    def test_rabbitmq_prefetch_is_ten_batches_unless_set(self):
         # The driver reads it when it loads; no broker is contacted.
         url = 'rabbit://guest:guest@127.0.0.1:1/'
         transport = listener.get_transport(self.conf, url=url)
         self.addCleanup(transport.cleanup)
-        self.assertEqual(20, transport._driver.prefetch_size)
+        self.assertEqual(100, transport._driver.prefetch_size)
         self.flags(rabbit_qos_prefetch_count=7, group='oslo_messaging_rabbit')
         transport = listener.get_transport(self.conf, url=url)
         self.addCleanup(transport.cleanup)
