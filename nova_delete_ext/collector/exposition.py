@@ -12,14 +12,13 @@
 
 """prometheus-client collectors of the totals, the health and the gauges.
 
-Custom collectors (prometheus-client's ``Collector`` protocol): each scrape
-turns the values already in memory into metric families, nothing more.
+Custom collectors (prometheus-client's ``Collector`` protocol) turn the
+values already in memory into metric families. The counters of the
+records are most of the text of a scrape (a series per label combination,
+hundreds) and change only when the totals are read again:
+:class:`.server.App` renders them once per read, and each scrape renders
+only the rest.
 """
-
-import socket
-import socketserver
-import threading
-from wsgiref import simple_server
 
 import prometheus_client
 from prometheus_client import core
@@ -183,35 +182,36 @@ class PollCollector:
         yield from (up, stuck, oldest, recycle)
 
 
-def registry(cache, health=None, poller=None):
-    """A registry of the collector's metrics and of its process."""
-    found = prometheus_client.CollectorRegistry(auto_describe=False)
-    prometheus_client.ProcessCollector(registry=found)
-    found.register(TotalsCollector(cache))
+def registries(cache, health=None, poller=None):
+    """``(counters, live)``: the registries of what :class:`App` serves.
+
+    ``counters`` holds the counters of the records, ``live`` the rest: the
+    collector's health, the cell gauges, its process.
+    """
+    counters = prometheus_client.CollectorRegistry(auto_describe=False)
+    counters.register(TotalsCollector(cache))
+    live = prometheus_client.CollectorRegistry(auto_describe=False)
+    prometheus_client.ProcessCollector(registry=live)
     if health is not None:
-        found.register(HealthCollector(health))
+        live.register(HealthCollector(health))
     if poller is not None:
-        found.register(PollCollector(poller))
+        live.register(PollCollector(poller))
+    return counters, live
+
+
+class _Both:
+    """Both registries as one collector, for the tests and the tools."""
+
+    def __init__(self, *parts):
+        self.parts = parts
+
+    def collect(self):
+        for part in self.parts:
+            yield from part.collect()
+
+
+def registry(cache, health=None, poller=None):
+    """All of the collector's metrics, in one registry."""
+    found = prometheus_client.CollectorRegistry(auto_describe=False)
+    found.register(_Both(*registries(cache, health, poller)))
     return found
-
-
-class _Server(socketserver.ThreadingMixIn, simple_server.WSGIServer):
-    daemon_threads = True
-
-
-class _QuietHandler(simple_server.WSGIRequestHandler):
-    def log_message(self, format, *args):
-        pass  # a line per scrape would drown the collector's log
-
-
-def serve(found, host, port):
-    """Serve ``found`` over HTTP on a thread; returns the server."""
-    # An IPv6 address needs a server of that family.
-    family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
-    server_class = type('Server', (_Server,), {'address_family': family})
-    server = simple_server.make_server(
-        host, port, prometheus_client.make_wsgi_app(found), server_class,
-        handler_class=_QuietHandler)
-    threading.Thread(target=server.serve_forever, daemon=True,
-                     name='nova-delete-ext-metrics').start()
-    return server

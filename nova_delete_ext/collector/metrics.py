@@ -13,7 +13,8 @@
 """The collector's Prometheus metrics, at ``/metrics``.
 
 A scrape reads only what is already in memory, so it costs the same
-whatever the number of stored records:
+whatever the number of stored records, and the text of the counters is
+rendered once per read of the totals, not per scrape (:mod:`.server`):
 
 * the counters of the records are the store's totals
   (:meth:`Store.totals`), read again by :class:`TotalsCache` after each
@@ -31,6 +32,7 @@ from oslo_log import log as logging
 from nova_delete_ext.collector import exposition
 from nova_delete_ext.collector import nova_opts
 from nova_delete_ext.collector import poll
+from nova_delete_ext.collector import server
 
 LOG = logging.getLogger(__name__)
 
@@ -57,6 +59,8 @@ class TotalsCache:
         self.values = {}
         #: ``time.time()`` of the last successful read, or None.
         self.read_at = None
+        #: Counts the successful reads: what a scrape renders changes.
+        self.version = 0
         self.failures = 0
         self._wanted = threading.Event()
         self._stop = threading.Event()
@@ -74,6 +78,7 @@ class TotalsCache:
             return False
         self.values = values
         self.read_at = time.time()
+        self.version += 1
         return True
 
     def notify(self, *args, **kwargs):
@@ -114,6 +119,9 @@ class Metrics:
     def __init__(self, store, health=None, poller=None):
         self.totals = TotalsCache(store)
         self.poller = poller
+        counters, live = exposition.registries(self.totals, health, poller)
+        self.app = server.App(self.totals, counters, live)
+        #: Everything, in one registry: for the tests and the tools.
         self.registry = exposition.registry(self.totals, health, poller)
         self._server = None
 
@@ -130,7 +138,7 @@ class Metrics:
         self.totals.start()
         if self.poller is not None:
             self.poller.start()
-        self._server = exposition.serve(self.registry, host, port)
+        self._server = server.serve(self.app, host, port)
         port = self._server.server_port
         LOG.info('Serving Prometheus metrics on http://%s:%d/metrics',
                  host, port)

@@ -28,6 +28,7 @@ import time
 
 from oslo_log import log as logging
 from oslo_utils import timeutils
+import sqlalchemy as sa
 
 from nova_delete_ext.collector import cells as cells_mod
 from nova_delete_ext.collector import nova_opts
@@ -153,6 +154,8 @@ class Poller:
         self._cells = []
         self._running = {}
         self._down = set()
+        # Cell databases without the index of the hint (query.HINT).
+        self._unhinted = set()
         self._stop = threading.Event()
         self._thread = None
         #: The clock of the ages: naive UTC, as Nova's tables keep times.
@@ -217,8 +220,18 @@ class Poller:
 
     def _query_of(self, cell):
         def run():
+            hint = cell.url not in self._unhinted
             with self.engine_for(cell.url).connect() as conn:
-                return conn.execute(query.cell_query()).all()
+                try:
+                    return conn.execute(query.cell_query(hint)).all()
+                except sa.exc.OperationalError as exc:
+                    if not (hint and query.missing_index(exc)):
+                        raise
+                LOG.warning('Cell %s has no index %s: its recycle bin is '
+                            'read with a scan of the instances table.',
+                            cell.label, query.LIVE_INDEX)
+                self._unhinted.add(cell.url)
+            return run()
         return run
 
     def _log_change(self, cell, why):

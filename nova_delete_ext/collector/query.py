@@ -22,10 +22,13 @@ indexes Nova creates:
   for a delete that hangs is when it went into ``deleting``;
 * the recycle bin: live (``deleted = 0``) servers in vm_state
   ``soft-delete``, on ``instances_deleted_created_at_idx`` (``deleted,
-  created_at``: Nova has no index on ``vm_state``), with the retention the
-  ``recycle`` policy saved in system_metadata (index ``instance_uuid``)
-  and their host's ``nova-compute`` service (the unique key ``host,
-  binary, deleted``).
+  created_at``), with the retention the ``recycle`` policy saved in
+  system_metadata (index ``instance_uuid``) and their host's
+  ``nova-compute`` service (the unique key ``host, binary, deleted``).
+  Nova has no index on ``vm_state``: this part reads every live server's
+  row. MariaDB and MySQL are told to read them through the index
+  (:data:`HINT`); without it they scan the whole table, deleted rows not
+  yet archived included, as soon as the live servers are a fifth of it.
 
 Both parts are one ``UNION ALL``: one round trip per cell.
 """
@@ -41,6 +44,10 @@ SOFT_DELETED = 'soft-delete'
 #: The system_metadata key of ``record.sysmeta.RETENTION_KEY`` (that
 #: module imports Nova's states, the collector cannot).
 RETENTION_KEY = 'delete_ext_retention'
+#: The index the recycle bin part reads live servers through (MySQL's and
+#: MariaDB's syntax; the other databases choose by themselves).
+LIVE_INDEX = 'instances_deleted_created_at_idx'
+HINT = 'FORCE INDEX (%s)' % LIVE_INDEX
 
 _META = sa.MetaData()
 INSTANCES = sa.Table(
@@ -76,8 +83,11 @@ def _none(type_):
     return sa.type_coerce(sa.null(), type_)
 
 
-def cell_query():
+def cell_query(hint=True):
     """The query of one cell: servers stuck in a delete or in the bin.
+
+    :param hint: read the live servers through :data:`LIVE_INDEX` on
+        MySQL and MariaDB (False for a database that lacks the index).
 
     Its rows are ``(what, task_state, since, retention, service_id,
     heartbeat, forced_down)``. ``what`` is :data:`STUCK` for a delete
@@ -107,4 +117,14 @@ def cell_query():
             svc.host == i.host, svc.binary == 'nova-compute',
             svc.deleted == 0))
     ).where(i.deleted == 0, i.vm_state == SOFT_DELETED)
+    if hint:
+        for dialect in ('mysql', 'mariadb'):
+            held = held.with_hint(INSTANCES, HINT, dialect)
     return sa.union_all(stuck, held)
+
+
+def missing_index(exc):
+    """Whether ``exc`` is MySQL's "Key ... doesn't exist" of the hint."""
+    orig = getattr(exc, 'orig', None)
+    args = getattr(orig, 'args', ())
+    return bool(args) and args[0] == 1176 and LIVE_INDEX in str(orig)

@@ -23,12 +23,10 @@ never make a new series beyond those lists, whatever it carries, and no
 label holds an id.
 """
 
+import math
 import re
 
-from prometheus_client import utils as prom_utils
-
 from nova_delete_ext.collector import schema
-from nova_delete_ext import record as rec
 
 DELETES = 'nova_delete_ext_deletes_total'
 REFUSALS = 'nova_delete_ext_refusals_total'
@@ -42,19 +40,23 @@ DURATION = 'nova_delete_ext_delete_duration_seconds'
 #: delete nova-api answers at once to one that waits for a slow hypervisor.
 DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
                     120.0, 300.0, float('inf'))
-BUCKET_BOUNDS = tuple((bound, prom_utils.floatToGoString(bound))
+# With its ``le`` label as prometheus-client writes it (floatToGoString).
+BUCKET_BOUNDS = tuple((bound, '+Inf' if math.isinf(bound) else repr(bound))
                       for bound in DURATION_BUCKETS)
 
 UNKNOWN = 'unknown'
 NONE = 'none'
 
 # The values of the record's documented schema (Nova's vm_states among
-# them, listed by the schema because the collector never imports Nova).
+# them, listed by the schema because the collector never imports Nova),
+# written out like the schema's: the collector does not import the
+# record package; a unit test keeps them equal.
+DENIED = 'denied'
+RESTORE = 'restore'
 VM_STATES = frozenset(schema.VM_STATES)
 PATHS = frozenset(schema.PATHS)
-OUTCOMES = frozenset(schema.OUTCOMES) - {rec.CHECKED}
-CHECK_OUTCOMES = frozenset((rec.CHECKED, rec.CHECK_SKIPPED,
-                            rec.CHECK_FAILED))
+CHECK_OUTCOMES = frozenset(('checked', 'skipped', 'failed'))
+OUTCOMES = frozenset(schema.OUTCOMES) - {'checked'}
 SERVICES = frozenset(schema.SERVICES)
 # The kinds of resource of nova_delete_ext.states (which imports Nova).
 LEAK_KINDS = frozenset(('domain', 'disks', 'ports', 'volumes', 'allocations',
@@ -93,7 +95,7 @@ def refusing_policy(record):
     for decision in reversed(record.get('decisions') or ()):
         match = _DECISION.match(decision) if isinstance(
             decision, str) else None
-        if match and match.group(2) == rec.DENIED:
+        if match and match.group(2) == DENIED:
             policy = match.group(1)
             return policy if _POLICY_NAME.match(policy) else UNKNOWN
     return UNKNOWN
@@ -145,13 +147,13 @@ def _duration(record, path):
 
 def _of_delete(record):
     outcome = _bounded(record.get('outcome'), OUTCOMES)
-    if record.get('delete_type') == rec.RESTORE:
+    if record.get('delete_type') == RESTORE:
         return [(RESTORES, _labels(outcome=outcome), 1.0)]
     path = _bounded(record.get('path'), PATHS)
     found = [(DELETES, _labels(
         vm_state=_bounded(record.get('vm_state'), VM_STATES), path=path,
         outcome=outcome, service=service(record)), 1.0)]
-    if outcome == rec.DENIED:
+    if outcome == DENIED:
         found.append((REFUSALS, _labels(policy=refusing_policy(record)),
                       1.0))
     return found + _duration(record, path)
@@ -166,10 +168,10 @@ def increments(record):
         duration histogram as its ``_bucket`` (cumulative, with ``le``),
         ``_sum`` and ``_count`` samples.
     """
-    kind = record.get('kind', rec.KIND_DELETE)
-    if kind == rec.KIND_DELETE:
+    kind = record.get('kind', schema.KIND_DELETE)
+    if kind == schema.KIND_DELETE:
         found = _of_delete(record)
-    elif kind == rec.KIND_CHECK:
+    elif kind == schema.KIND_CHECK:
         found = [(CHECKS, _labels(outcome=_bounded(record.get('outcome'),
                                                    CHECK_OUTCOMES)), 1.0)]
     else:

@@ -16,10 +16,13 @@ import collections
 import time
 import urllib.request
 
+import fixtures
 from oslotest import base
 import prometheus_client
+from prometheus_client.openmetrics import parser as om_parser
 from prometheus_client import parser
 
+from nova_delete_ext.collector import exposition
 from nova_delete_ext.collector import listener
 from nova_delete_ext.collector import metrics
 from nova_delete_ext.collector import poll
@@ -295,3 +298,87 @@ class ServerTest(base.BaseTestCase):
         self.assertEqual(1.0, sum(
             value for (name, _), value in served.totals.values.items()
             if name == totals.DELETES))
+
+
+class AppTest(base.BaseTestCase):
+    """The WSGI application of /metrics, called as a server calls it."""
+
+    def setUp(self):
+        super().setUp()
+        self.store = FakeStore(records.delete_record())
+        self.health = health()
+        self.metrics = metrics.Metrics(self.store, self.health)
+        self.metrics.totals.refresh()
+
+    def get(self, accept=None, method='GET'):
+        environ = {'REQUEST_METHOD': method, 'PATH_INFO': '/metrics'}
+        if accept:
+            environ['HTTP_ACCEPT'] = accept
+        answer = {}
+
+        def start_response(status, headers):
+            answer.update(status=status, headers=dict(headers))
+        body = b''.join(self.metrics.app(environ, start_response))
+        return answer, body.decode()
+
+    def test_text_format(self):
+        answer, body = self.get()
+        self.assertEqual('200 OK', answer['status'])
+        self.assertTrue(answer['headers']['Content-Type'].startswith(
+            'text/plain'))
+        families = {f.name for f in parser.text_string_to_metric_families(
+            body)}
+        self.assertIn('nova_delete_ext_deletes', families)
+        self.assertIn('nova_delete_ext_collector_messages_received',
+                      families)
+        self.assertEqual(str(len(body)), answer['headers']['Content-Length'])
+
+    def test_openmetrics_as_prometheus_asks(self):
+        answer, body = self.get(
+            'application/openmetrics-text;version=1.0.0,application/'
+            'openmetrics-text;version=0.0.1;q=0.75,text/plain;'
+            'version=0.0.4;q=0.5,*/*;q=0.1')
+        self.assertTrue(answer['headers']['Content-Type'].startswith(
+            'application/openmetrics-text'))
+        self.assertEqual(1, body.count('# EOF'))
+        self.assertTrue(body.endswith('# EOF\n'))
+        values = {s.name: s.value
+                  for f in om_parser.text_string_to_metric_families(body)
+                  for s in f.samples}
+        self.assertEqual(1.0, values['nova_delete_ext_deletes_total'])
+        self.assertEqual(7.0, values[
+            'nova_delete_ext_collector_messages_received_total'])
+
+    def test_counters_rendered_once_per_read_of_the_totals(self):
+        rendered = []
+        original = exposition.TotalsCollector.collect
+
+        def collect(collector):
+            rendered.append(1)
+            return original(collector)
+        self.useFixture(fixtures.MockPatchObject(
+            exposition.TotalsCollector, 'collect', collect))
+        for _ in range(3):
+            self.get()
+        self.assertEqual(1, len(rendered))
+        self.store.add(records.delete_record())
+        self.metrics.totals.refresh()
+        _, body = self.get()
+        self.assertEqual(2, len(rendered))
+        self.assertIn('vm_state="active"} 2.0', body)
+        # Each format has its own text.
+        self.get('application/openmetrics-text;version=1.0.0')
+        self.assertEqual(3, len(rendered))
+
+    def test_the_live_part_at_every_scrape(self):
+        _, body = self.get()
+        self.assertIn('nova_delete_ext_collector_records_stored_total 5.0',
+                      body)
+        self.health.add(stored=1)
+        _, body = self.get()
+        self.assertIn('nova_delete_ext_collector_records_stored_total 6.0',
+                      body)
+
+    def test_only_get(self):
+        answer, _ = self.get(method='POST')
+        self.assertEqual('405 Method Not Allowed', answer['status'])

@@ -32,6 +32,9 @@ from oslo_utils import timeutils
 from oslo_utils import uuidutils
 from oslotest import base
 import sqlalchemy as sa
+from sqlalchemy.dialects import mysql  # noqa: F401 sa.dialects.mysql
+from sqlalchemy.dialects import postgresql  # noqa: F401
+from sqlalchemy.dialects import sqlite  # noqa: F401
 
 from nova_delete_ext.collector import cells
 from nova_delete_ext.collector import nova_opts
@@ -320,6 +323,80 @@ class CellDownTest(PollTestBase):
         poller.stop()
         self.assertTrue(poller.snapshot[0])
         self.assertFalse(poller._thread.is_alive())
+
+
+class NoIndex:
+    """``engine_for`` of a MySQL cell that lacks the hint's index.
+
+    The hinted query fails as MySQL fails it (error 1176); the SQLite
+    engine underneath answers the query without the hint.
+    """
+
+    def __init__(self, real):
+        self.real = real
+        self.hinted = 0
+
+    def __call__(self, url):
+        engine = self.real(url)
+        outer = self
+
+        class Connection:
+            def __init__(self):
+                self.conn = engine.connect()
+
+            def __enter__(self):
+                return self
+
+            def __exit__(self, *exc):
+                self.conn.close()
+
+            def execute(self, statement):
+                rendered = str(statement.compile(
+                    dialect=sa.dialects.mysql.dialect()))
+                if query.HINT in rendered:
+                    outer.hinted += 1
+                    raise sa.exc.OperationalError(
+                        'SELECT', {}, Exception(
+                            1176, "Key '%s' doesn't exist in table "
+                            "'instances'" % query.LIVE_INDEX))
+                return self.conn.execute(statement)
+
+        class Engine:
+            def connect(self):
+                return Connection()
+        return Engine()
+
+
+class HintTest(PollTestBase):
+
+    def test_a_cell_without_the_index_is_read_without_the_hint(self):
+        self.cells.instance('cell1', vm_state=vm_states.SOFT_DELETED,
+                            deleted_at=ago(hours=1))
+        engines = cells.Engines(1)
+        self.addCleanup(engines.dispose)
+        no_index = NoIndex(engines)
+        poller = self.poller(engine_for=no_index)
+        self.assertEqual(1, self.cell(poller.poll()).recycle_bin['held'])
+        self.assertEqual(1, self.cell(poller.poll()).recycle_bin['held'])
+        # Asked with the hint once per cell, then never again.
+        self.assertEqual(2, no_index.hinted)
+
+    def test_other_errors_are_not_taken_for_a_missing_index(self):
+        error = sa.exc.OperationalError('SELECT', {}, Exception(
+            2013, 'Lost connection to MySQL server during query'))
+        self.assertFalse(query.missing_index(error))
+        self.assertFalse(query.missing_index(ValueError('x')))
+
+    def test_the_hint_is_for_mysql_only(self):
+        statement = query.cell_query()
+        self.assertIn(query.HINT, str(statement.compile(
+            dialect=sa.dialects.mysql.dialect())))
+        self.assertNotIn('FORCE', str(statement.compile(
+            dialect=sa.dialects.sqlite.dialect())))
+        self.assertNotIn('FORCE', str(statement.compile(
+            dialect=sa.dialects.postgresql.dialect())))
+        self.assertNotIn('FORCE', str(query.cell_query(hint=False).compile(
+            dialect=sa.dialects.mysql.dialect())))
 
 
 class CellsTest(base.BaseTestCase):

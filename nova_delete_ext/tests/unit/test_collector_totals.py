@@ -265,6 +265,22 @@ class LeaksTest(base.BaseTestCase):
 
 class BoundsTest(base.BaseTestCase):
 
+    def test_values_are_those_of_the_record(self):
+        self.assertEqual(rec.DENIED, totals.DENIED)
+        self.assertEqual(rec.RESTORE, totals.RESTORE)
+        self.assertEqual({rec.CHECKED, rec.CHECK_SKIPPED, rec.CHECK_FAILED},
+                         totals.CHECK_OUTCOMES)
+        self.assertEqual({rec.DELETED, rec.SOFT_DELETED, rec.RESTORED,
+                          rec.FAILED, rec.IGNORED, rec.ALREADY_DELETED,
+                          rec.NOT_DELETED, rec.SKIPPED, rec.DENIED,
+                          rec.KEPT}, totals.OUTCOMES)
+
+    def test_bucket_labels_as_prometheus_client_writes_them(self):
+        from prometheus_client import utils
+        self.assertEqual([utils.floatToGoString(b)
+                          for b in totals.DURATION_BUCKETS],
+                         [le for _, le in totals.BUCKET_BOUNDS])
+
     def test_leak_kinds_are_those_of_the_extension(self):
         # states imports Nova; the collector keeps its own list.
         from nova_delete_ext import states
