@@ -226,12 +226,12 @@ class NativeTest(base.TestCase):
 
     def test_arguments_and_errors(self):
         self.assertEqual(3, deadline.call_native(
-            1.0, 'x', lambda a, b=0: a + b, 1, b=2))
-        def nap(seconds):
-            time.sleep(seconds)
+            5.0, 'x', lambda a, b=0: a + b, 1, b=2))
+
+        def write():
+            time.sleep(0.5)
 
         error = self.assertRaises(deadline.CallTimedOut,
-                                  deadline.call_native, 0.05, 'disk',
-                                  nap, 0.5)
-        self.assertEqual('disk did not answer nap within 0.05 s',
+                                  deadline.call_native, 0.05, 'disk', write)
+        self.assertEqual('disk did not answer write within 0.05 s',
                          str(error))
