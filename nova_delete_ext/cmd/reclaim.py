@@ -29,9 +29,9 @@ import prettytable
 
 from nova_delete_ext.hooks import decide
 from nova_delete_ext.hooks import refusal
-from nova_delete_ext import policies
 from nova_delete_ext.leaks import reclaim
 from nova_delete_ext.leaks import sweep
+from nova_delete_ext import policies
 from nova_delete_ext.record import attempt as attempt_mod
 from nova_delete_ext import sinks
 

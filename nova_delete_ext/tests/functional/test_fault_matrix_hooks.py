@@ -15,8 +15,9 @@ bound it but Nova's own RPC timeouts.
 Every delete has exactly one record. Where the failing hook is the one
 that writes it (``API._delete`` for the deletes nova-api finishes,
 ``ComputeManager._delete_instance``, ``_complete_partial_deletion``,
-``soft_delete_instance`` and ``restore_instance`` on the compute host), the point's fallback writes it
-without the policies, and its ``error`` says that the hook failed.
+``soft_delete_instance`` and ``restore_instance`` on the compute host),
+the point's fallback writes it without the policies, and its ``error``
+says that the hook failed.
 """
 
 import dataclasses
