@@ -63,9 +63,10 @@ class ApiDelete:
                                   decisions=self.attempt.record.decisions,
                                   policies=applied)
             result = cb(context, instance, bdms, *args, **kwargs)
-            if not local:
+            destroys = self.attempt.record.delete_type != rec.SOFT_DELETE
+            if not local and destroys:
                 # Nova marked the mapping queued_for_delete after its cast,
-                # which the compute host may have answered with a refusal.
+                # which the compute host may have refused to carry out.
                 with self.attempt.guard():
                     mapping.unqueue_after_cast(context, instance)
             return result
