@@ -35,6 +35,8 @@ CHECKS = 'nova_delete_ext_checks_total'
 LEAKS_FOUND = 'nova_delete_ext_leaks_found_total'
 LEAKS_REPAIRED = 'nova_delete_ext_leaks_repaired_total'
 DURATION = 'nova_delete_ext_delete_duration_seconds'
+#: The name of the first version of this module, which the store's tests use.
+DELETES_TOTAL = DELETES
 
 #: Upper bounds, in seconds, of the duration histogram's buckets: from a
 #: delete nova-api answers at once to one that waits for a slow hypervisor.
