@@ -81,7 +81,7 @@ def add_arguments(parser):
     show = actions.add_parser('show', help='one record and the check '
                                            'records of that delete')
     _add_source_arguments(show)
-    show.add_argument('id', help="the record's id")
+    show.add_argument('id', metavar='ID', help="the record's id")
     purge = actions.add_parser('purge', help='delete old records from the '
                                              'database')
     common.add_config_arguments(purge)

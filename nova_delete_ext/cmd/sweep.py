@@ -6,9 +6,9 @@ still bound to them, Cinder attachments still naming them and shelve
 snapshots still in Glance. Every call to a service is given
 [delete_ext_verify]timeout seconds.
 
-Exit codes: 0 nothing found, 3 leaks found, 4 leaks found and all
-repaired, 1 an error (a cell or a service that could not be read, a repair
-or a reclaim that failed), 2 bad arguments.
+Exit codes: 0 nothing found, 3 leaks found, 4 leaks found and all repaired,
+1 an error (a cell or service not read, a repair or reclaim failed), 2 bad
+arguments.
 """
 
 import argparse
@@ -40,7 +40,6 @@ from nova_delete_ext import states
 LOG = logging.getLogger(__name__)
 CONF = ext_conf.CONF
 
-HELP = 'find (and repair) what deleted instances left behind'
 OK, ERROR, FOUND, REPAIRED = 0, 1, 3, 4
 _TOOL = 'nova-delete-ext sweep'
 
@@ -286,11 +285,7 @@ def _print(fmt, counts, rows, out, reclaimed=None):
 
 
 class _Progress:
-    """One line on a terminal, rewritten after each batch.
-
-    Only on a terminal: when the output goes to a file or a pipe (cron, a
-    script) the sweep says nothing until its result.
-    """
+    """One line on a terminal (never in a pipe), rewritten per batch."""
 
     def __init__(self, stream):
         self.stream = stream

@@ -35,7 +35,6 @@ from nova_delete_ext.policies import recycle
 from nova_delete_ext.record import sysmeta
 
 CONF = ext_conf.CONF
-HELP = 'what removing the extension would do now; remove its keys'
 OK, ERROR, HELD = 0, 1, 3
 KEYS = (sysmeta.REQUEST_KEY, sysmeta.RETENTION_KEY, sysmeta.BYPASS_KEY,
         sysmeta.REFUSED_KEY)

@@ -92,7 +92,11 @@ class LayoutTest(base.TestCase):
         long = {}
         for relative, path in _modules():
             with open(path) as f:
-                count = sum(1 for _ in f)
+                lines = f.readlines()
+            # The licence header is not the module's own.
+            header = next((n for n, line in enumerate(lines)
+                           if not line.startswith('#')), len(lines))
+            count = len(lines) - header
             if count > MAX_LINES:
                 long[relative] = count
         self.assertEqual({}, long)

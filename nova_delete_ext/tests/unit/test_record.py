@@ -212,7 +212,7 @@ class ValueSetsTest(base.TestCase):
     """Every value constant is in the set the docs list it from."""
 
     SETS = ('KINDS', 'DELETE_TYPES', 'PATHS', 'TRIGGERS', 'OUTCOMES',
-            'CHECK_OUTCOMES')
+            'CHECK_OUTCOMES', 'STEPS')
     #: Not a value of a record field (see its comment).
     NOT_A_VALUE = ('KEEP',)
 
