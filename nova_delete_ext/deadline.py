@@ -265,8 +265,11 @@ def call_native(timeout, service, func, *args, **kwargs):
     (green locks, sockets, sleeps): it runs outside eventlet's hub.
 
     :param timeout: seconds, or None to wait without a limit (the caller
-        is a green thread in eventlet mode: the others go on meanwhile).
+        is a green thread in eventlet mode: the others go on meanwhile;
+        in native threading mode ``func`` then runs right here).
     """
+    if timeout is None and not compat._eventlet_patched():
+        return func(*args, **kwargs)
     return _start(compat.native_threading(), timeout, service, func, args,
                   kwargs, compat.native_event).result()
 

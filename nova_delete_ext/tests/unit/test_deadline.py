@@ -5,6 +5,7 @@ import logging
 import threading
 import time
 
+from nova_delete_ext import compat
 from nova_delete_ext import deadline
 from nova_delete_ext.tests.unit import base
 from nova_delete_ext.tests.unit import test_leaks
@@ -219,9 +220,17 @@ class CapTest(base.TestCase):
 
 class NativeTest(base.TestCase):
 
-    def test_on_another_thread_even_without_a_limit(self):
+    def test_without_a_limit_off_eventlets_threads_only(self):
+        # Under eventlet a call blocked in the kernel would hold every
+        # green thread; in native threading mode the caller's thread is
+        # as good as a new one.
+        self.assertEqual(compat._eventlet_patched(),
+                         threading.get_ident() != deadline.call_native(
+                             None, 'x', threading.get_ident))
+
+    def test_with_a_limit_on_another_thread(self):
         self.assertNotEqual(threading.get_ident(),
-                            deadline.call_native(None, 'x',
+                            deadline.call_native(5.0, 'x',
                                                  threading.get_ident))
 
     def test_arguments_and_errors(self):
