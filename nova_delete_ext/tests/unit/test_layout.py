@@ -107,7 +107,8 @@ class LayoutTest(base.TestCase):
                 lines = f.readlines()
             # The licence header is not the module's own.
             header = next((n for n, line in enumerate(lines)
-                           if not line.startswith('#')), len(lines))
+                           if line.strip() and not line.startswith('#')),
+                          len(lines))
             count = len(lines) - header
             if count > MAX_LINES:
                 long[relative] = count
