@@ -67,6 +67,10 @@ def _init_instance(original, self, context, instance):
 def _begin(context, instance, default_type, trigger, unhooked=False):
     """Open the attempt with the facts nova-api carried, when it did."""
     carried = None
+    # An entry this nova-compute cannot read (a newer nova-api's) says
+    # nothing of the policies nova-api applied: no mixed configuration is
+    # inferred from it.
+    unreadable = sysmeta.get(instance, sysmeta.REQUEST_KEY) is not None
     try:
         carried = sysmeta.take(instance, getattr(context, 'request_id', None))
     except Exception:
@@ -86,7 +90,9 @@ def _begin(context, instance, default_type, trigger, unhooked=False):
             attempt.record.decisions = carried.decisions
             if carried.policies is not None:
                 attempt.api_policies = tuple(carried.policies)
-    if attempt is not None and trigger == rec.TRIGGER_API and not unhooked:
+    unreadable = unreadable and carried is None
+    if (attempt is not None and trigger == rec.TRIGGER_API and
+            not unhooked and not unreadable):
         with attempt.guard():
             mixed.note(attempt, attempt.api_policies)
     return attempt
