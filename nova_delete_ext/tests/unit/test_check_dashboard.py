@@ -21,6 +21,7 @@ import urllib.parse
 
 from oslotest import base
 
+from nova_delete_ext.tests.unit import base as unit_base
 from nova_delete_ext.tests.unit import test_prometheus_rules as rules
 
 _PATH = os.path.join(rules.ROOT, 'tools', 'check_dashboard.py')
@@ -68,6 +69,7 @@ class CheckDashboardTest(base.BaseTestCase):
 
     def setUp(self):
         super().setUp()
+        unit_base.skip_if_eventlet_patched(self)
         FakePrometheus.answers, FakePrometheus.asked = {}, []
         httpd = server.HTTPServer(('127.0.0.1', 0), FakePrometheus)
         threading.Thread(target=httpd.serve_forever, daemon=True).start()

@@ -28,6 +28,7 @@ from nova_delete_ext.collector import metrics
 from nova_delete_ext.collector import poll
 from nova_delete_ext.collector import totals
 from nova_delete_ext import record as rec
+from nova_delete_ext.tests.unit import base as unit_base
 from nova_delete_ext.tests.unit import test_collector_totals as records
 
 
@@ -268,6 +269,10 @@ class GaugesTest(base.BaseTestCase):
 
 
 class ServerTest(base.BaseTestCase):
+
+    def setUp(self):
+        super().setUp()
+        unit_base.skip_if_eventlet_patched(self)
 
     def test_metrics_over_http(self):
         store = FakeStore(records.delete_record())
