@@ -51,6 +51,7 @@ from functions import StepFailed
 from functions import write
 import install
 from lib import cinder
+from lib import collector
 from lib import delete_ext
 from lib import glance
 from lib import keystone
@@ -58,6 +59,7 @@ from lib import mariadb
 from lib import neutron
 from lib import nova
 from lib import placement
+from lib import prometheus
 from lib import rabbitmq
 from lib import tempest
 import processes
@@ -77,12 +79,12 @@ from settings import WITH_CINDER
 #: first (``INFRA``, stopped last).
 INFRA = [mariadb, rabbitmq]
 OPENSTACK = [keystone, placement, glance, neutron, nova] + (
-    [cinder] if WITH_CINDER else [])
+    [cinder] if WITH_CINDER else []) + [collector, prometheus]
 SERVICES = INFRA + OPENSTACK
 #: What the virtualenv has: every service (Cinder too), the extension,
 #: Tempest.
 INSTALLED = [nova, placement, keystone, glance, neutron, cinder, tempest,
-             mariadb, rabbitmq, delete_ext]
+             mariadb, rabbitmq, delete_ext, collector, prometheus]
 
 
 def phase_schemas(state):
@@ -146,8 +148,12 @@ def up(args):
         ('images', glance.create_images),
         ('Neutron', neutron.start),
         ('network', neutron.create_network),
+        # Before Nova: its listener pool's queue exists before the first
+        # record is sent.
+        ('collector', collector.start),
         ('Nova services', nova.start),
         ('flavors', nova.create_flavors),
+        ('Prometheus', prometheus.start),
     ]
     if WITH_CINDER:
         steps.append(('Cinder', cinder.start))
@@ -225,16 +231,18 @@ def status(args):
 
 
 def restart(args):
-    """Restart Nova services (e.g. with another policy set).
+    """Restart services (Nova's with another policy set, the collector).
 
     All the services named are stopped, then started, then waited for:
     nova-api and nova-compute start side by side, which halves the pause
     between two test parts.
     """
-    starts = {'nova-api': nova.start_api, 'nova-compute': nova.start_compute}
+    state = load_state()
+    starts = {'nova-api': nova.start_api, 'nova-compute': nova.start_compute,
+              collector.PROCESSES[0]: lambda: collector.start(state)}
     if set(args.services) - set(starts):
-        raise SystemExit('restart knows nova-api and nova-compute')
-    nova.configure(load_state())
+        raise SystemExit('restart knows %s' % ', '.join(sorted(starts)))
+    nova.configure(state)
     for name in args.services:
         processes.stop(name, sig=signal.SIGKILL if args.kill
                        else signal.SIGTERM)
@@ -245,9 +253,34 @@ def restart(args):
     for name in sorted(args.services, key=lambda n: n != 'nova-api'):
         if name == 'nova-api':
             nova.wait_api()
-        else:
+        elif name == 'nova-compute':
             nova.wait_compute(since)
         say('restarted %s' % name)
+    return 0
+
+
+#: What a scenario may stop and start again by itself: the database under
+#: the collector, and the second collector of its pool.
+_STARTS = {
+    'mariadb': mariadb.start,
+    collector.PROCESSES[1]: lambda s: collector.start(
+        s, collector.PROCESSES[1]),
+}
+
+
+def start_one(args):
+    _STARTS[args.service](load_state())
+    say('started %s' % args.service)
+    return 0
+
+
+def stop_one(args):
+    state = load_state()
+    if args.service == 'mariadb' and state['db']['external']:
+        raise SystemExit('the MariaDB on %s is not the cloud\'s own: not '
+                         'stopped' % state['db']['port'])
+    processes.stop(args.service, timeout=60)
+    say('stopped %s' % args.service)
     return 0
 
 
@@ -263,6 +296,15 @@ def env(args):
         'nova_conf': {r: nova.conf(r) for r in ('api', 'compute',
                                                 'conductor')},
         'record_file': delete_ext.RECORD_FILE,
+        'collector_conf': collector.conf(),
+        'collector_metrics': {n: collector.metrics_url(n)
+                              for n in collector.PROCESSES},
+        'prometheus': prometheus.url(),
+        'transport_url': rabbitmq.transport_url(state),
+        # Where a scenario reads (or ages) what Nova's cell holds, and
+        # the server on which the record store's migrations are tested.
+        'cell_database': mariadb.url(state, 'nova_cell1'),
+        'mysql_admin_url': mariadb.url(state, ''),
         'run': RUN, 'compute_state_path': os.path.join(DATA, 'nova',
                                                        'compute'),
         'protect_tag': delete_ext.devstack_settings()[
@@ -298,6 +340,10 @@ def main(argv=None):
                    help='SIGKILL instead of SIGTERM')
     p.add_argument('services', nargs='+')
     p.set_defaults(func=restart)
+    for verb, func in (('start', start_one), ('stop', stop_one)):
+        p = sub.add_parser(verb)
+        p.add_argument('service', choices=sorted(_STARTS))
+        p.set_defaults(func=func)
     args = parser.parse_args(argv)
     return args.func(args)
 

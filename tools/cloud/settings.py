@@ -52,6 +52,9 @@ PORTS = {
     'rabbit': PORT_BASE + 7,
     'rabbit_dist': PORT_BASE + 8,
     'epmd': PORT_BASE + 9,
+    'collector': PORT_BASE + 10,
+    'collector2': PORT_BASE + 11,
+    'prometheus': PORT_BASE + 12,
 }
 
 # The installer of the services' virtualenv: uv (pinned as in tox.ini's

@@ -14,9 +14,10 @@
 
 The lines of doc/source/install/index.rst in the nova.conf of nova-api
 and of nova-compute, with the values of the devstack plugin's defaults
-(devstack/settings), so that both set the same options. The package is
-installed into the services' virtualenv with ``pip install -e`` of the
-repository.
+(devstack/settings), so that both set the same options, and the records
+sent as notifications too, for the collector (``lib/collector``). The
+package is installed into the services' virtualenv with ``pip install
+-e`` of the repository.
 """
 
 import os
@@ -27,7 +28,9 @@ from settings import LOGS
 from settings import REPO
 
 APT_PACKAGES = {}
-PIP_PACKAGES = ['-e', REPO]
+# With what the record store's unit tests need beside Tempest's, for their
+# MariaDB cases on the cloud's server (run-tests.sh, part 5).
+PIP_PACKAGES = ['-e', REPO, 'oslotest', 'testscenarios']
 PROCESSES = []
 
 RECORD_FILE = os.path.join(LOGS, 'delete-records.jsonl')
@@ -70,10 +73,14 @@ def nova_sections(role):
         return []
     d = devstack_settings()
     enabled = policies()
+    # The records go to the record file and, as notifications through a
+    # messaging driver listed beside the extension's, to the collector
+    # (the admin guide's collector page).
     sections = [
-        ('oslo_messaging_notifications', [('driver', 'nova_delete_ext')]),
+        ('oslo_messaging_notifications', [('driver', 'messagingv2'),
+                                          ('driver', 'nova_delete_ext')]),
     ]
-    ext = [('record_file', RECORD_FILE)]
+    ext = [('record_file', RECORD_FILE), ('sinks', 'file,notification')]
     if enabled:
         ext.append(('policies', ','.join(enabled)))
     sections.append(('delete_ext', ext))

@@ -32,7 +32,9 @@ PIP_PACKAGES = ['PyMySQL']
 PROCESSES = ['mariadb']
 
 DATABASES = ['keystone', 'placement', 'glance', 'neutron', 'cinder',
-             'nova_api', 'nova_cell0', 'nova_cell1']
+             'nova_api', 'nova_cell0', 'nova_cell1',
+             # nova-delete-ext's record database (lib/collector).
+             'nova_delete_ext']
 
 _DATADIR = os.path.join(DATA, 'mysql')
 _SOCKET = os.path.join(RUN, 'mysqld.sock')

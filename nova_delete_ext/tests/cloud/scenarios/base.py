@@ -39,6 +39,21 @@ def cloud(*args):
                           check=True, capture_output=True, text=True).stdout
 
 
+def manage(env, *args, ok=(0,)):
+    """nova-manage with the conductor's nova.conf (it has the databases).
+
+    Its output; an exit status not in ``ok`` fails.
+    """
+    result = subprocess.run(
+        [os.path.join(env['venv'], 'bin', 'nova-manage'), '--config-file',
+         env['nova_conf']['conductor']] + list(args),
+        capture_output=True, text=True, timeout=WAIT)
+    if result.returncode not in ok:
+        raise AssertionError('nova-manage %s: exit %d: %s' % (
+            ' '.join(args), result.returncode, result.stdout + result.stderr))
+    return result.stdout
+
+
 def wait_for(what, test, timeout=WAIT, interval=1.0):
     deadline = time.monotonic() + timeout
     while True:
